@@ -1,0 +1,30 @@
+// Native ESM: jest runs under --experimental-vm-modules (see package.json "test"), SWC strips
+// types and keeps decorator metadata so Nest's DI sees the same code as the build.
+const swcConfig = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2023',
+    keepClassNames: true,
+  },
+  module: { type: 'es6' },
+  sourceMaps: 'inline',
+};
+
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
+  moduleNameMapper: {
+    '^#(contracts|core|config|messaging|persistence|testing)$': '<rootDir>/libs/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/{apps,libs,test,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
+  globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+  maxWorkers: 2,
+  testTimeout: 60000,
+  // A file that leaks handles (pools, timers, consumers) must fail, not hang CI.
+  detectOpenHandles: false,
+  forceExit: false,
+};

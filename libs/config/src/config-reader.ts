@@ -1,0 +1,72 @@
+import { ConfigError } from '#core';
+import type { ConfigValues } from './config-source.js';
+
+/**
+ * Reads and validates variables, collecting every problem so one boot failure lists them all.
+ * Messages name the variable and what is allowed, never the value of a secret.
+ */
+export class ConfigReader {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly values: ConfigValues) {}
+
+  string(name: string, fallback?: string): string {
+    const value = this.values[name]?.trim();
+    if (value) return value;
+    if (fallback !== undefined) return fallback;
+    this.problems.push(`${name} is required`);
+    return '';
+  }
+
+  optionalString(name: string): string | undefined {
+    const value = this.values[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  /** A URL whose value is secret (credentials): errors never echo it. */
+  secretUrl(name: string, protocols: readonly string[], fallback?: string): string {
+    const value = this.string(name, fallback);
+    if (!value) return value;
+    try {
+      const url = new URL(value);
+      if (!protocols.includes(url.protocol)) {
+        this.problems.push(`${name} must be a URL with scheme ${protocols.join(' or ')}`);
+      }
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+    }
+    return value;
+  }
+
+  enumValue<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.values[name]?.trim();
+    if (!value) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+    return fallback;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.values[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  list(name: string): string[] {
+    return (this.values[name] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  }
+
+  /** Returns the parsed config, or throws one ConfigError listing every problem. */
+  done<T>(config: T): T {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+    return Object.freeze(config);
+  }
+}

@@ -1,0 +1,24 @@
+import { registerAs } from '@nestjs/config';
+import { ConfigReader } from './config-reader.js';
+import { configSource, type ConfigValues } from './config-source.js';
+import { readTaskerEnv } from './tasker-env.js';
+
+export interface DatabaseConfig {
+  url: string;
+  poolMax: number;
+  statementTimeoutMs: number;
+}
+
+export function parseDatabaseConfig(values: ConfigValues): DatabaseConfig {
+  const read = new ConfigReader(values);
+  const env = readTaskerEnv(read);
+  // A local default only where a developer runs things by hand; production must say where.
+  const fallback = env === 'production' ? undefined : 'postgres://postgres@127.0.0.1:5432/tasker';
+  return read.done({
+    url: read.secretUrl('DATABASE_URL', ['postgres:', 'postgresql:'], fallback),
+    poolMax: read.integer('TASKER_DB_POOL_MAX', 10, 1, 500),
+    statementTimeoutMs: read.integer('TASKER_DB_STATEMENT_TIMEOUT_MS', 30000, 100, 3600000),
+  });
+}
+
+export const databaseConfig = registerAs('database', () => parseDatabaseConfig(configSource()));

@@ -1,0 +1,27 @@
+import { registerAs } from '@nestjs/config';
+import { ConfigReader } from './config-reader.js';
+import { configSource, type ConfigValues } from './config-source.js';
+import { readTaskerEnv, type TaskerEnv } from './tasker-env.js';
+
+export interface WorkerConfig {
+  env: TaskerEnv;
+  port: number;
+  templatePath: string;
+  /** Namespaces this worker serves; empty = every namespace in the templates. */
+  namespaces: string[];
+  /** Handlers running at once in this process. */
+  concurrency: number;
+}
+
+export function parseWorkerConfig(values: ConfigValues): WorkerConfig {
+  const read = new ConfigReader(values);
+  return read.done({
+    env: readTaskerEnv(read),
+    port: read.integer('PORT', 8081, 0, 65535),
+    templatePath: read.string('TASKER_TEMPLATE_PATH', 'config/tasks'),
+    namespaces: read.list('TASKER_WORKER_NAMESPACES'),
+    concurrency: read.integer('TASKER_WORKER_CONCURRENCY', 10, 1, 1000),
+  });
+}
+
+export const workerConfig = registerAs('worker', () => parseWorkerConfig(configSource()));

@@ -1,0 +1,6 @@
+/** Queue names shared by every adapter (ARCHITECTURE §5). */
+export const ORCHESTRATION_STEP_RESULTS_QUEUE = 'orchestration_step_results';
+
+export function workerQueueName(namespace: string): string {
+  return `worker_${namespace}_queue`;
+}

@@ -1,0 +1,77 @@
+/** What a worker's step handler receives (ARCHITECTURE §4). */
+export interface StepHandlerContext<TContext = Record<string, unknown>> {
+  taskUuid: string;
+  stepUuid: string;
+  stepName: string;
+  /** The task's context, as submitted. */
+  context: TContext;
+  /** Static inputs of the step, from the template. */
+  inputs: Record<string, unknown>;
+  /** Results of this step's direct dependencies, by step name. */
+  dependencyResults: Record<string, unknown>;
+  /** 1 for the first run. */
+  attempt: number;
+  /** Aborted when the step's timeout passes or the worker shuts down. */
+  signal: AbortSignal;
+}
+
+export type StepHandlerFn = (ctx: StepHandlerContext) => Promise<unknown> | unknown;
+
+export interface StepHandlerDefinition {
+  name: string;
+  run: StepHandlerFn;
+}
+
+export function defineHandler(name: string, run: StepHandlerFn): StepHandlerDefinition {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(name)) {
+    throw new Error(`handler name "${name}" may only contain letters, digits and _ . : -`);
+  }
+  return { name, run };
+}
+
+/** Thrown by a handler when retrying cannot help (bad input, a 4xx from a dependency...). */
+export class PermanentStepError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentStepError';
+  }
+}
+
+/** Thrown by a handler to ask for a retry after a specific delay (e.g. a Retry-After header). */
+export class RetryableStepError extends Error {
+  constructor(
+    message: string,
+    readonly backoffHintMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryableStepError';
+  }
+}
+
+/** How a failed run is recorded on the step, for orchestration to decide retry vs error. */
+export interface StepFailure {
+  message: string;
+  errorClass: string;
+  permanent: boolean;
+  backoffHintMs: number | null;
+  timedOut: boolean;
+}
+
+export function describeFailure(err: unknown, timedOut = false): StepFailure {
+  if (err instanceof PermanentStepError) {
+    return { message: err.message, errorClass: err.name, permanent: true, backoffHintMs: null, timedOut };
+  }
+  if (err instanceof RetryableStepError) {
+    return {
+      message: err.message,
+      errorClass: err.name,
+      permanent: false,
+      backoffHintMs: err.backoffHintMs ?? null,
+      timedOut,
+    };
+  }
+  if (err instanceof Error) {
+    return { message: err.message, errorClass: err.name, permanent: false, backoffHintMs: null, timedOut };
+  }
+  return { message: String(err), errorClass: 'Error', permanent: false, backoffHintMs: null, timedOut };
+}

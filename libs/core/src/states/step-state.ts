@@ -1,0 +1,68 @@
+/** Workflow step lifecycle (ARCHITECTURE §3). Only orchestration decides complete/retry/error. */
+export const STEP_STATES = [
+  'pending',
+  'enqueued',
+  'in_progress',
+  'enqueued_for_orchestration',
+  'enqueued_as_error_for_orchestration',
+  'waiting_for_retry',
+  'complete',
+  'error',
+  'cancelled',
+  'resolved_manually',
+] as const;
+export type StepState = (typeof STEP_STATES)[number];
+
+export const TERMINAL_STEP_STATES: readonly StepState[] = [
+  'complete',
+  'error',
+  'cancelled',
+  'resolved_manually',
+];
+
+/** A step in one of these states is being worked on somewhere: the task is not finished. */
+export const IN_FLIGHT_STEP_STATES: readonly StepState[] = [
+  'enqueued',
+  'in_progress',
+  'enqueued_for_orchestration',
+  'enqueued_as_error_for_orchestration',
+];
+
+/** Parents in these states let their children run. */
+export const SATISFIED_STEP_STATES: readonly StepState[] = ['complete', 'resolved_manually'];
+
+const STEP_TRANSITIONS: Record<StepState, readonly StepState[]> = {
+  pending: ['enqueued'],
+  enqueued: ['in_progress'],
+  in_progress: ['enqueued_for_orchestration', 'enqueued_as_error_for_orchestration'],
+  enqueued_for_orchestration: ['complete'],
+  enqueued_as_error_for_orchestration: ['waiting_for_retry', 'error'],
+  waiting_for_retry: ['pending'],
+  complete: [],
+  // Operator reset for another run.
+  error: ['pending'],
+  cancelled: [],
+  resolved_manually: [],
+};
+
+export function isTerminalStepState(state: StepState): boolean {
+  return TERMINAL_STEP_STATES.includes(state);
+}
+
+export function canTransitionStep(from: StepState, to: StepState): boolean {
+  if (to === 'cancelled') return !isTerminalStepState(from);
+  // Operator actions: manual resolution/completion of anything not already finished well.
+  if (to === 'resolved_manually' || (to === 'complete' && from !== 'enqueued_for_orchestration')) {
+    return from === 'error' || !isTerminalStepState(from);
+  }
+  return STEP_TRANSITIONS[from].includes(to);
+}
+
+/** Every state that may legally move to `to`, for compare-and-swap updates in SQL. */
+export function stepStatesLeadingTo(to: StepState): StepState[] {
+  return STEP_STATES.filter((from) => canTransitionStep(from, to));
+}
+
+export function isStepState(value: string): value is StepState {
+  return (STEP_STATES as readonly string[]).includes(value);
+}

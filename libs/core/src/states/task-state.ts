@@ -1,0 +1,66 @@
+/** Task lifecycle (ARCHITECTURE §3). Strings are stored as-is in task_transitions.to_state. */
+export const TASK_STATES = [
+  'pending',
+  'initializing',
+  'enqueuing_steps',
+  'steps_in_process',
+  'evaluating_results',
+  'waiting_for_dependencies',
+  'waiting_for_retry',
+  'blocked_by_failures',
+  'complete',
+  'error',
+  'cancelled',
+  'resolved_manually',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const TERMINAL_TASK_STATES: readonly TaskState[] = [
+  'complete',
+  'error',
+  'cancelled',
+  'resolved_manually',
+];
+
+const TASK_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  pending: ['initializing'],
+  initializing: ['enqueuing_steps', 'error'],
+  enqueuing_steps: ['steps_in_process', 'error'],
+  steps_in_process: ['evaluating_results'],
+  evaluating_results: [
+    'enqueuing_steps',
+    'waiting_for_dependencies',
+    'waiting_for_retry',
+    'complete',
+    'blocked_by_failures',
+    'resolved_manually',
+  ],
+  waiting_for_dependencies: ['evaluating_results'],
+  waiting_for_retry: ['evaluating_results'],
+  blocked_by_failures: ['error', 'resolved_manually', 'evaluating_results'],
+  complete: [],
+  error: [],
+  cancelled: [],
+  resolved_manually: [],
+};
+
+export function isTerminalTaskState(state: TaskState): boolean {
+  return TERMINAL_TASK_STATES.includes(state);
+}
+
+export function canTransitionTask(from: TaskState, to: TaskState): boolean {
+  // Cancellation is allowed from any state that has not ended.
+  if (to === 'cancelled') return !isTerminalTaskState(from);
+  return TASK_TRANSITIONS[from].includes(to);
+}
+
+/** States a task may be in when results or a sweep ask for a new evaluation. */
+export const EVALUABLE_TASK_STATES: readonly TaskState[] = [
+  'steps_in_process',
+  'waiting_for_dependencies',
+  'waiting_for_retry',
+];
+
+export function isTaskState(value: string): value is TaskState {
+  return (TASK_STATES as readonly string[]).includes(value);
+}

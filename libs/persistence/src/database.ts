@@ -1,0 +1,50 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import pg from 'pg';
+import { databaseConfig } from '#config';
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** The pg pool for hand-written SQL (hot paths); TypeORM keeps its own small pool for reads. */
+@Injectable()
+export class Database implements OnModuleDestroy {
+  readonly pool: pg.Pool;
+
+  constructor(@Inject(databaseConfig.KEY) config: ConfigType<typeof databaseConfig>) {
+    // pg.Pool connects lazily: nothing happens here until the first query.
+    this.pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolMax,
+      statement_timeout: config.statementTimeoutMs,
+      application_name: 'tasker',
+    });
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<R[]> {
+    const result = await this.pool.query<R>(sql, params);
+    return result.rows;
+  }
+
+  /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
+  async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.end();
+  }
+}
