@@ -17,11 +17,10 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
   moduleNameMapper: {
-    '^#(contracts|core|config|messaging|persistence|testing)$': '<rootDir>/libs/$1/src/index.ts',
+    '^#(contracts|core|config|messaging|persistence|observability|testing)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs,test,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
-  globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
   maxWorkers: 2,
   testTimeout: 60000,
   // A file that leaks handles (pools, timers, consumers) must fail, not hang CI.

@@ -66,6 +66,9 @@ CREATE TABLE tasker.workflow_steps (
   backoff_request_seconds numeric,
   -- Set while the step waits for a retry; NULL otherwise (keeps the sweep index tiny).
   next_retry_at timestamptz,
+  -- When the step message was last sent (or is due to be sent): the sweep re-announces steps
+  -- left in `enqueued` long after this, in case the process died between commit and send.
+  announced_at timestamptz,
   timeout_seconds integer NOT NULL CHECK (timeout_seconds > 0),
   -- The retry policy (base, cap, jitter) for orchestration's backoff computation.
   retry_policy jsonb NOT NULL,
@@ -76,6 +79,7 @@ CREATE TABLE tasker.workflow_steps (
   updated_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (task_uuid, name)
 );
+CREATE INDEX workflow_steps_task_idx ON tasker.workflow_steps (task_uuid);
 CREATE INDEX workflow_steps_retry_due_idx ON tasker.workflow_steps (next_retry_at)
   WHERE next_retry_at IS NOT NULL;
 

@@ -15,6 +15,8 @@ export interface OrchestrationConfig {
   templatePath: string;
   /** How often the sweep looks for steps whose retry time has come. */
   sweepIntervalMs: number;
+  /** A step still `enqueued` this long after its announcement is announced again. */
+  reannounceAfterMs: number;
 }
 
 export function parseOrchestrationConfig(values: ConfigValues): OrchestrationConfig {
@@ -27,6 +29,7 @@ export function parseOrchestrationConfig(values: ConfigValues): OrchestrationCon
     migrationRetries: read.integer('DB_MIGRATION_RETRIES', 3, 0, 100),
     templatePath: read.string('TASKER_TEMPLATE_PATH', 'config/tasks'),
     sweepIntervalMs: read.integer('TASKER_SWEEP_INTERVAL_MS', 1000, 50, 3600000),
+    reannounceAfterMs: read.integer('TASKER_REANNOUNCE_AFTER_MS', 300000, 1000, 86400000),
   });
 }
 

@@ -6,3 +6,5 @@ export * from './handlers/step-handler.js';
 export * from './identity/identity-hash.js';
 export * from './ports/message-bus.port.js';
 export * from './templates/index.js';
+export * from './readiness/task-outcome.js';
+export * from './views/task-views.js';

@@ -1,0 +1,62 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { TaskPage, TaskView } from '#core';
+import { TaskQueryRepository } from '#persistence';
+import { TaskCancellationService } from '../services/task-cancellation.service.js';
+import { type SubmittedTask, TaskSubmissionService } from '../services/task-submission.service.js';
+import { CancelTaskQuery } from './dto/cancel-task.query.js';
+import { CreateTaskDto } from './dto/create-task.dto.js';
+import { ListTasksQuery } from './dto/list-tasks.query.js';
+
+const uuidPipe = new ParseUUIDPipe({ version: undefined });
+
+@ApiTags('tasks')
+@Controller('v1/tasks')
+export class TasksController {
+  constructor(
+    private readonly submission: TaskSubmissionService,
+    private readonly cancellation: TaskCancellationService,
+    private readonly tasks: TaskQueryRepository,
+  ) {}
+
+  @Post()
+  create(@Body() body: CreateTaskDto): Promise<SubmittedTask> {
+    return this.submission.submit(body);
+  }
+
+  @Get()
+  list(@Query() query: ListTasksQuery): Promise<TaskPage> {
+    return this.tasks.list({
+      namespace: query.namespace,
+      name: query.name,
+      status: query.status,
+      cursor: query.cursor,
+      limit: query.limit ?? 50,
+    });
+  }
+
+  @Get(':taskUuid')
+  get(@Param('taskUuid', uuidPipe) taskUuid: string): Promise<TaskView> {
+    return this.tasks.get(taskUuid);
+  }
+
+  @Delete(':taskUuid')
+  @HttpCode(200)
+  async cancel(
+    @Param('taskUuid', uuidPipe) taskUuid: string,
+    @Query() query: CancelTaskQuery,
+  ): Promise<{ taskUuid: string; status: 'cancelled'; cancelledSteps: number }> {
+    const { cancelledSteps } = await this.cancellation.cancel(taskUuid, query.reason);
+    return { taskUuid, status: 'cancelled', cancelledSteps };
+  }
+}

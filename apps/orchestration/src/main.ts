@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { configSource, orchestrationConfig } from '#config';
+import { createOrchestrationApp } from './bootstrap/create-orchestration-app.js';
+import { prepareSchema } from './bootstrap/run-migrations.js';
+
+/**
+ * `node main.js` serves (migrating first unless DEPLOYMENT_MODE=no-migrate);
+ * `node main.js migrate` or DEPLOYMENT_MODE=migrate-only migrates and exits.
+ */
+async function main(): Promise<void> {
+  const values = configSource();
+  const config = orchestrationConfig();
+  await prepareSchema(values);
+  if (process.argv[2] === 'migrate' || config.deploymentMode === 'migrate-only') return;
+  const app = await createOrchestrationApp();
+  await app.listen(config.port);
+  new Logger('Orchestration').log(`listening on port ${config.port} (${config.env})`);
+}
+
+main().catch((err: unknown) => {
+  new Logger('Orchestration').error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

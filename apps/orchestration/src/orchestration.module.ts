@@ -1,0 +1,41 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { databaseConfig, messagingConfig, orchestrationConfig } from '#config';
+import { MessagingModule } from '#messaging';
+import { HealthModule } from '#observability';
+import { PersistenceModule } from '#persistence';
+import { TasksController } from './http/tasks.controller.js';
+import { TemplatesController } from './http/templates.controller.js';
+import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
+import { StepAnnouncer } from './services/step-announcer.service.js';
+import { StepResultConsumer } from './services/step-result.consumer.js';
+import { StepResultProcessor } from './services/step-result.processor.js';
+import { TaskCancellationService } from './services/task-cancellation.service.js';
+import { TaskEvaluator } from './services/task-evaluator.service.js';
+import { TaskSubmissionService } from './services/task-submission.service.js';
+import { TemplateRegistrationService } from './services/template-registration.service.js';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true,
+      load: [databaseConfig, messagingConfig, orchestrationConfig],
+    }),
+    PersistenceModule,
+    MessagingModule,
+    HealthModule,
+  ],
+  controllers: [TasksController, TemplatesController],
+  providers: [
+    StepAnnouncer,
+    TaskEvaluator,
+    TaskSubmissionService,
+    TaskCancellationService,
+    StepResultProcessor,
+    StepResultConsumer,
+    ReadinessSweeper,
+    TemplateRegistrationService,
+  ],
+})
+export class OrchestrationModule {}

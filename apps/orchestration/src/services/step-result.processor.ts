@@ -1,0 +1,107 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { parseMessage } from '#contracts';
+import type { ReceivedMessage } from '#core';
+import { computeBackoffMs, isRetryEligible, isTerminalTaskState, MessageBus } from '#core';
+import {
+  Database,
+  lockTask,
+  readStepOutcome,
+  reannounceEnqueuedSteps,
+  scheduleStepRetry,
+  transitionSteps, ProcessIdentity } from '#persistence';
+import { StepAnnouncer } from './step-announcer.service.js';
+import { TaskEvaluator } from './task-evaluator.service.js';
+
+/**
+ * Handles step.result messages: decides complete / retry / error for the step from the state
+ * in the database (never from the message), evaluates the task, commits, announces the steps
+ * that became ready, then acks. Safe to run twice for one message.
+ */
+@Injectable()
+export class StepResultProcessor {
+  private readonly logger = new Logger(StepResultProcessor.name);
+
+  constructor(
+    private readonly database: Database,
+    private readonly bus: MessageBus,
+    private readonly evaluator: TaskEvaluator,
+    private readonly announcer: StepAnnouncer,
+    private readonly identity: ProcessIdentity,
+  ) {}
+
+  async handle(message: ReceivedMessage): Promise<void> {
+    const parsed = parseMessage(message.body, 'step.result.v1');
+    if (!parsed.ok) {
+      this.logger.warn(`dead-lettering message ${message.id}: ${parsed.error}`);
+      await this.bus.deadLetter(message, parsed.error);
+      return;
+    }
+    const { taskUuid, stepUuid } = parsed.message.payload;
+    const processor = this.identity.processorUuid;
+
+    const outcome = await this.database.transaction(async (tx) => {
+      const task = await lockTask(tx, taskUuid);
+      const step = await readStepOutcome(tx, stepUuid);
+      if (!task || !step || step.taskUuid !== taskUuid) return { kind: 'unknown' as const };
+      if (isTerminalTaskState(task.state)) return { kind: 'done' as const };
+
+      let decided = true;
+      if (step.state === 'enqueued_for_orchestration') {
+        await transitionSteps(tx, {
+          stepUuids: [stepUuid],
+          from: ['enqueued_for_orchestration'],
+          to: 'complete',
+          processorUuid: processor,
+        });
+      } else if (step.state === 'enqueued_as_error_for_orchestration') {
+        const failure = step.lastError;
+        const retry = isRetryEligible({
+          retryable: step.retryable,
+          attempts: step.attempts,
+          maxAttempts: step.maxAttempts,
+          permanentFailure: failure?.permanent ?? false,
+        });
+        if (retry) {
+          const delayMs = computeBackoffMs(step.retryPolicy, step.attempts, {
+            hintMs: failure?.backoffHintMs ?? null,
+          });
+          await scheduleStepRetry(tx, stepUuid, delayMs, processor);
+        } else {
+          await transitionSteps(tx, {
+            stepUuids: [stepUuid],
+            from: ['enqueued_as_error_for_orchestration'],
+            to: 'error',
+            metadata: { reason: failure?.permanent ? 'permanent_failure' : 'attempts_exhausted' },
+            processorUuid: processor,
+          });
+        }
+      } else {
+        decided = false;
+      }
+      const steps = await this.evaluator.evaluate(tx, task);
+      // A result seen before (redelivery): its first processing may have died after commit
+      // but before announcing, so announce whatever is still waiting in `enqueued`.
+      if (!decided) steps.push(...(await reannounceEnqueuedSteps(tx, taskUuid)));
+      return { kind: 'evaluated' as const, task, steps: dedupe(steps) };
+    });
+
+    if (outcome.kind === 'unknown') {
+      await this.bus.deadLetter(message, `no step ${stepUuid} in task ${taskUuid}`);
+      return;
+    }
+    if (outcome.kind === 'evaluated') {
+      await this.announcer.announce({
+        taskUuid,
+        namespace: outcome.task.namespace,
+        correlationId: outcome.task.correlationId,
+        steps: outcome.steps,
+        causationId: parsed.message.id,
+      });
+    }
+    await this.bus.ack(message);
+  }
+}
+
+function dedupe<T extends { stepUuid: string }>(steps: T[]): T[] {
+  return [...new Map(steps.map((s) => [s.stepUuid, s])).values()];
+}

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import type { StepState } from '#core';
+import { ConflictError, isTerminalTaskState, TaskNotFoundError } from '#core';
+import { Database, lockTask, transitionSteps, transitionTask, ProcessIdentity } from '#persistence';
+
+const CANCELLABLE_STEP_STATES: StepState[] = [
+  'pending',
+  'enqueued',
+  'in_progress',
+  'enqueued_for_orchestration',
+  'enqueued_as_error_for_orchestration',
+  'waiting_for_retry',
+];
+
+/**
+ * DELETE /v1/tasks/:id: the task and every unfinished step become `cancelled` in one
+ * transaction. Workers then fail to claim (or to record) those steps, so nothing runs on.
+ */
+@Injectable()
+export class TaskCancellationService {
+  constructor(
+    private readonly database: Database,
+    private readonly identity: ProcessIdentity,
+  ) {}
+
+  async cancel(taskUuid: string, reason?: string): Promise<{ cancelledSteps: number }> {
+    return this.database.transaction(async (tx) => {
+      const task = await lockTask(tx, taskUuid);
+      if (!task) throw new TaskNotFoundError(taskUuid);
+      if (isTerminalTaskState(task.state)) {
+        throw new ConflictError(`task ${taskUuid} already ended as ${task.state}`, {
+          status: task.state,
+        });
+      }
+      const processor = this.identity.processorUuid;
+      const metadata = { reason: reason ?? 'cancelled by request' };
+      await transitionTask(tx, taskUuid, [task.state], ['cancelled'], metadata, processor);
+      await tx.query('UPDATE tasker.tasks SET completed_at = now(), updated_at = now() WHERE task_uuid = $1', [
+        taskUuid,
+      ]);
+      const { rows } = await tx.query<{ workflow_step_uuid: string }>(
+        'SELECT workflow_step_uuid FROM tasker.workflow_steps WHERE task_uuid = $1',
+        [taskUuid],
+      );
+      const cancelled = await transitionSteps(tx, {
+        stepUuids: rows.map((r) => r.workflow_step_uuid),
+        from: CANCELLABLE_STEP_STATES,
+        to: 'cancelled',
+        metadata,
+        processorUuid: processor,
+      });
+      await tx.query(
+        'UPDATE tasker.workflow_steps SET next_retry_at = NULL WHERE workflow_step_uuid = ANY ($1::uuid[])',
+        [cancelled],
+      );
+      return { cancelledSteps: cancelled.length };
+    });
+  }
+}

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import type { TaskState } from '#core';
+import { decideTaskOutcome, EVALUABLE_TASK_STATES } from '#core';
+import type { EnqueuedStep, LockedTask, Queryable } from '#persistence';
+import { enqueueReadySteps, stepStateCounts, transitionTask, ProcessIdentity } from '#persistence';
+
+/**
+ * Moves a task on after something changed (a step result, a retry coming due). The caller
+ * holds the task's row lock and commits; it then announces the returned steps.
+ */
+@Injectable()
+export class TaskEvaluator {
+  constructor(private readonly identity: ProcessIdentity) {}
+
+  async evaluate(tx: Queryable, task: LockedTask): Promise<EnqueuedStep[]> {
+    if (!EVALUABLE_TASK_STATES.includes(task.state)) return [];
+    const processor = this.identity.processorUuid;
+    const enqueued = await enqueueReadySteps(tx, task.taskUuid, processor);
+    const outcome = decideTaskOutcome(await stepStateCounts(tx, task.taskUuid), enqueued.length);
+    let chain: TaskState[];
+    switch (outcome) {
+      case 'enqueue_ready':
+        chain = ['evaluating_results', 'enqueuing_steps', 'steps_in_process'];
+        break;
+      case 'complete':
+        chain = ['evaluating_results', 'complete'];
+        break;
+      case 'blocked_by_failures':
+        chain = ['evaluating_results', 'blocked_by_failures', 'error'];
+        break;
+      case 'wait_for_dependencies':
+        chain = ['evaluating_results', 'waiting_for_dependencies'];
+        break;
+      case 'wait_for_retry':
+        chain = ['evaluating_results', 'waiting_for_retry'];
+        break;
+    }
+    // Re-recording the state a waiting task is already in would only add noise to its history.
+    if (chain.length === 2 && chain[1] === task.state) return enqueued;
+    await transitionTask(tx, task.taskUuid, [task.state], chain, { outcome }, processor);
+    if (outcome === 'complete' || outcome === 'blocked_by_failures') {
+      await tx.query('UPDATE tasker.tasks SET completed_at = now(), updated_at = now() WHERE task_uuid = $1', [
+        task.taskUuid,
+      ]);
+    }
+    return enqueued;
+  }
+}

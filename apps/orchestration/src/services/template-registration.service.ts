@@ -1,0 +1,32 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { ORCHESTRATION_STEP_RESULTS_QUEUE, workerQueueName } from '#contracts';
+import { orchestrationConfig } from '#config';
+import { loadTemplatesFromDirectory, MessageBus } from '#core';
+import { TemplateRepository } from '#persistence';
+
+/**
+ * At boot: load the templates from TASKER_TEMPLATE_PATH (an invalid file stops the boot with
+ * its problems listed), register them, and make sure every queue they need exists.
+ */
+@Injectable()
+export class TemplateRegistrationService implements OnModuleInit {
+  private readonly logger = new Logger(TemplateRegistrationService.name);
+
+  constructor(
+    @Inject(orchestrationConfig.KEY) private readonly config: ConfigType<typeof orchestrationConfig>,
+    private readonly templates: TemplateRepository,
+    private readonly bus: MessageBus,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const templates = await loadTemplatesFromDirectory(this.config.templatePath);
+    await this.templates.register(templates);
+    const namespaces = [...new Set(templates.map((t) => t.namespace))];
+    await this.bus.ensureQueue(ORCHESTRATION_STEP_RESULTS_QUEUE);
+    for (const namespace of namespaces) await this.bus.ensureQueue(workerQueueName(namespace));
+    this.logger.log(
+      `registered ${templates.length} templates in ${namespaces.length} namespaces from ${this.config.templatePath}`,
+    );
+  }
+}

@@ -1,0 +1,33 @@
+import { decideTaskOutcome } from './task-outcome.js';
+
+describe('decideTaskOutcome', () => {
+  it('enqueues when any step is ready, even with failures elsewhere', () => {
+    expect(decideTaskOutcome({ pending: 1, error: 1 }, 1)).toBe('enqueue_ready');
+  });
+
+  it('completes only when every step is complete or resolved manually', () => {
+    expect(decideTaskOutcome({ complete: 3, resolved_manually: 1 }, 0)).toBe('complete');
+    expect(decideTaskOutcome({ complete: 3, pending: 1 }, 0)).not.toBe('complete');
+  });
+
+  it('waits while steps are in flight, before looking at failures', () => {
+    expect(decideTaskOutcome({ in_progress: 1, error: 1, pending: 1 }, 0)).toBe(
+      'wait_for_dependencies',
+    );
+    expect(decideTaskOutcome({ enqueued_as_error_for_orchestration: 1 }, 0)).toBe(
+      'wait_for_dependencies',
+    );
+  });
+
+  it('waits for a retry whose time has not come', () => {
+    expect(decideTaskOutcome({ waiting_for_retry: 1, complete: 1 }, 0)).toBe('wait_for_retry');
+  });
+
+  it('is blocked when nothing can move and a step failed', () => {
+    expect(decideTaskOutcome({ error: 1, pending: 2, complete: 1 }, 0)).toBe('blocked_by_failures');
+  });
+
+  it('treats a task without steps as blocked, never as complete', () => {
+    expect(decideTaskOutcome({}, 0)).toBe('blocked_by_failures');
+  });
+});

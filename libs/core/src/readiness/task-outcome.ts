@@ -1,0 +1,30 @@
+import type { StepState } from '../states/step-state.js';
+import { IN_FLIGHT_STEP_STATES, SATISFIED_STEP_STATES } from '../states/step-state.js';
+
+export type StepStateCounts = Partial<Record<StepState, number>>;
+
+/** What evaluating a task decides, given its steps' states and how many are ready to run. */
+export type TaskOutcome =
+  | 'enqueue_ready'
+  | 'wait_for_dependencies'
+  | 'wait_for_retry'
+  | 'complete'
+  | 'blocked_by_failures';
+
+const count = (counts: StepStateCounts, states: readonly StepState[]) =>
+  states.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+
+/**
+ * The readiness rules of ARCHITECTURE §3, in priority order: run what can run; a task is
+ * complete only when every step is satisfied; while anything is in flight or waiting for a
+ * retry the task waits; only when nothing can move any more do failures block it. So an error
+ * in one branch lets independent branches finish before the task ends in `error`.
+ */
+export function decideTaskOutcome(counts: StepStateCounts, readyCount: number): TaskOutcome {
+  const total = Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0);
+  if (readyCount > 0) return 'enqueue_ready';
+  if (total > 0 && count(counts, SATISFIED_STEP_STATES) === total) return 'complete';
+  if (count(counts, IN_FLIGHT_STEP_STATES) > 0) return 'wait_for_dependencies';
+  if ((counts.waiting_for_retry ?? 0) > 0) return 'wait_for_retry';
+  return 'blocked_by_failures';
+}

@@ -1,0 +1,5 @@
+export * from './task-template.js';
+export * from './dag.js';
+export * from './template.parser.js';
+export * from './context-validator.js';
+export * from './template-file.loader.js';

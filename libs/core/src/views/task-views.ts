@@ -1,0 +1,49 @@
+import type { StepState } from '../states/step-state.js';
+import type { TaskState } from '../states/task-state.js';
+
+/** Read models returned by repositories and served by the HTTP API (ARCHITECTURE §7). */
+export interface StepView {
+  stepUuid: string;
+  name: string;
+  handler: string;
+  state: StepState;
+  attempts: number;
+  maxAttempts: number;
+  retryable: boolean;
+  lastAttemptedAt: string | null;
+  nextRetryAt: string | null;
+  dependsOn: string[];
+  result: unknown;
+  error: Record<string, unknown> | null;
+}
+
+export interface TaskSummaryView {
+  taskUuid: string;
+  namespace: string;
+  name: string;
+  version: string;
+  status: TaskState;
+  priority: number;
+  correlationId: string;
+  tags: string[];
+  requestedAt: string;
+  completedAt: string | null;
+}
+
+export interface TaskView extends TaskSummaryView {
+  context: Record<string, unknown>;
+  initiator: string | null;
+  sourceSystem: string | null;
+  reason: string | null;
+  stepCounts: Partial<Record<StepState, number>>;
+  totalSteps: number;
+  /** Share of steps complete or resolved manually, 0..100. */
+  completionPercentage: number;
+  steps: StepView[];
+}
+
+export interface TaskPage {
+  items: TaskSummaryView[];
+  /** Pass back as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}

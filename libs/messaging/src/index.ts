@@ -1,0 +1,3 @@
+export * from './pgmq/pgmq.message-bus.js';
+export * from './queue-consumer.js';
+export * from './messaging.module.js';

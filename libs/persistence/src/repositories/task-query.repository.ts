@@ -1,0 +1,157 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type SelectQueryBuilder } from 'typeorm';
+import type { StepState, StepView, TaskPage, TaskState, TaskSummaryView, TaskView } from '#core';
+import { SATISFIED_STEP_STATES, TaskNotFoundError } from '#core';
+import {
+  NamedTaskEntity,
+  TaskEntity,
+  TaskNamespaceEntity,
+  TaskTransitionEntity,
+  WorkflowStepEntity,
+  WorkflowStepTransitionEntity,
+} from '../entities/index.js';
+
+export interface TaskListFilter {
+  namespace?: string | undefined;
+  name?: string | undefined;
+  status?: TaskState | undefined;
+  limit: number;
+  /** The last taskUuid of the previous page: tasks are listed newest first (UUIDv7 order). */
+  cursor?: string | undefined;
+}
+
+interface SummaryRow {
+  taskUuid: string;
+  namespace: string;
+  name: string;
+  version: string;
+  status: TaskState;
+  priority: number;
+  correlationId: string;
+  tags: string[];
+  requestedAt: Date;
+  completedAt: Date | null;
+}
+
+/** Task reads for the API (simple reads through TypeORM; writes live in sql/). */
+@Injectable()
+export class TaskQueryRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async list(filter: TaskListFilter): Promise<TaskPage> {
+    const qb = this.summaryQuery();
+    if (filter.namespace) qb.andWhere('ns.name = :namespace', { namespace: filter.namespace });
+    if (filter.name) qb.andWhere('nt.name = :name', { name: filter.name });
+    if (filter.status) qb.andWhere('tr.toState = :status', { status: filter.status });
+    if (filter.cursor) qb.andWhere('t.uuid < :cursor', { cursor: filter.cursor });
+    const rows = await qb
+      .orderBy('t.uuid', 'DESC')
+      .limit(filter.limit + 1)
+      .getRawMany<SummaryRow>();
+    const page = rows.slice(0, filter.limit).map(toSummary);
+    return {
+      items: page,
+      nextCursor: rows.length > filter.limit ? (page.at(-1)?.taskUuid ?? null) : null,
+    };
+  }
+
+  async get(taskUuid: string): Promise<TaskView> {
+    const row = await this.summaryQuery()
+      .addSelect('t.context', 'context')
+      .addSelect('t.initiator', 'initiator')
+      .addSelect('t.sourceSystem', 'sourceSystem')
+      .addSelect('t.reason', 'reason')
+      .where('t.uuid = :taskUuid', { taskUuid })
+      .getRawOne<
+        SummaryRow & Pick<TaskView, 'context' | 'initiator' | 'sourceSystem' | 'reason'>
+      >();
+    if (!row) throw new TaskNotFoundError(taskUuid);
+    const steps = await this.steps(taskUuid);
+    const stepCounts: Partial<Record<StepState, number>> = {};
+    for (const step of steps) stepCounts[step.state] = (stepCounts[step.state] ?? 0) + 1;
+    const satisfied = steps.filter((s) => SATISFIED_STEP_STATES.includes(s.state)).length;
+    return {
+      ...toSummary(row),
+      context: row.context,
+      initiator: row.initiator,
+      sourceSystem: row.sourceSystem,
+      reason: row.reason,
+      stepCounts,
+      totalSteps: steps.length,
+      completionPercentage: steps.length === 0 ? 0 : Math.round((satisfied / steps.length) * 100),
+      steps,
+    };
+  }
+
+  private async steps(taskUuid: string): Promise<StepView[]> {
+    const rows = await this.dataSource
+      .createQueryBuilder()
+      .from(WorkflowStepEntity, 's')
+      .innerJoin(WorkflowStepTransitionEntity, 'st', 'st.stepUuid = s.uuid AND st.mostRecent')
+      .select('s.uuid', 'stepUuid')
+      .addSelect('s.name', 'name')
+      .addSelect('s.handler', 'handler')
+      .addSelect('st.toState', 'state')
+      .addSelect('s.attempts', 'attempts')
+      .addSelect('s.maxAttempts', 'maxAttempts')
+      .addSelect('s.retryable', 'retryable')
+      .addSelect('s.lastAttemptedAt', 'lastAttemptedAt')
+      .addSelect('s.nextRetryAt', 'nextRetryAt')
+      .addSelect('s.results', 'result')
+      .addSelect('s.lastError', 'error')
+      .addSelect(
+        `ARRAY(SELECT p.name FROM tasker.workflow_step_edges e
+                 JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid
+                WHERE e.to_step_uuid = s.workflow_step_uuid ORDER BY p.name)`,
+        'dependsOn',
+      )
+      .where('s.taskUuid = :taskUuid', { taskUuid })
+      .orderBy('s.uuid', 'ASC')
+      .getRawMany<
+        Omit<StepView, 'lastAttemptedAt' | 'nextRetryAt'> & {
+          lastAttemptedAt: Date | null;
+          nextRetryAt: Date | null;
+        }
+      >();
+    return rows.map((r) => ({
+      ...r,
+      lastAttemptedAt: r.lastAttemptedAt?.toISOString() ?? null,
+      nextRetryAt: r.nextRetryAt?.toISOString() ?? null,
+    }));
+  }
+
+  private summaryQuery(): SelectQueryBuilder<TaskEntity> {
+    return this.dataSource
+      .getRepository(TaskEntity)
+      .createQueryBuilder('t')
+      .innerJoin(TaskTransitionEntity, 'tr', 'tr.taskUuid = t.uuid AND tr.mostRecent')
+      .innerJoin(NamedTaskEntity, 'nt', 'nt.uuid = t.namedTaskUuid')
+      .innerJoin(TaskNamespaceEntity, 'ns', 'ns.uuid = nt.namespaceUuid')
+      .select('t.uuid', 'taskUuid')
+      .addSelect('ns.name', 'namespace')
+      .addSelect('nt.name', 'name')
+      .addSelect('nt.version', 'version')
+      .addSelect('tr.toState', 'status')
+      .addSelect('t.priority', 'priority')
+      .addSelect('t.correlationId', 'correlationId')
+      .addSelect('t.tags', 'tags')
+      .addSelect('t.requestedAt', 'requestedAt')
+      .addSelect('t.completedAt', 'completedAt');
+  }
+}
+
+function toSummary(row: SummaryRow): TaskSummaryView {
+  return {
+    taskUuid: row.taskUuid,
+    namespace: row.namespace,
+    name: row.name,
+    version: row.version,
+    status: row.status,
+    priority: row.priority,
+    correlationId: row.correlationId,
+    tags: row.tags,
+    requestedAt: row.requestedAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}

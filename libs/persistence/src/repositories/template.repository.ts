@@ -1,0 +1,115 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { TaskTemplate } from '#core';
+import { TemplateNotFoundError, templateKey } from '#core';
+import { Database } from '../database.js';
+import { NamedTaskEntity, TaskNamespaceEntity } from '../entities/index.js';
+
+export interface RegisteredTemplate {
+  namedTaskUuid: string;
+  template: TaskTemplate;
+}
+
+/** Templates registered in the database by orchestration at boot (ARCHITECTURE §4). */
+@Injectable()
+export class TemplateRepository {
+  private readonly logger = new Logger(TemplateRepository.name);
+
+  constructor(
+    private readonly database: Database,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * Upserts every template and its named steps in one transaction. A version whose content
+   * changed is updated and logged: running tasks keep the steps they were created with.
+   */
+  async register(templates: readonly TaskTemplate[]): Promise<void> {
+    await this.database.transaction(async (tx) => {
+      for (const template of templates) {
+        const { rows } = await tx.query<{ named_task_uuid: string; changed: boolean }>(
+          `WITH ns AS (
+             INSERT INTO tasker.task_namespaces (name) VALUES ($1)
+             ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+             RETURNING task_namespace_uuid
+           ),
+           previous AS (
+             SELECT nt.configuration FROM tasker.named_tasks nt, ns
+              WHERE nt.task_namespace_uuid = ns.task_namespace_uuid
+                AND nt.name = $2 AND nt.version = $3
+           )
+           INSERT INTO tasker.named_tasks
+             (task_namespace_uuid, name, version, description, identity_strategy, configuration, source)
+           SELECT ns.task_namespace_uuid, $2, $3, $4, $5, $6::jsonb, $7 FROM ns
+           ON CONFLICT (task_namespace_uuid, name, version) DO UPDATE
+             SET description = EXCLUDED.description,
+                 identity_strategy = EXCLUDED.identity_strategy,
+                 configuration = EXCLUDED.configuration,
+                 source = EXCLUDED.source,
+                 updated_at = now()
+           RETURNING named_task_uuid,
+                     coalesce((SELECT configuration FROM previous) <> $6::jsonb, false) AS changed`,
+          [
+            template.namespace,
+            template.name,
+            template.version,
+            template.description ?? null,
+            template.identityStrategy,
+            JSON.stringify(template),
+            template.source,
+          ],
+        );
+        const row = rows[0];
+        if (!row) throw new Error(`registering ${templateKey(template)} returned no row`);
+        if (row.changed) {
+          this.logger.warn(
+            `template ${templateKey(template)} changed without a new version; new tasks use the new definition`,
+          );
+        }
+        await tx.query(
+          `INSERT INTO tasker.named_steps (named_task_uuid, name, handler)
+           SELECT $1, * FROM unnest($2::text[], $3::text[])
+           ON CONFLICT (named_task_uuid, name) DO UPDATE SET handler = EXCLUDED.handler`,
+          [row.named_task_uuid, template.steps.map((s) => s.name), template.steps.map((s) => s.handler)],
+        );
+      }
+    });
+  }
+
+  /** One template; without `version`, the highest registered version. */
+  async find(namespace: string, name: string, version?: string): Promise<RegisteredTemplate> {
+    const candidates = await this.query()
+      .where('ns.name = :namespace AND nt.name = :name', { namespace, name })
+      .getMany();
+    const matching = version ? candidates.filter((c) => c.version === version) : candidates;
+    const best = matching.sort((a, b) => compareVersions(b.version, a.version))[0];
+    if (!best) throw new TemplateNotFoundError(namespace, name, version);
+    return { namedTaskUuid: best.uuid, template: best.configuration as unknown as TaskTemplate };
+  }
+
+  async list(): Promise<TaskTemplate[]> {
+    const rows = await this.query().orderBy('ns.name').addOrderBy('nt.name').getMany();
+    return rows
+      .map((r) => r.configuration as unknown as TaskTemplate)
+      .sort((a, b) => templateKey(a).localeCompare(templateKey(b)));
+  }
+
+  private query() {
+    return this.dataSource
+      .getRepository(NamedTaskEntity)
+      .createQueryBuilder('nt')
+      .innerJoin(TaskNamespaceEntity, 'ns', 'ns.uuid = nt.namespaceUuid');
+  }
+}
+
+/** Compares `major.minor.patch` numerically (templates are validated to that shape). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+import type { Queryable } from '../database.js';
+
+export interface ClaimedStep {
+  stepUuid: string;
+  taskUuid: string;
+  stepName: string;
+  handler: string;
+  /** This run's number: 1 for the first. */
+  attempt: number;
+  timeoutSeconds: number;
+  inputs: Record<string, unknown>;
+  context: Record<string, unknown>;
+  /** Results of the direct dependencies, by step name. */
+  dependencyResults: Record<string, unknown>;
+}
+
+/**
+ * The worker's claim: `enqueued → in_progress` as a compare-and-swap, counting the attempt in
+ * the same statement. Returns null when the step was not `enqueued` (another worker has it, it
+ * ran already, or it was cancelled).
+ */
+export async function claimStep(
+  q: Queryable,
+  stepUuid: string,
+  processorUuid: string,
+): Promise<ClaimedStep | null> {
+  const { rows } = await q.query<ClaimedStep>(
+    `WITH retired AS (
+       UPDATE tasker.workflow_step_transitions t
+          SET most_recent = false
+        WHERE t.workflow_step_uuid = $1 AND t.most_recent AND t.to_state = 'enqueued'
+       RETURNING t.workflow_step_uuid, t.sort_key
+     ),
+     moved AS (
+       INSERT INTO tasker.workflow_step_transitions
+         (workflow_step_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
+       SELECT workflow_step_uuid, 'enqueued', 'in_progress', sort_key + 1, true, $2
+         FROM retired
+       RETURNING workflow_step_uuid
+     ),
+     counted AS (
+       UPDATE tasker.workflow_steps s
+          SET attempts = s.attempts + 1, last_attempted_at = clock_timestamp(), updated_at = now()
+         FROM moved m
+        WHERE s.workflow_step_uuid = m.workflow_step_uuid
+       RETURNING s.*
+     )
+     SELECT c.workflow_step_uuid AS "stepUuid", c.task_uuid AS "taskUuid", c.name AS "stepName",
+            c.handler, c.attempts AS attempt, c.timeout_seconds AS "timeoutSeconds", c.inputs,
+            t.context,
+            coalesce((SELECT jsonb_object_agg(p.name, p.results)
+                        FROM tasker.workflow_step_edges e
+                        JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid
+                       WHERE e.to_step_uuid = c.workflow_step_uuid), '{}'::jsonb)
+              AS "dependencyResults"
+       FROM counted c
+       JOIN tasker.tasks t ON t.task_uuid = c.task_uuid`,
+    [stepUuid, processorUuid],
+  );
+  return rows[0] ?? null;
+}

@@ -1,0 +1,40 @@
+import type { StepState } from '#core';
+import { stepStatesLeadingTo } from '#core';
+import type { Queryable } from '../database.js';
+
+export interface StepTransitionRequest {
+  stepUuids: readonly string[];
+  to: StepState;
+  /** Current states allowed to move; defaults to every state the state machine allows. */
+  from?: readonly StepState[];
+  metadata?: Record<string, unknown>;
+  processorUuid?: string | null;
+}
+
+/**
+ * Compare-and-swap for many steps in one statement: retire the current transition only where
+ * its state is an expected one, and append the next one. Concurrent callers serialize on the
+ * current row; the loser re-checks `most_recent`, matches nothing and writes nothing.
+ * Returns the steps that moved.
+ */
+export async function transitionSteps(q: Queryable, req: StepTransitionRequest): Promise<string[]> {
+  if (req.stepUuids.length === 0) return [];
+  const from = req.from ?? stepStatesLeadingTo(req.to);
+  const { rows } = await q.query<{ workflow_step_uuid: string }>(
+    `WITH retired AS (
+       UPDATE tasker.workflow_step_transitions t
+          SET most_recent = false
+        WHERE t.workflow_step_uuid = ANY ($1::uuid[])
+          AND t.most_recent
+          AND t.to_state = ANY ($2::text[])
+       RETURNING t.workflow_step_uuid, t.to_state, t.sort_key
+     )
+     INSERT INTO tasker.workflow_step_transitions
+       (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
+     SELECT r.workflow_step_uuid, r.to_state, $3, $4::jsonb, r.sort_key + 1, true, $5
+       FROM retired r
+     RETURNING workflow_step_uuid`,
+    [req.stepUuids, from, req.to, JSON.stringify(req.metadata ?? {}), req.processorUuid ?? null],
+  );
+  return rows.map((r) => r.workflow_step_uuid);
+}
