@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import pg from 'pg';
 import { databaseConfig } from '#config';
@@ -7,7 +7,7 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** The pg pool for hand-written SQL (hot paths); TypeORM keeps its own small pool for reads. */
 @Injectable()
-export class Database implements OnModuleDestroy {
+export class Database implements OnApplicationShutdown {
   readonly pool: pg.Pool;
 
   constructor(@Inject(databaseConfig.KEY) config: ConfigType<typeof databaseConfig>) {
@@ -44,7 +44,8 @@ export class Database implements OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Last shutdown phase: consumers drain in beforeApplicationShutdown and still need the pool. */
+  async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
   }
 }

@@ -113,6 +113,7 @@ async function findTemplateFiles(dir: string): Promise<string[]> {
   return files;
 }
 
+/** Duck-typed: errors from node:fs may come from another realm (e.g. under jest's VM). */
 function isNodeError(error: unknown): error is NodeJS.ErrnoException {
-  return error instanceof Error && 'code' in error;
+  return typeof error === 'object' && error !== null && 'code' in error;
 }

@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { workerConfig } from '#config';
+import { createWorkerApp } from './bootstrap/create-worker-app.js';
+import { EXAMPLE_HANDLERS } from './handlers/example.handlers.js';
+
+async function main(): Promise<void> {
+  const config = workerConfig();
+  const app = await createWorkerApp(EXAMPLE_HANDLERS);
+  await app.listen(config.port);
+  new Logger('Worker').log(`listening on port ${config.port} (${config.env})`);
+}
+
+main().catch((err: unknown) => {
+  new Logger('Worker').error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

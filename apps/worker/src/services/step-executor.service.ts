@@ -1,0 +1,153 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE, parseMessage } from '#contracts';
+import type { ReceivedMessage, StepFailure } from '#core';
+import { describeFailure, MessageBus } from '#core';
+import type { ClaimedStep, StepRunOutcome } from '#persistence';
+import { claimStep, Database, ProcessIdentity, readStepRun, recordStepRun } from '#persistence';
+import { HandlerRegistry } from './handler-registry.js';
+
+/** Time a step message stays hidden from other workers while one works on it. */
+export const STEP_VISIBILITY_TIMEOUT_MS = 30000;
+
+/**
+ * One step message, start to end: claim (CAS enqueued → in_progress, attempt counted) and
+ * commit; run the handler under the step's timeout; record the outcome with its transition
+ * and commit; send step.result; only then ack. Any crash in between leaves the message to be
+ * redelivered, and the redelivery finds the step's state and finishes the job.
+ */
+@Injectable()
+export class StepExecutor {
+  private readonly logger = new Logger(StepExecutor.name);
+
+  constructor(
+    private readonly database: Database,
+    private readonly bus: MessageBus,
+    private readonly registry: HandlerRegistry,
+    private readonly identity: ProcessIdentity,
+  ) {}
+
+  async handle(message: ReceivedMessage): Promise<void> {
+    const parsed = parseMessage(message.body, 'step.execute.v1');
+    if (!parsed.ok) {
+      this.logger.warn(`dead-lettering message ${message.id}: ${parsed.error}`);
+      await this.bus.deadLetter(message, parsed.error);
+      return;
+    }
+    const { taskUuid, stepUuid } = parsed.message.payload;
+    const processor = this.identity.processorUuid;
+    const claimed = await claimStep(this.database.pool, stepUuid, processor);
+    if (!claimed) {
+      await this.handleUnclaimable(message, taskUuid, stepUuid, parsed.message.id);
+      return;
+    }
+    const outcome = await this.run(claimed);
+    const recorded = await recordStepRun(this.database.pool, stepUuid, claimed.attempt, outcome, processor);
+    if (recorded) {
+      await this.sendResult(taskUuid, stepUuid, claimed.attempt, outcome.kind, parsed.message.id, parsed.message.correlationId);
+    } else {
+      this.logger.warn(
+        `step ${stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
+      );
+    }
+    await this.bus.ack(message);
+  }
+
+  private async run(step: ClaimedStep): Promise<StepRunOutcome> {
+    const handler = this.registry.get(step.handler);
+    if (!handler) {
+      return {
+        kind: 'failure',
+        failure: describeFailure(new Error(`no handler '${step.handler}' on this worker`)),
+      };
+    }
+    const timeoutMs = step.timeoutSeconds * 1000;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`step ${step.stepName} timed out after ${step.timeoutSeconds}s`);
+        controller.abort(err);
+        reject(err);
+      }, timeoutMs);
+    });
+    try {
+      const result: unknown = await Promise.race([
+        Promise.resolve().then(() =>
+          handler.run({
+            taskUuid: step.taskUuid,
+            stepUuid: step.stepUuid,
+            stepName: step.stepName,
+            context: step.context,
+            inputs: step.inputs,
+            dependencyResults: step.dependencyResults,
+            attempt: step.attempt,
+            signal: controller.signal,
+          }),
+        ),
+        timedOut,
+      ]);
+      return { kind: 'success', result: result ?? null };
+    } catch (err) {
+      return { kind: 'failure', failure: describeFailure(err, controller.signal.aborted) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The claim failed: decide from the step's state what this (re)delivered message means. */
+  private async handleUnclaimable(
+    message: ReceivedMessage,
+    taskUuid: string,
+    stepUuid: string,
+    causationId: string,
+  ): Promise<void> {
+    const run = await readStepRun(this.database.pool, stepUuid);
+    if (run?.state === 'in_progress') {
+      const remaining = run.msUntilTimeout ?? 0;
+      if (remaining > 0) {
+        // Another worker may still be running it: look again once its timeout has passed.
+        await this.bus.nack(message, { delayMs: remaining + 1000 });
+        return;
+      }
+      // The run's worker died without recording anything: that attempt failed.
+      const failure: StepFailure = {
+        message: 'no result within the step timeout: the worker running it was lost',
+        errorClass: 'StepRunLost',
+        permanent: false,
+        backoffHintMs: null,
+        timedOut: true,
+      };
+      const outcome: StepRunOutcome = { kind: 'failure', failure };
+      if (await recordStepRun(this.database.pool, stepUuid, run.attempts, outcome, this.identity.processorUuid)) {
+        await this.sendResult(taskUuid, stepUuid, run.attempts, 'failure', causationId, taskUuid);
+      }
+    } else if (
+      run?.state === 'enqueued_for_orchestration' ||
+      run?.state === 'enqueued_as_error_for_orchestration'
+    ) {
+      // Recorded, but we may have died before sending the result: send it (again).
+      const outcome = run.state === 'enqueued_for_orchestration' ? 'success' : 'failure';
+      await this.sendResult(taskUuid, stepUuid, run.attempts, outcome, causationId, taskUuid);
+    }
+    // Anything else (done, cancelled, unknown step): this message has nothing left to do.
+    await this.bus.ack(message);
+  }
+
+  private async sendResult(
+    taskUuid: string,
+    stepUuid: string,
+    attempt: number,
+    outcome: 'success' | 'failure',
+    causationId: string,
+    correlationId: string,
+  ): Promise<void> {
+    await this.bus.send(
+      ORCHESTRATION_STEP_RESULTS_QUEUE,
+      createEnvelope(
+        'step.result.v1',
+        { taskUuid, stepUuid, attempt: Math.max(1, attempt), outcome },
+        { correlationId, causationId, attempt },
+      ),
+    );
+  }
+}

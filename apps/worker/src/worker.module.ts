@@ -1,0 +1,35 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { databaseConfig, messagingConfig, workerConfig } from '#config';
+import type { StepHandlerDefinition } from '#core';
+import { MessagingModule } from '#messaging';
+import { HealthModule } from '#observability';
+import { PersistenceModule } from '#persistence';
+import { HandlerRegistry } from './services/handler-registry.js';
+import { StepExecutor } from './services/step-executor.service.js';
+import { StepMessageConsumer } from './services/step-message.consumer.js';
+
+/** A worker process serving the given step handlers. It never migrates the schema. */
+@Module({})
+export class WorkerModule {
+  static forRoot(options: { handlers: readonly StepHandlerDefinition[] }): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          load: [databaseConfig, messagingConfig, workerConfig],
+        }),
+        PersistenceModule,
+        MessagingModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: HandlerRegistry, useValue: new HandlerRegistry(options.handlers) },
+        StepExecutor,
+        StepMessageConsumer,
+      ],
+    };
+  }
+}

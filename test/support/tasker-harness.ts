@@ -1,0 +1,116 @@
+import type { INestApplication } from '@nestjs/common';
+import pg from 'pg';
+import { resetConfigSourceForTests } from '#config';
+import type { StepHandlerDefinition, TaskView } from '#core';
+import { createTestDatabase, pollUntil, type TestDatabase } from '#testing';
+import { createOrchestrationApp } from '../../apps/orchestration/src/bootstrap/create-orchestration-app.js';
+import { createWorkerApp } from '../../apps/worker/src/bootstrap/create-worker-app.js';
+import { EXAMPLE_HANDLERS } from '../../apps/worker/src/handlers/example.handlers.js';
+
+export interface HttpReply<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+/**
+ * Orchestration and a worker booted in-process against a fresh database cloned from the
+ * migrated template, driven over real HTTP and real PGMQ queues.
+ */
+export class TaskerHarness {
+  private constructor(
+    readonly database: TestDatabase,
+    readonly pool: pg.Pool,
+    readonly orchestration: INestApplication,
+    readonly worker: INestApplication,
+    readonly baseUrl: string,
+  ) {}
+
+  static async start(
+    options: { handlers?: readonly StepHandlerDefinition[]; env?: Record<string, string> } = {},
+  ): Promise<TaskerHarness> {
+    const database = await createTestDatabase();
+    Object.assign(process.env, {
+      DATABASE_URL: database.url,
+      TASKER_ENV: 'test',
+      TASKER_TEMPLATE_PATH: 'config/tasks',
+      TASKER_SWEEP_INTERVAL_MS: '100',
+      TASKER_POLL_INTERVAL_MS: '20',
+      ...options.env,
+    });
+    resetConfigSourceForTests();
+    const logger: ('error' | 'warn')[] = ['error'];
+    const orchestration = await createOrchestrationApp({ logger });
+    await orchestration.listen(0, '127.0.0.1');
+    const worker = await createWorkerApp(options.handlers ?? EXAMPLE_HANDLERS, { logger });
+    await worker.init();
+    const url = new URL(await orchestration.getUrl());
+    url.hostname = '127.0.0.1';
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    return new TaskerHarness(database, pool, orchestration, worker, url.origin);
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.close();
+    await this.orchestration.close();
+    await this.pool.end();
+    await this.database.drop();
+  }
+
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+  ): Promise<HttpReply<T>> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {},
+      body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+  }
+
+  async submit(body: Record<string, unknown>): Promise<string> {
+    const reply = await this.request<{ taskUuid: string }>('POST', '/v1/tasks', body);
+    if (reply.status !== 201) throw new Error(`submit answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    return reply.body.taskUuid;
+  }
+
+  async task(taskUuid: string): Promise<TaskView> {
+    const reply = await this.request<TaskView>('GET', `/v1/tasks/${taskUuid}`);
+    if (reply.status !== 200) throw new Error(`GET task answered ${reply.status}`);
+    return reply.body;
+  }
+
+  /** Waits until the task reaches one of `statuses` and returns it. */
+  waitForStatus(taskUuid: string, statuses: string[], timeoutMs = 20000): Promise<TaskView> {
+    return pollUntil(
+      () => this.task(taskUuid),
+      (task) => statuses.includes(task.status),
+      { timeoutMs, description: `task ${taskUuid} to reach ${statuses.join('|')}` },
+    );
+  }
+
+  /**
+   * Row counts of the tables a submission creates rows in, to prove a rejected request wrote
+   * nothing (transitions cannot exist without their task and steps).
+   */
+  async rowCounts(): Promise<Record<string, number>> {
+    const { rows } = await this.pool.query<{ tasks: number; steps: number; edges: number }>(
+      `SELECT (SELECT count(*) FROM tasker.tasks)::int AS tasks,
+              (SELECT count(*) FROM tasker.workflow_steps)::int AS steps,
+              (SELECT count(*) FROM tasker.workflow_step_edges)::int AS edges`,
+    );
+    return { ...rows[0]! };
+  }
+
+  /** Messages in a queue, visible or not. */
+  async queueLength(queue: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      'SELECT queue_length AS n FROM pgmq.metrics($1)',
+      [queue],
+    );
+    return Number(rows[0]?.n ?? -1);
+  }
+}
