@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import pg from 'pg';
 import { resetConfigSourceForTests } from '#config';
 import type { StepHandlerDefinition, TaskView } from '#core';
+import { MessageBus } from '#core';
 import { createTestDatabase, pollUntil, type TestDatabase } from '#testing';
 import { createOrchestrationApp } from '../../apps/orchestration/src/bootstrap/create-orchestration-app.js';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap/create-worker-app.js';
@@ -103,6 +104,11 @@ export class TaskerHarness {
               (SELECT count(*) FROM tasker.workflow_step_edges)::int AS edges`,
     );
     return { ...rows[0]! };
+  }
+
+  /** The orchestration app's MessageBus, to inject messages as a broker would deliver them. */
+  bus(): MessageBus {
+    return this.orchestration.get(MessageBus);
   }
 
   /** Messages in a queue, visible or not. */
