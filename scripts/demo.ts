@@ -1,0 +1,143 @@
+// `npm run demo`: creates the database if missing, starts orchestration (which migrates) and a
+// worker from the build, submits the example diamond over HTTP, prints its steps as they
+// finish and the result, stops both apps and exits 0 when the task completed.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tasker';
+const orchestrationPort = Number(process.env.DEMO_ORCHESTRATION_PORT ?? 8080);
+const workerPort = Number(process.env.DEMO_WORKER_PORT ?? 8081);
+const baseUrl = `http://127.0.0.1:${orchestrationPort}`;
+const output: string[] = [];
+const children: ChildProcess[] = [];
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function ensureDatabase(): Promise<void> {
+  const target = new URL(databaseUrl);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) {
+      await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      say(`created database ${name}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+function start(app: 'orchestration' | 'worker', port: number): ChildProcess {
+  const child = spawn(process.execPath, [`dist/apps/${app}/src/main.js`], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').map((l) => `[${app}] ${l}`));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  children.push(child);
+  return child;
+}
+
+async function waitReady(port: number, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${name} was not ready within 60 s`);
+}
+
+interface StepView {
+  name: string;
+  state: string;
+  attempts: number;
+  result: unknown;
+}
+interface TaskView {
+  status: string;
+  steps: StepView[];
+}
+
+async function main(): Promise<void> {
+  say(`database ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}, orchestration :${orchestrationPort}, worker :${workerPort}`);
+  await ensureDatabase();
+  const orchestration = start('orchestration', orchestrationPort);
+  await waitReady(orchestrationPort, orchestration, 'orchestration');
+  const worker = start('worker', workerPort);
+  await waitReady(workerPort, worker, 'worker');
+  say('orchestration and worker are ready; submitting examples/diamond with n = 3');
+
+  const started = Date.now();
+  const submitted = await fetch(`${baseUrl}/v1/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      namespace: 'examples',
+      name: 'diamond',
+      context: { n: 3 },
+      // The template's identity is strict: a per-run key lets the demo run again and again.
+      idempotencyKey: `demo-${new Date().toISOString()}`,
+      initiator: 'npm run demo',
+    }),
+  });
+  const body = (await submitted.json()) as { taskUuid?: string };
+  if (submitted.status !== 201 || !body.taskUuid) {
+    throw new Error(`submission answered ${submitted.status}: ${JSON.stringify(body)}`);
+  }
+  say(`task ${body.taskUuid} accepted`);
+
+  const seen = new Map<string, string>();
+  let task: TaskView;
+  for (;;) {
+    task = (await (await fetch(`${baseUrl}/v1/tasks/${body.taskUuid}`)).json()) as TaskView;
+    for (const step of task.steps) {
+      if (seen.get(step.name) !== step.state) {
+        seen.set(step.name, step.state);
+        const result = step.state === 'complete' ? ` → ${JSON.stringify(step.result)}` : '';
+        say(`  +${String(Date.now() - started).padStart(5)} ms  ${step.name.padEnd(6)} ${step.state}${result}`);
+      }
+    }
+    if (['complete', 'error', 'cancelled', 'resolved_manually'].includes(task.status)) break;
+    if (Date.now() - started > 60000) throw new Error('the task did not finish within 60 s');
+    await sleep(25);
+  }
+  const end = task.steps.find((s) => s.name === 'end');
+  say(`task ${task.status} in ${Date.now() - started} ms; result of end: ${JSON.stringify(end?.result)}`);
+  if (task.status !== 'complete') throw new Error(`task ended as ${task.status}`);
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+main()
+  .then(stopAll)
+  .then(() => process.exit(0))
+  .catch(async (err: unknown) => {
+    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${output.slice(-40).join('\n')}\n`);
+    await stopAll();
+    process.exit(1);
+  });
