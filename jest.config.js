@@ -17,7 +17,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
   moduleNameMapper: {
-    '^#(contracts|core|config|messaging|persistence|observability|testing)$': '<rootDir>/libs/$1/src/index.ts',
+    '^#(contracts|core|config|messaging|persistence|observability|testing)$':
+      '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs,test,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],

@@ -39,7 +39,13 @@ function start(app: 'orchestration' | 'worker', port: number): ChildProcess {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const keep = (chunk: Buffer) => output.push(...chunk.toString().split('\n').map((l) => `[${app}] ${l}`));
+  const keep = (chunk: Buffer) =>
+    output.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .map((l) => `[${app}] ${l}`),
+    );
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   children.push(child);
@@ -72,7 +78,9 @@ interface TaskView {
 }
 
 async function main(): Promise<void> {
-  say(`database ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}, orchestration :${orchestrationPort}, worker :${workerPort}`);
+  say(
+    `database ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}, orchestration :${orchestrationPort}, worker :${workerPort}`,
+  );
   await ensureDatabase();
   const orchestration = start('orchestration', orchestrationPort);
   await waitReady(orchestrationPort, orchestration, 'orchestration');
@@ -107,7 +115,9 @@ async function main(): Promise<void> {
       if (seen.get(step.name) !== step.state) {
         seen.set(step.name, step.state);
         const result = step.state === 'complete' ? ` → ${JSON.stringify(step.result)}` : '';
-        say(`  +${String(Date.now() - started).padStart(5)} ms  ${step.name.padEnd(6)} ${step.state}${result}`);
+        say(
+          `  +${String(Date.now() - started).padStart(5)} ms  ${step.name.padEnd(6)} ${step.state}${result}`,
+        );
       }
     }
     if (['complete', 'error', 'cancelled', 'resolved_manually'].includes(task.status)) break;
@@ -115,7 +125,9 @@ async function main(): Promise<void> {
     await sleep(25);
   }
   const end = task.steps.find((s) => s.name === 'end');
-  say(`task ${task.status} in ${Date.now() - started} ms; result of end: ${JSON.stringify(end?.result)}`);
+  say(
+    `task ${task.status} in ${Date.now() - started} ms; result of end: ${JSON.stringify(end?.result)}`,
+  );
   if (task.status !== 'complete') throw new Error(`task ended as ${task.status}`);
 }
 

@@ -15,7 +15,11 @@ describe('redelivered and duplicated messages', () => {
   });
 
   async function history(taskUuid: string) {
-    const { rows } = await tasker.pool.query<{ entity: string; to_state: string; sort_key: number }>(
+    const { rows } = await tasker.pool.query<{
+      entity: string;
+      to_state: string;
+      sort_key: number;
+    }>(
       `SELECT 'task' AS entity, to_state, sort_key FROM tasker.task_transitions WHERE task_uuid = $1
        UNION ALL
        SELECT s.name, t.to_state, t.sort_key FROM tasker.workflow_step_transitions t
@@ -24,7 +28,11 @@ describe('redelivered and duplicated messages', () => {
        ORDER BY 1, 3`,
       [taskUuid],
     );
-    const { rows: steps } = await tasker.pool.query<{ name: string; attempts: number; results: unknown }>(
+    const { rows: steps } = await tasker.pool.query<{
+      name: string;
+      attempts: number;
+      results: unknown;
+    }>(
       'SELECT name, attempts, results FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY name',
       [taskUuid],
     );
@@ -42,7 +50,11 @@ describe('redelivered and duplicated messages', () => {
   }
 
   it('a step message and a result message delivered again after completion change nothing', async () => {
-    const taskUuid = await tasker.submit({ namespace: 'examples', name: 'diamond', context: { n: 5 } });
+    const taskUuid = await tasker.submit({
+      namespace: 'examples',
+      name: 'diamond',
+      context: { n: 5 },
+    });
     const done = await tasker.waitForStatus(taskUuid, ['complete', 'error']);
     expect(done.status).toBe('complete');
     await drained();
@@ -53,11 +65,19 @@ describe('redelivered and duplicated messages', () => {
       const meta = { correlationId: taskUuid };
       await bus.send(
         workerQueueName('examples'),
-        createEnvelope('step.execute.v1', { taskUuid, stepUuid: step.stepUuid, stepName: step.name, namespace: 'examples' }, meta),
+        createEnvelope(
+          'step.execute.v1',
+          { taskUuid, stepUuid: step.stepUuid, stepName: step.name, namespace: 'examples' },
+          meta,
+        ),
       );
       await bus.send(
         ORCHESTRATION_STEP_RESULTS_QUEUE,
-        createEnvelope('step.result.v1', { taskUuid, stepUuid: step.stepUuid, attempt: 1, outcome: 'success' }, meta),
+        createEnvelope(
+          'step.result.v1',
+          { taskUuid, stepUuid: step.stepUuid, attempt: 1, outcome: 'success' },
+          meta,
+        ),
       );
     }
     // The copies are consumed (acked), not left behind and not dead-lettered.

@@ -65,7 +65,8 @@ export class TaskerHarness {
   ): Promise<HttpReply<T>> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {},
+      headers:
+        body !== undefined || rawBody !== undefined ? { 'content-type': 'application/json' } : {},
       body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     const text = await response.text();
@@ -74,7 +75,8 @@ export class TaskerHarness {
 
   async submit(body: Record<string, unknown>): Promise<string> {
     const reply = await this.request<{ taskUuid: string }>('POST', '/v1/tasks', body);
-    if (reply.status !== 201) throw new Error(`submit answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    if (reply.status !== 201)
+      throw new Error(`submit answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     return reply.body.taskUuid;
   }
 

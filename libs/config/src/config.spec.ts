@@ -33,10 +33,14 @@ describe('config namespaces', () => {
 
   it('list every problem at once', () => {
     const problems = problemsOf(() =>
-      parseOrchestrationConfig({ DEPLOYMENT_MODE: 'sometimes', PORT: 'eighty', DB_MIGRATION_RETRIES: '-1' }),
+      parseOrchestrationConfig({
+        DEPLOYMENT_MODE: 'sometimes',
+        PORT: 'eighty',
+        DB_MIGRATION_RETRIES: '-1',
+      }),
     );
     expect(problems).toHaveLength(3);
-    for (const name of ["DEPLOYMENT_MODE", "PORT", "DB_MIGRATION_RETRIES"]) {
+    for (const name of ['DEPLOYMENT_MODE', 'PORT', 'DB_MIGRATION_RETRIES']) {
       expect(problems.some((p) => p.startsWith(name))).toBe(true);
     }
   });

@@ -68,7 +68,16 @@ const payloadSchemas: { [K in MessageType]: JSONSchemaType<MessagePayloads[K]> }
 const envelopeSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'type', 'version', 'correlationId', 'causationId', 'occurredAt', 'attempt', 'payload'],
+  required: [
+    'id',
+    'type',
+    'version',
+    'correlationId',
+    'causationId',
+    'occurredAt',
+    'attempt',
+    'payload',
+  ],
   properties: {
     id: { type: 'string', minLength: 1 },
     type: { type: 'string', enum: Object.keys(payloadSchemas) },
@@ -90,8 +99,7 @@ const payloadValidators = Object.fromEntries(
 ) as { [K in MessageType]: ValidateFunction<MessagePayloads[K]> };
 
 export type ParseResult<T extends MessageType> =
-  | { ok: true; message: MessageEnvelope<T> }
-  | { ok: false; error: string };
+  { ok: true; message: MessageEnvelope<T> } | { ok: false; error: string };
 
 /**
  * Validates a raw body as an envelope of the expected type. A failure is permanent for that
@@ -118,7 +126,12 @@ export function parseMessage<T extends MessageType>(body: unknown, expected: T):
 export function createEnvelope<T extends MessageType>(
   type: T,
   payload: MessagePayloads[T],
-  meta: { correlationId: string; causationId?: string | null; attempt?: number; traceparent?: string | null },
+  meta: {
+    correlationId: string;
+    causationId?: string | null;
+    attempt?: number;
+    traceparent?: string | null;
+  },
 ): MessageEnvelope<T> {
   return {
     id: uuidv7(),

@@ -28,7 +28,9 @@ export async function pollUntil<T>(
     }
     if (Date.now() >= deadline) {
       const seen = lastError instanceof Error ? lastError.message : JSON.stringify(last, null, 2);
-      throw new Error(`timed out waiting for ${options.description ?? 'condition'}; last seen: ${seen}`);
+      throw new Error(
+        `timed out waiting for ${options.description ?? 'condition'}; last seen: ${seen}`,
+      );
     }
     await sleep(options.intervalMs ?? 50);
   }

@@ -8,7 +8,7 @@ import {
 import type { TaskerErrorCode } from '#core';
 import { TaskerError } from '#core';
 
-const STATUS_BY_CODE: Record<TaskerErrorCode, HttpStatus> = {
+const STATUS_BY_CODE: Record<TaskerErrorCode, number> = {
   validation_failed: HttpStatus.BAD_REQUEST,
   template_invalid: HttpStatus.INTERNAL_SERVER_ERROR,
   template_not_found: HttpStatus.NOT_FOUND,
@@ -32,10 +32,11 @@ export class DomainErrorFilter implements ExceptionFilter {
   catch(error: TaskerError, host: ArgumentsHost): void {
     const status = STATUS_BY_CODE[error.code];
     if (status >= 500) this.logger.error(error.message, error.stack);
-    host
-      .switchToHttp()
-      .getResponse<HttpResponse>()
-      .status(status)
-      .json({ statusCode: status, error: error.code, message: error.message, details: error.details });
+    host.switchToHttp().getResponse<HttpResponse>().status(status).json({
+      statusCode: status,
+      error: error.code,
+      message: error.message,
+      details: error.details,
+    });
   }
 }

@@ -26,7 +26,8 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
   private running: Promise<void> | undefined;
 
   constructor(
-    @Inject(orchestrationConfig.KEY) private readonly config: ConfigType<typeof orchestrationConfig>,
+    @Inject(orchestrationConfig.KEY)
+    private readonly config: ConfigType<typeof orchestrationConfig>,
     private readonly database: Database,
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
@@ -47,7 +48,8 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     const due = await findTasksDue(this.database.pool, SWEEP_BATCH, this.config.reannounceAfterMs);
     let moved = 0;
     for (const taskUuid of due.dueRetries) {
-      if (await this.onLockedTask(taskUuid, (tx, task) => this.evaluator.evaluate(tx, task))) moved++;
+      if (await this.onLockedTask(taskUuid, (tx, task) => this.evaluator.evaluate(tx, task)))
+        moved++;
     }
     for (const taskUuid of due.staleAnnouncements) {
       if (await this.onLockedTask(taskUuid, (tx) => reannounceEnqueuedSteps(tx, taskUuid))) moved++;

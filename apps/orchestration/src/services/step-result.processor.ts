@@ -8,7 +8,9 @@ import {
   readStepOutcome,
   reannounceEnqueuedSteps,
   scheduleStepRetry,
-  transitionSteps, ProcessIdentity } from '#persistence';
+  transitionSteps,
+  ProcessIdentity,
+} from '#persistence';
 import { StepAnnouncer } from './step-announcer.service.js';
 import { TaskEvaluator } from './task-evaluator.service.js';
 

@@ -6,7 +6,14 @@ import {
   templateKey,
   ValidationError,
 } from '#core';
-import { Database, enqueueReadySteps, insertTaskGraph, TemplateRepository, transitionTask, ProcessIdentity } from '#persistence';
+import {
+  Database,
+  enqueueReadySteps,
+  insertTaskGraph,
+  TemplateRepository,
+  transitionTask,
+  ProcessIdentity,
+} from '#persistence';
 import { StepAnnouncer } from './step-announcer.service.js';
 
 export interface TaskSubmission {
@@ -91,7 +98,10 @@ export class TaskSubmissionService {
       const steps = await enqueueReadySteps(tx, taskUuid, processor);
       if (steps.length === 0) {
         // A validated template always has a root step; reaching this means a corrupt template.
-        throw new TaskerError('template_invalid', `${templateKey(template)} has no step ready to start`);
+        throw new TaskerError(
+          'template_invalid',
+          `${templateKey(template)} has no step ready to start`,
+        );
       }
       await transitionTask(tx, taskUuid, ['enqueuing_steps'], ['steps_in_process'], {}, processor);
       return { taskUuid, correlationId, steps };

@@ -14,7 +14,8 @@ export class TemplateRegistrationService implements OnModuleInit {
   private readonly logger = new Logger(TemplateRegistrationService.name);
 
   constructor(
-    @Inject(orchestrationConfig.KEY) private readonly config: ConfigType<typeof orchestrationConfig>,
+    @Inject(orchestrationConfig.KEY)
+    private readonly config: ConfigType<typeof orchestrationConfig>,
     private readonly templates: TemplateRepository,
     private readonly bus: MessageBus,
   ) {}

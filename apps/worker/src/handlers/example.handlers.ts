@@ -9,7 +9,8 @@ function inputValue(ctx: StepHandlerContext): number {
     if (typeof value === 'number') return value;
   }
   const n = ctx.context.n;
-  if (typeof n !== 'number') throw new PermanentStepError('examples.square needs context.n or a parent value');
+  if (typeof n !== 'number')
+    throw new PermanentStepError('examples.square needs context.n or a parent value');
   return n;
 }
 
@@ -49,7 +50,9 @@ export const EXAMPLE_HANDLERS: readonly StepHandlerDefinition[] = [
     }
     const failTimes = nonNegativeInt(ctx.context.failTimes, 0);
     if (ctx.attempt <= failTimes) {
-      throw new RetryableStepError(`examples.flaky: failing attempt ${ctx.attempt} of ${failTimes}`);
+      throw new RetryableStepError(
+        `examples.flaky: failing attempt ${ctx.attempt} of ${failTimes}`,
+      );
     }
     return { succeededOnAttempt: ctx.attempt };
   }),

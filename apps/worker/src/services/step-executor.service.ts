@@ -41,9 +41,22 @@ export class StepExecutor {
       return;
     }
     const outcome = await this.run(claimed);
-    const recorded = await recordStepRun(this.database.pool, stepUuid, claimed.attempt, outcome, processor);
+    const recorded = await recordStepRun(
+      this.database.pool,
+      stepUuid,
+      claimed.attempt,
+      outcome,
+      processor,
+    );
     if (recorded) {
-      await this.sendResult(taskUuid, stepUuid, claimed.attempt, outcome.kind, parsed.message.id, parsed.message.correlationId);
+      await this.sendResult(
+        taskUuid,
+        stepUuid,
+        claimed.attempt,
+        outcome.kind,
+        parsed.message.id,
+        parsed.message.correlationId,
+      );
     } else {
       this.logger.warn(
         `step ${stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
@@ -118,7 +131,15 @@ export class StepExecutor {
         timedOut: true,
       };
       const outcome: StepRunOutcome = { kind: 'failure', failure };
-      if (await recordStepRun(this.database.pool, stepUuid, run.attempts, outcome, this.identity.processorUuid)) {
+      if (
+        await recordStepRun(
+          this.database.pool,
+          stepUuid,
+          run.attempts,
+          outcome,
+          this.identity.processorUuid,
+        )
+      ) {
         await this.sendResult(taskUuid, stepUuid, run.attempts, 'failure', causationId, taskUuid);
       }
     } else if (

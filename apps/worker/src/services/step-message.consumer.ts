@@ -19,7 +19,9 @@ import { STEP_VISIBILITY_TIMEOUT_MS, StepExecutor } from './step-executor.servic
  * there has a handler, then consume `worker_<namespace>_queue` for each. Drains on shutdown.
  */
 @Injectable()
-export class StepMessageConsumer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class StepMessageConsumer
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(StepMessageConsumer.name);
   private consumer: QueueConsumer | undefined;
   private queues: string[] = [];
@@ -45,7 +47,9 @@ export class StepMessageConsumer implements OnModuleInit, OnApplicationBootstrap
     this.registry.assertCovers(templates);
     this.queues = [...new Set(templates.map((t) => t.namespace))].map(workerQueueName);
     for (const queue of this.queues) await this.bus.ensureQueue(queue);
-    this.logger.log(`serving ${this.queues.join(', ')} with concurrency ${this.config.concurrency}`);
+    this.logger.log(
+      `serving ${this.queues.join(', ')} with concurrency ${this.config.concurrency}`,
+    );
   }
 
   onApplicationBootstrap(): void {

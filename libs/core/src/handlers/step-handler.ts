@@ -15,7 +15,8 @@ export interface StepHandlerContext<TContext = Record<string, unknown>> {
   signal: AbortSignal;
 }
 
-export type StepHandlerFn = (ctx: StepHandlerContext) => Promise<unknown> | unknown;
+/** Returns (or resolves to) the step's result, stored as JSON. */
+export type StepHandlerFn = (ctx: StepHandlerContext) => unknown;
 
 export interface StepHandlerDefinition {
   name: string;
@@ -59,7 +60,13 @@ export interface StepFailure {
 
 export function describeFailure(err: unknown, timedOut = false): StepFailure {
   if (err instanceof PermanentStepError) {
-    return { message: err.message, errorClass: err.name, permanent: true, backoffHintMs: null, timedOut };
+    return {
+      message: err.message,
+      errorClass: err.name,
+      permanent: true,
+      backoffHintMs: null,
+      timedOut,
+    };
   }
   if (err instanceof RetryableStepError) {
     return {
@@ -71,7 +78,19 @@ export function describeFailure(err: unknown, timedOut = false): StepFailure {
     };
   }
   if (err instanceof Error) {
-    return { message: err.message, errorClass: err.name, permanent: false, backoffHintMs: null, timedOut };
+    return {
+      message: err.message,
+      errorClass: err.name,
+      permanent: false,
+      backoffHintMs: null,
+      timedOut,
+    };
   }
-  return { message: String(err), errorClass: 'Error', permanent: false, backoffHintMs: null, timedOut };
+  return {
+    message: String(err),
+    errorClass: 'Error',
+    permanent: false,
+    backoffHintMs: null,
+    timedOut,
+  };
 }

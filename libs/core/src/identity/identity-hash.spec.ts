@@ -6,14 +6,20 @@ const base = { templateKey: 'examples/diamond@1.0.0', context: { b: 1, a: [1, { 
 describe('computeIdentityHash', () => {
   it('strict: the same context in any key order is the same task', () => {
     const a = computeIdentityHash({ ...base, strategy: 'strict' });
-    const b = computeIdentityHash({ ...base, strategy: 'strict', context: { a: [1, { x: 1, y: 2 }], b: 1 } });
+    const b = computeIdentityHash({
+      ...base,
+      strategy: 'strict',
+      context: { a: [1, { x: 1, y: 2 }], b: 1 },
+    });
     expect(a).toBe(b);
     expect(canonicalJson(base.context)).toBe('{"a":[1,{"x":1,"y":2}],"b":1}');
   });
 
   it('strict: another template or context is another task', () => {
     const a = computeIdentityHash({ ...base, strategy: 'strict' });
-    expect(computeIdentityHash({ ...base, strategy: 'strict', templateKey: 'examples/diamond@2.0.0' })).not.toBe(a);
+    expect(
+      computeIdentityHash({ ...base, strategy: 'strict', templateKey: 'examples/diamond@2.0.0' }),
+    ).not.toBe(a);
     expect(computeIdentityHash({ ...base, strategy: 'strict', context: { b: 2 } })).not.toBe(a);
   });
 
@@ -24,9 +30,16 @@ describe('computeIdentityHash', () => {
   });
 
   it('caller_provided: requires a key, and the key alone decides', () => {
-    expect(() => computeIdentityHash({ ...base, strategy: 'caller_provided' })).toThrow(ValidationError);
+    expect(() => computeIdentityHash({ ...base, strategy: 'caller_provided' })).toThrow(
+      ValidationError,
+    );
     const a = computeIdentityHash({ ...base, strategy: 'caller_provided', idempotencyKey: 'k1' });
-    const b = computeIdentityHash({ ...base, strategy: 'caller_provided', idempotencyKey: 'k1', context: {} });
+    const b = computeIdentityHash({
+      ...base,
+      strategy: 'caller_provided',
+      idempotencyKey: 'k1',
+      context: {},
+    });
     expect(a).toBe(b);
   });
 

@@ -30,7 +30,11 @@ export interface MessageBusCapabilities {
 export abstract class MessageBus {
   abstract readonly capabilities: MessageBusCapabilities;
   abstract ensureQueue(queue: string): Promise<void>;
-  abstract send(queue: string, message: MessageEnvelope, options?: { delayMs?: number }): Promise<void>;
+  abstract send(
+    queue: string,
+    message: MessageEnvelope,
+    options?: { delayMs?: number },
+  ): Promise<void>;
   abstract sendBatch(
     queue: string,
     messages: readonly MessageEnvelope[],

@@ -5,11 +5,7 @@ export type StepStateCounts = Partial<Record<StepState, number>>;
 
 /** What evaluating a task decides, given its steps' states and how many are ready to run. */
 export type TaskOutcome =
-  | 'enqueue_ready'
-  | 'wait_for_dependencies'
-  | 'wait_for_retry'
-  | 'complete'
-  | 'blocked_by_failures';
+  'enqueue_ready' | 'wait_for_dependencies' | 'wait_for_retry' | 'complete' | 'blocked_by_failures';
 
 const count = (counts: StepStateCounts, states: readonly StepState[]) =>
   states.reduce((sum, state) => sum + (counts[state] ?? 0), 0);

@@ -1,6 +1,11 @@
 import { computeBackoffMs, isRetryEligible } from './backoff.js';
 
-const policy = { backoff: 'exponential' as const, backoffBaseMs: 500, maxBackoffMs: 30000, jitter: 0 };
+const policy = {
+  backoff: 'exponential' as const,
+  backoffBaseMs: 500,
+  maxBackoffMs: 30000,
+  jitter: 0,
+};
 
 describe('computeBackoffMs', () => {
   it('doubles from the base with each attempt', () => {
@@ -36,7 +41,9 @@ describe('isRetryEligible', () => {
   });
 
   it('never retries a permanent failure or a non-retryable step', () => {
-    expect(isRetryEligible({ retryable: true, attempts: 1, maxAttempts: 5, permanentFailure: true })).toBe(false);
+    expect(
+      isRetryEligible({ retryable: true, attempts: 1, maxAttempts: 5, permanentFailure: true }),
+    ).toBe(false);
     expect(isRetryEligible({ retryable: false, attempts: 1, maxAttempts: 5 })).toBe(false);
   });
 });

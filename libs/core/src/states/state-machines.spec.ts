@@ -3,8 +3,16 @@ import { canTransitionTask, TASK_STATES, TERMINAL_TASK_STATES } from './task-sta
 
 describe('task state machine', () => {
   it('allows the happy path in order', () => {
-    const path = ['pending', 'initializing', 'enqueuing_steps', 'steps_in_process', 'evaluating_results', 'complete'] as const;
-    for (let i = 1; i < path.length; i++) expect(canTransitionTask(path[i - 1]!, path[i]!)).toBe(true);
+    const path = [
+      'pending',
+      'initializing',
+      'enqueuing_steps',
+      'steps_in_process',
+      'evaluating_results',
+      'complete',
+    ] as const;
+    for (let i = 1; i < path.length; i++)
+      expect(canTransitionTask(path[i - 1]!, path[i]!)).toBe(true);
   });
 
   it('reaches error only through blocked_by_failures once steps run', () => {
@@ -43,7 +51,9 @@ describe('step state machine', () => {
   });
 
   it('retries through waiting_for_retry back to pending', () => {
-    expect(canTransitionStep('enqueued_as_error_for_orchestration', 'waiting_for_retry')).toBe(true);
+    expect(canTransitionStep('enqueued_as_error_for_orchestration', 'waiting_for_retry')).toBe(
+      true,
+    );
     expect(canTransitionStep('waiting_for_retry', 'pending')).toBe(true);
     expect(canTransitionStep('waiting_for_retry', 'enqueued')).toBe(false);
     expect(canTransitionStep('in_progress', 'waiting_for_retry')).toBe(false);
@@ -58,7 +68,14 @@ describe('step state machine', () => {
   it('cancels every unfinished state', () => {
     const cancellable = STEP_STATES.filter((s) => canTransitionStep(s, 'cancelled'));
     expect(cancellable.sort()).toEqual(
-      ['enqueued', 'enqueued_as_error_for_orchestration', 'enqueued_for_orchestration', 'in_progress', 'pending', 'waiting_for_retry'].sort(),
+      [
+        'enqueued',
+        'enqueued_as_error_for_orchestration',
+        'enqueued_for_orchestration',
+        'in_progress',
+        'pending',
+        'waiting_for_retry',
+      ].sort(),
     );
   });
 });

@@ -53,7 +53,8 @@ export async function loadTemplatesFromDirectory(dir: string): Promise<TaskTempl
     }
   }
 
-  if (failures.length === 1) throw failures[0];
+  const [only] = failures;
+  if (only && failures.length === 1) throw only;
   if (failures.length > 1) {
     throw new TemplateValidationError(
       dir,

@@ -87,7 +87,11 @@ export class PgmqMessageBus extends MessageBus {
       await tx.query('SELECT pgmq.send($1, $2::jsonb, $3::jsonb, 0)', [
         deadLetterQueueName(message.queue),
         JSON.stringify(message.body),
-        JSON.stringify({ reason, sourceQueue: message.queue, deliveryCount: message.deliveryCount }),
+        JSON.stringify({
+          reason,
+          sourceQueue: message.queue,
+          deliveryCount: message.deliveryCount,
+        }),
       ]);
       await tx.query('SELECT pgmq.delete($1, $2::bigint)', [message.queue, message.id]);
     });

@@ -34,12 +34,16 @@ describe('Migrator', () => {
   it('three migrators started at once apply every migration exactly once', async () => {
     const all = (await loadMigrations()).map((m) => m.version);
     const results = await Promise.all(
-      [1, 2, 3].map(() => new Migrator({ databaseUrl: database.url, timeoutSeconds: 60 }).migrate()),
+      [1, 2, 3].map(() =>
+        new Migrator({ databaseUrl: database.url, timeoutSeconds: 60 }).migrate(),
+      ),
     );
     // Exactly one of them did the work; the others waited on the lock and found nothing to do.
     expect(results.filter((applied) => applied.length > 0)).toEqual([all]);
     expect(await appliedVersions()).toEqual(all);
-    await expect(new Migrator({ databaseUrl: database.url }).assertCurrent()).resolves.toBeUndefined();
+    await expect(
+      new Migrator({ databaseUrl: database.url }).assertCurrent(),
+    ).resolves.toBeUndefined();
   });
 
   it('refuses a schema newer than the build knows', async () => {
@@ -53,7 +57,9 @@ describe('Migrator', () => {
     await expect(new Migrator({ databaseUrl: database.url }).migrate()).rejects.toBeInstanceOf(
       SchemaTooNewError,
     );
-    await expect(new Migrator({ databaseUrl: database.url }).assertCurrent()).rejects.toThrow(/999/);
+    await expect(new Migrator({ databaseUrl: database.url }).assertCurrent()).rejects.toThrow(
+      /999/,
+    );
   });
 
   it('a no-migrate check fails on a database that is behind', async () => {

@@ -58,7 +58,9 @@ export async function loadMigrations(dir = defaultMigrationsDir()): Promise<Migr
   }
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) {
-      throw new Error(`migrations must be numbered 1..N without gaps: found ${m.version} at ${i + 1}`);
+      throw new Error(
+        `migrations must be numbered 1..N without gaps: found ${m.version} at ${i + 1}`,
+      );
     }
   });
   return migrations;

@@ -71,7 +71,11 @@ export class TemplateRepository {
           `INSERT INTO tasker.named_steps (named_task_uuid, name, handler)
            SELECT $1, * FROM unnest($2::text[], $3::text[])
            ON CONFLICT (named_task_uuid, name) DO UPDATE SET handler = EXCLUDED.handler`,
-          [row.named_task_uuid, template.steps.map((s) => s.name), template.steps.map((s) => s.handler)],
+          [
+            row.named_task_uuid,
+            template.steps.map((s) => s.name),
+            template.steps.map((s) => s.handler),
+          ],
         );
       }
     });

@@ -2,8 +2,7 @@ import type { StepFailure } from '#core';
 import type { Queryable } from '../database.js';
 
 export type StepRunOutcome =
-  | { kind: 'success'; result: unknown }
-  | { kind: 'failure'; failure: StepFailure };
+  { kind: 'success'; result: unknown } | { kind: 'failure'; failure: StepFailure };
 
 /**
  * Stores a run's result or error together with its transition (`in_progress →
@@ -19,7 +18,9 @@ export async function recordStepRun(
   processorUuid: string,
 ): Promise<boolean> {
   const toState =
-    outcome.kind === 'success' ? 'enqueued_for_orchestration' : 'enqueued_as_error_for_orchestration';
+    outcome.kind === 'success'
+      ? 'enqueued_for_orchestration'
+      : 'enqueued_as_error_for_orchestration';
   const result = outcome.kind === 'success' ? JSON.stringify(outcome.result ?? null) : null;
   const failure = outcome.kind === 'failure' ? JSON.stringify(outcome.failure) : null;
   const backoffSeconds =

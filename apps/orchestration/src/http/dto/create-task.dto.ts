@@ -29,7 +29,10 @@ export class CreateTaskDto {
   @MaxLength(64)
   name!: string;
 
-  @ApiPropertyOptional({ example: '1.0.0', description: 'Defaults to the highest registered version' })
+  @ApiPropertyOptional({
+    example: '1.0.0',
+    description: 'Defaults to the highest registered version',
+  })
   @IsOptional()
   @IsString()
   @Matches(VERSION, { message: 'version must look like 1.2.3' })

@@ -1,0 +1,80 @@
+// Type-aware typescript-eslint rules as errors, plus the dependency direction of CONVENTIONS.md:
+// core and contracts stay free of I/O frameworks, and libs never import apps.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioPackages = [
+  'pg',
+  'typeorm',
+  'amqplib',
+  '@nestjs/*',
+  '#persistence',
+  '#messaging',
+  '#config',
+  '#observability',
+];
+
+export default tseslint.config(
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'scripts/*.mjs',
+      'eslint.config.js',
+      'jest.config.js',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      // Nest decorators and DI need classes with only a constructor; that is the framework's shape.
+      '@typescript-eslint/no-extraneous-class': 'off',
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['libs/core/**/*.ts', 'libs/contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ioPackages,
+              message: 'core and contracts import no I/O frameworks (CONVENTIONS.md)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/core/**', 'libs/contracts/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/apps/**'], message: 'libs never import apps' }] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'],
+    rules: {
+      // Asymmetric matchers (expect.any(Date)) are typed `any` by @types/jest.
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
+  },
+);
