@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { loadMigrations, Migrator } from '#persistence';
 
@@ -63,18 +64,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
 
-  return {
-    url: urlFor(name),
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl() });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+  return { url: urlFor(name), drop: () => dropDatabase(name) };
 }
 
 /** An empty database (no migrations), for migrator tests. */
@@ -87,16 +77,33 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   } finally {
     await admin.end();
   }
-  return {
-    url: urlFor(name),
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl() });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+  return { url: urlFor(name), drop: () => dropDatabase(name) };
+}
+
+/**
+ * Drops a test database. Connections still open to it are a leak in the test (a pool not
+ * ended): they are reported by application name, then terminated so the run can go on.
+ */
+async function dropDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 5000;
+    let holders: { application_name: string; state: string | null }[] = [];
+    do {
+      ({ rows: holders } = await client.query<{ application_name: string; state: string | null }>(
+        'SELECT application_name, state FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      ));
+      if (holders.length > 0) await sleep(50);
+    } while (holders.length > 0 && Date.now() < deadline);
+    if (holders.length > 0) {
+      process.stderr.write(
+        `test database ${name} still has connections at drop: ${JSON.stringify(holders)}\n`,
+      );
+    }
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
