@@ -1,16 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { StepState } from '#core';
 import { ConflictError, isTerminalTaskState, TaskNotFoundError } from '#core';
 import { Database, lockTask, transitionSteps, transitionTask, ProcessIdentity } from '#persistence';
-
-const CANCELLABLE_STEP_STATES: StepState[] = [
-  'pending',
-  'enqueued',
-  'in_progress',
-  'enqueued_for_orchestration',
-  'enqueued_as_error_for_orchestration',
-  'waiting_for_retry',
-];
 
 /**
  * DELETE /v1/tasks/:id: the task and every unfinished step become `cancelled` in one
@@ -45,7 +35,6 @@ export class TaskCancellationService {
       );
       const cancelled = await transitionSteps(tx, {
         stepUuids: rows.map((r) => r.workflow_step_uuid),
-        from: CANCELLABLE_STEP_STATES,
         to: 'cancelled',
         metadata,
         processorUuid: processor,
