@@ -24,7 +24,4 @@ export default {
   testMatch: ['<rootDir>/{apps,libs,test,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
   maxWorkers: 2,
   testTimeout: 60000,
-  // A file that leaks handles (pools, timers, consumers) must fail, not hang CI.
-  detectOpenHandles: false,
-  forceExit: false,
 };

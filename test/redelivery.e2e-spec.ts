@@ -1,4 +1,5 @@
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE, workerQueueName } from '#contracts';
+import { deadLetterQueueName } from '#messaging';
 import { pollUntil } from '#testing';
 import { TaskerHarness } from './support/tasker-harness.js';
 
@@ -82,14 +83,14 @@ describe('redelivered and duplicated messages', () => {
     }
     // The copies are consumed (acked), not left behind and not dead-lettered.
     await drained();
-    expect(await tasker.queueLength(`${workerQueueName('examples')}_dlq`)).toBe(0);
+    expect(await tasker.queueLength(deadLetterQueueName(workerQueueName('examples')))).toBe(0);
     expect(await history(taskUuid)).toEqual(before);
   });
 
   it('dead-letters a malformed message instead of crashing or retrying it forever', async () => {
     await tasker.bus().send(workerQueueName('examples'), { nonsense: true } as never);
     await pollUntil(
-      () => tasker.queueLength(`${workerQueueName('examples')}_dlq`),
+      () => tasker.queueLength(deadLetterQueueName(workerQueueName('examples'))),
       (n) => n === 1,
       { description: 'the malformed message to be dead-lettered' },
     );

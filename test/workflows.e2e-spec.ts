@@ -21,6 +21,7 @@ describe('Tasker end to end (orchestration + worker over PGMQ)', () => {
     const task = await tasker.waitForStatus(taskUuid, ['complete', 'error']);
     expect(task.status).toBe('complete');
     expect(task.completionPercentage).toBe(100);
+    expect(task.completedAt).not.toBeNull();
     const values = Object.fromEntries(task.steps.map((s) => [s.name, s.result]));
     expect(values).toEqual({
       square_1: { value: 4 },
@@ -149,7 +150,9 @@ describe('Tasker end to end (orchestration + worker over PGMQ)', () => {
       (length) => length === 0,
       { description: 'the worker to finish the cancelled run' },
     );
-    expect((await tasker.task(taskUuid)).steps[0]?.state).toBe('cancelled');
+    const cancelled = await tasker.task(taskUuid);
+    expect(cancelled.steps[0]?.state).toBe('cancelled');
+    expect(cancelled.completedAt).not.toBeNull();
     const { rows } = await tasker.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM tasker.workflow_step_transitions t
          JOIN tasker.workflow_steps s ON s.workflow_step_uuid = t.workflow_step_uuid

@@ -5,7 +5,7 @@ import { computeBackoffMs, isRetryEligible, isTerminalTaskState, MessageBus } fr
 import {
   Database,
   lockTask,
-  readStepOutcome,
+  readStep,
   reannounceEnqueuedSteps,
   scheduleStepRetry,
   transitionSteps,
@@ -43,7 +43,7 @@ export class StepResultProcessor {
 
     const outcome = await this.database.transaction(async (tx) => {
       const task = await lockTask(tx, taskUuid);
-      const step = await readStepOutcome(tx, stepUuid);
+      const step = await readStep(tx, stepUuid);
       if (!task || !step || step.taskUuid !== taskUuid) return { kind: 'unknown' as const };
       if (isTerminalTaskState(task.state)) return { kind: 'done' as const };
 

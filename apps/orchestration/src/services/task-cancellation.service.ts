@@ -25,10 +25,6 @@ export class TaskCancellationService {
       const processor = this.identity.processorUuid;
       const metadata = { reason: reason ?? 'cancelled by request' };
       await transitionTask(tx, taskUuid, [task.state], ['cancelled'], metadata, processor);
-      await tx.query(
-        'UPDATE tasker.tasks SET completed_at = now(), updated_at = now() WHERE task_uuid = $1',
-        [taskUuid],
-      );
       const { rows } = await tx.query<{ workflow_step_uuid: string }>(
         'SELECT workflow_step_uuid FROM tasker.workflow_steps WHERE task_uuid = $1',
         [taskUuid],

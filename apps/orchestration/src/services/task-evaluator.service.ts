@@ -38,12 +38,6 @@ export class TaskEvaluator {
     // Re-recording the state a waiting task is already in would only add noise to its history.
     if (chain.length === 2 && chain[1] === task.state) return enqueued;
     await transitionTask(tx, task.taskUuid, [task.state], chain, { outcome }, processor);
-    if (outcome === 'complete' || outcome === 'blocked_by_failures') {
-      await tx.query(
-        'UPDATE tasker.tasks SET completed_at = now(), updated_at = now() WHERE task_uuid = $1',
-        [task.taskUuid],
-      );
-    }
     return enqueued;
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE, parseMessage } from '#contracts';
 import type { ReceivedMessage, StepFailure } from '#core';
 import { describeFailure, MessageBus } from '#core';
 import type { ClaimedStep, StepRunOutcome } from '#persistence';
-import { claimStep, Database, ProcessIdentity, readStepRun, recordStepRun } from '#persistence';
+import { claimStep, Database, ProcessIdentity, readStep, recordStepRun } from '#persistence';
 import { HandlerRegistry } from './handler-registry.js';
 
 /** Time a step message stays hidden from other workers while one works on it. */
@@ -33,11 +34,11 @@ export class StepExecutor {
       await this.bus.deadLetter(message, parsed.error);
       return;
     }
-    const { taskUuid, stepUuid } = parsed.message.payload;
+    const { stepUuid } = parsed.message.payload;
     const processor = this.identity.processorUuid;
     const claimed = await claimStep(this.database.pool, stepUuid, processor);
     if (!claimed) {
-      await this.handleUnclaimable(message, taskUuid, stepUuid, parsed.message.id);
+      await this.handleUnclaimable(message, parsed.message);
       return;
     }
     const outcome = await this.run(claimed);
@@ -49,14 +50,7 @@ export class StepExecutor {
       processor,
     );
     if (recorded) {
-      await this.sendResult(
-        taskUuid,
-        stepUuid,
-        claimed.attempt,
-        outcome.kind,
-        parsed.message.id,
-        parsed.message.correlationId,
-      );
+      await this.sendResult(parsed.message, claimed.attempt, outcome.kind);
     } else {
       this.logger.warn(
         `step ${stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
@@ -110,11 +104,10 @@ export class StepExecutor {
   /** The claim failed: decide from the step's state what this (re)delivered message means. */
   private async handleUnclaimable(
     message: ReceivedMessage,
-    taskUuid: string,
-    stepUuid: string,
-    causationId: string,
+    step: MessageEnvelope<'step.execute.v1'>,
   ): Promise<void> {
-    const run = await readStepRun(this.database.pool, stepUuid);
+    const { stepUuid } = step.payload;
+    const run = await readStep(this.database.pool, stepUuid);
     if (run?.state === 'in_progress') {
       const remaining = run.msUntilTimeout ?? 0;
       if (remaining > 0) {
@@ -140,7 +133,7 @@ export class StepExecutor {
           this.identity.processorUuid,
         )
       ) {
-        await this.sendResult(taskUuid, stepUuid, run.attempts, 'failure', causationId, taskUuid);
+        await this.sendResult(step, run.attempts, 'failure');
       }
     } else if (
       run?.state === 'enqueued_for_orchestration' ||
@@ -148,26 +141,25 @@ export class StepExecutor {
     ) {
       // Recorded, but we may have died before sending the result: send it (again).
       const outcome = run.state === 'enqueued_for_orchestration' ? 'success' : 'failure';
-      await this.sendResult(taskUuid, stepUuid, run.attempts, outcome, causationId, taskUuid);
+      await this.sendResult(step, run.attempts, outcome);
     }
     // Anything else (done, cancelled, unknown step): this message has nothing left to do.
     await this.bus.ack(message);
   }
 
+  /** The result message answers the step message: same correlation, caused by it. */
   private async sendResult(
-    taskUuid: string,
-    stepUuid: string,
+    cause: MessageEnvelope<'step.execute.v1'>,
     attempt: number,
     outcome: 'success' | 'failure',
-    causationId: string,
-    correlationId: string,
   ): Promise<void> {
+    const { taskUuid, stepUuid } = cause.payload;
     await this.bus.send(
       ORCHESTRATION_STEP_RESULTS_QUEUE,
       createEnvelope(
         'step.result.v1',
-        { taskUuid, stepUuid, attempt: Math.max(1, attempt), outcome },
-        { correlationId, causationId, attempt },
+        { taskUuid, stepUuid, attempt, outcome },
+        { correlationId: cause.correlationId, causationId: cause.id, attempt },
       ),
     );
   }

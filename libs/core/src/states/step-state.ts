@@ -62,7 +62,3 @@ export function canTransitionStep(from: StepState, to: StepState): boolean {
 export function stepStatesLeadingTo(to: StepState): StepState[] {
   return STEP_STATES.filter((from) => canTransitionStep(from, to));
 }
-
-export function isStepState(value: string): value is StepState {
-  return (STEP_STATES as readonly string[]).includes(value);
-}

@@ -60,7 +60,3 @@ export const EVALUABLE_TASK_STATES: readonly TaskState[] = [
   'waiting_for_dependencies',
   'waiting_for_retry',
 ];
-
-export function isTaskState(value: string): value is TaskState {
-  return (TASK_STATES as readonly string[]).includes(value);
-}

@@ -1,4 +1,4 @@
-import { childrenOf, findDagProblems, parentsOf, rootSteps, topologicalOrder } from './dag.js';
+import { findDagProblems, topologicalOrder } from './dag.js';
 
 const s = (name: string, ...dependsOn: string[]) => ({ name, dependsOn });
 const names = (steps: { name: string }[]) => steps.map((x) => x.name);
@@ -79,17 +79,5 @@ describe('topologicalOrder', () => {
 
   it('throws on a graph that is not a DAG', () => {
     expect(() => topologicalOrder([s('a', 'b'), s('b', 'a')])).toThrow('cycle: a -> b -> a');
-  });
-});
-
-describe('rootSteps / parentsOf / childrenOf', () => {
-  const diamond = [s('start'), s('left', 'start'), s('right', 'start'), s('end', 'left', 'right')];
-
-  it('finds roots, parents and children in file order', () => {
-    expect(names(rootSteps(diamond))).toEqual(['start']);
-    expect(names(parentsOf(diamond, 'end'))).toEqual(['left', 'right']);
-    expect(names(parentsOf(diamond, 'start'))).toEqual([]);
-    expect(names(childrenOf(diamond, 'start'))).toEqual(['left', 'right']);
-    expect(names(childrenOf(diamond, 'end'))).toEqual([]);
   });
 });

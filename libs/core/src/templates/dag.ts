@@ -116,19 +116,3 @@ export function topologicalOrder<T extends DagNode>(steps: readonly T[]): T[] {
   }
   return ordered;
 }
-
-/** Steps with no dependencies, in input order: the ones a new task starts with. */
-export function rootSteps<T extends DagNode>(steps: readonly T[]): T[] {
-  return steps.filter((s) => s.dependsOn.length === 0);
-}
-
-/** The steps `name` depends on, in input order. */
-export function parentsOf<T extends DagNode>(steps: readonly T[], name: string): T[] {
-  const deps = new Set(steps.find((s) => s.name === name)?.dependsOn ?? []);
-  return steps.filter((s) => deps.has(s.name));
-}
-
-/** The steps that depend on `name`, in input order. */
-export function childrenOf<T extends DagNode>(steps: readonly T[], name: string): T[] {
-  return steps.filter((s) => s.dependsOn.includes(name));
-}

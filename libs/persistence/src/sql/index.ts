@@ -7,7 +7,6 @@ export * from './enqueued-steps.js';
 export * from './insert-task-graph.js';
 export * from './claim-step.js';
 export * from './record-step-run.js';
-export * from './read-step-outcome.js';
 export * from './schedule-step-retry.js';
 export * from './find-tasks-due.js';
-export * from './read-step-run.js';
+export * from './read-step.js';

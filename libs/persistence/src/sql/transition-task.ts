@@ -1,11 +1,12 @@
 import type { TaskState } from '#core';
-import { canTransitionTask, IllegalTransitionError } from '#core';
+import { canTransitionTask, IllegalTransitionError, isTerminalTaskState } from '#core';
 import type { Queryable } from '../database.js';
 
 /**
  * Moves a task through a chain of states (e.g. evaluating_results → enqueuing_steps →
  * steps_in_process) in one statement, as a compare-and-swap on its current state: every
  * intermediate state is recorded, and nothing is written unless the task is in one of `from`.
+ * Ending in a terminal state stamps the task's completed_at in the same statement.
  * Returns whether the task moved.
  */
 export async function transitionTask(
@@ -26,6 +27,10 @@ export async function transitionTask(
      ),
      chain AS (
        SELECT c.state, c.ord FROM unnest($3::text[]) WITH ORDINALITY AS c(state, ord)
+     ),
+     finished AS (
+       UPDATE tasker.tasks SET completed_at = clock_timestamp(), updated_at = now()
+        WHERE task_uuid = $1 AND $7 AND EXISTS (SELECT 1 FROM retired)
      )
      INSERT INTO tasker.task_transitions
        (task_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
@@ -33,7 +38,15 @@ export async function transitionTask(
             coalesce(lag(c.state) OVER (ORDER BY c.ord), r.to_state),
             c.state, $4::jsonb, r.sort_key + c.ord, c.ord = $5, $6
        FROM retired r CROSS JOIN chain c`,
-    [taskUuid, from, chain, JSON.stringify(metadata), chain.length, processorUuid],
+    [
+      taskUuid,
+      from,
+      chain,
+      JSON.stringify(metadata),
+      chain.length,
+      processorUuid,
+      isTerminalTaskState(chain[chain.length - 1]!),
+    ],
   );
   return (rowCount ?? 0) > 0;
 }

@@ -12,21 +12,19 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-
-const NAME = /^[a-z][a-z0-9_]*$/;
-const VERSION = /^\d+\.\d+\.\d+$/;
+import { TEMPLATE_NAME_MAX_LENGTH, TEMPLATE_NAME_PATTERN, TEMPLATE_VERSION_PATTERN } from '#core';
 
 export class CreateTaskDto {
   @ApiProperty({ example: 'examples' })
   @IsString()
-  @Matches(NAME, { message: 'namespace must be snake_case (a-z, 0-9, _)' })
-  @MaxLength(64)
+  @Matches(TEMPLATE_NAME_PATTERN, { message: 'namespace must be snake_case (a-z, 0-9, _)' })
+  @MaxLength(TEMPLATE_NAME_MAX_LENGTH)
   namespace!: string;
 
   @ApiProperty({ example: 'diamond' })
   @IsString()
-  @Matches(NAME, { message: 'name must be snake_case (a-z, 0-9, _)' })
-  @MaxLength(64)
+  @Matches(TEMPLATE_NAME_PATTERN, { message: 'name must be snake_case (a-z, 0-9, _)' })
+  @MaxLength(TEMPLATE_NAME_MAX_LENGTH)
   name!: string;
 
   @ApiPropertyOptional({
@@ -35,7 +33,7 @@ export class CreateTaskDto {
   })
   @IsOptional()
   @IsString()
-  @Matches(VERSION, { message: 'version must look like 1.2.3' })
+  @Matches(TEMPLATE_VERSION_PATTERN, { message: 'version must look like 1.2.3' })
   version?: string;
 
   @ApiProperty({ example: { n: 3 }, description: "Validated against the template's input_schema" })
