@@ -4,7 +4,7 @@ import { databaseConfig, messagingConfig, workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
 import { MessagingModule } from '#messaging';
 import { HealthModule } from '#observability';
-import { PersistenceModule } from '#persistence';
+import { DatabaseModule } from '#persistence';
 import { HandlerRegistry } from './services/handler-registry.js';
 import { StepExecutor } from './services/step-executor.service.js';
 import { StepMessageConsumer } from './services/step-message.consumer.js';
@@ -21,7 +21,7 @@ export class WorkerModule {
           ignoreEnvFile: true,
           load: [databaseConfig, messagingConfig, workerConfig],
         }),
-        PersistenceModule,
+        DatabaseModule,
         MessagingModule,
         HealthModule,
       ],

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { messagingConfig } from '#config';
 import { MessageBus } from '#core';
-import { Database, PersistenceModule } from '#persistence';
+import { Database, DatabaseModule } from '#persistence';
 import { PgmqMessageBus } from './pgmq/pgmq.message-bus.js';
 
 /**
@@ -10,7 +10,7 @@ import { PgmqMessageBus } from './pgmq/pgmq.message-bus.js';
  * namespace already rejected unknown values at boot, so there is no fallback here.
  */
 @Module({
-  imports: [ConfigModule.forFeature(messagingConfig), PersistenceModule],
+  imports: [ConfigModule.forFeature(messagingConfig), DatabaseModule],
   providers: [
     {
       provide: MessageBus,

@@ -1,4 +1,5 @@
 export * from './database.js';
+export * from './database.module.js';
 export * from './persistence.module.js';
 export * from './migrations/migrator.js';
 export * from './migrations/migrations-dir.js';

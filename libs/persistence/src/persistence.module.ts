@@ -2,19 +2,18 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '#config';
-import { Database } from './database.js';
+import { DatabaseModule } from './database.module.js';
 import { ENTITIES } from './entities/index.js';
-import { ProcessIdentity } from './process-identity.js';
 import { TaskQueryRepository } from './repositories/task-query.repository.js';
 import { TemplateRepository } from './repositories/template.repository.js';
 
 /**
- * Database access for both apps: a pg pool for the hand-written hot paths (Database) and a
- * small TypeORM data source for entity reads. Never synchronizes: migrations own the schema.
+ * Orchestration's database access: the hot-path pool (DatabaseModule) plus a small TypeORM
+ * data source for entity reads. Never synchronizes: migrations own the schema.
  */
 @Module({
   imports: [
-    ConfigModule.forFeature(databaseConfig),
+    DatabaseModule,
     TypeOrmModule.forRootAsync({
       imports: [ConfigModule.forFeature(databaseConfig)],
       inject: [databaseConfig.KEY],
@@ -30,7 +29,7 @@ import { TemplateRepository } from './repositories/template.repository.js';
       }),
     }),
   ],
-  providers: [Database, ProcessIdentity, TemplateRepository, TaskQueryRepository],
-  exports: [Database, ProcessIdentity, TemplateRepository, TaskQueryRepository],
+  providers: [TemplateRepository, TaskQueryRepository],
+  exports: [DatabaseModule, TemplateRepository, TaskQueryRepository],
 })
 export class PersistenceModule {}

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { parseMessage } from '#contracts';
 import type { ReceivedMessage } from '#core';
 import { computeBackoffMs, isRetryEligible, isTerminalTaskState, MessageBus } from '#core';
 import {
@@ -11,6 +10,7 @@ import {
   transitionSteps,
   ProcessIdentity,
 } from '#persistence';
+import { parseOrDeadLetter } from '#messaging';
 import { StepAnnouncer } from './step-announcer.service.js';
 import { TaskEvaluator } from './task-evaluator.service.js';
 
@@ -32,13 +32,9 @@ export class StepResultProcessor {
   ) {}
 
   async handle(message: ReceivedMessage): Promise<void> {
-    const parsed = parseMessage(message.body, 'step.result.v1');
-    if (!parsed.ok) {
-      this.logger.warn(`dead-lettering message ${message.id}: ${parsed.error}`);
-      await this.bus.deadLetter(message, parsed.error);
-      return;
-    }
-    const { taskUuid, stepUuid } = parsed.message.payload;
+    const envelope = await parseOrDeadLetter(this.bus, message, 'step.result.v1', this.logger);
+    if (!envelope) return;
+    const { taskUuid, stepUuid } = envelope.payload;
     const processor = this.identity.processorUuid;
 
     const outcome = await this.database.transaction(async (tx) => {
@@ -97,7 +93,7 @@ export class StepResultProcessor {
         namespace: outcome.task.namespace,
         correlationId: outcome.task.correlationId,
         steps: outcome.steps,
-        causationId: parsed.message.id,
+        causationId: envelope.id,
       });
     }
     await this.bus.ack(message);

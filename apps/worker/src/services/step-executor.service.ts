@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
-import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE, parseMessage } from '#contracts';
+import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import type { ReceivedMessage, StepFailure } from '#core';
 import { describeFailure, MessageBus } from '#core';
 import type { ClaimedStep, StepRunOutcome } from '#persistence';
+import { parseOrDeadLetter } from '#messaging';
 import { claimStep, Database, ProcessIdentity, readStep, recordStepRun } from '#persistence';
 import { HandlerRegistry } from './handler-registry.js';
 
@@ -28,17 +29,13 @@ export class StepExecutor {
   ) {}
 
   async handle(message: ReceivedMessage): Promise<void> {
-    const parsed = parseMessage(message.body, 'step.execute.v1');
-    if (!parsed.ok) {
-      this.logger.warn(`dead-lettering message ${message.id}: ${parsed.error}`);
-      await this.bus.deadLetter(message, parsed.error);
-      return;
-    }
-    const { stepUuid } = parsed.message.payload;
+    const envelope = await parseOrDeadLetter(this.bus, message, 'step.execute.v1', this.logger);
+    if (!envelope) return;
+    const { stepUuid } = envelope.payload;
     const processor = this.identity.processorUuid;
     const claimed = await claimStep(this.database.pool, stepUuid, processor);
     if (!claimed) {
-      await this.handleUnclaimable(message, parsed.message);
+      await this.handleUnclaimable(message, envelope);
       return;
     }
     const outcome = await this.run(claimed);
@@ -50,7 +47,7 @@ export class StepExecutor {
       processor,
     );
     if (recorded) {
-      await this.sendResult(parsed.message, claimed.attempt, outcome.kind);
+      await this.sendResult(envelope, claimed.attempt, outcome.kind);
     } else {
       this.logger.warn(
         `step ${stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
