@@ -21,18 +21,11 @@ export interface TaskListFilter {
   cursor?: string | undefined;
 }
 
-interface SummaryRow {
-  taskUuid: string;
-  namespace: string;
-  name: string;
-  version: string;
-  status: TaskState;
-  priority: number;
-  correlationId: string;
-  tags: string[];
+/** A summary as the database returns it: timestamps are still Dates. */
+type SummaryRow = Omit<TaskSummaryView, 'requestedAt' | 'completedAt'> & {
   requestedAt: Date;
   completedAt: Date | null;
-}
+};
 
 /** Task reads for the API (simple reads through TypeORM; writes live in sql/). */
 @Injectable()

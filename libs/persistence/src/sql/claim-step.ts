@@ -17,7 +17,8 @@ export interface ClaimedStep {
 /**
  * The worker's claim: `enqueued → in_progress` as a compare-and-swap, counting the attempt in
  * the same statement. Returns null when the step was not `enqueued` (another worker has it, it
- * ran already, or it was cancelled).
+ * ran already, or it was cancelled). The compare-and-swap of transitionSteps is inlined so the
+ * claim, the attempt count and the handler's inputs are one round trip on the hottest path.
  */
 export async function claimStep(
   q: Queryable,
