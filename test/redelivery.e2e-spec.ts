@@ -1,5 +1,9 @@
-import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE, workerQueueName } from '#contracts';
-import { deadLetterQueueName } from '#messaging';
+import {
+  createEnvelope,
+  deadLetterQueueName,
+  ORCHESTRATION_STEP_RESULTS_QUEUE,
+  workerQueueName,
+} from '#contracts';
 import { pollUntil } from '#testing';
 import { TaskerHarness } from './support/tasker-harness.js';
 

@@ -43,7 +43,7 @@ export class TaskerHarness {
     const orchestration = await createOrchestrationApp({ logger });
     await orchestration.listen(0, '127.0.0.1');
     const worker = await createWorkerApp(options.handlers ?? EXAMPLE_HANDLERS, { logger });
-    await worker.init();
+    await worker.listen(0, '127.0.0.1');
     const url = new URL(await orchestration.getUrl());
     url.hostname = '127.0.0.1';
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });

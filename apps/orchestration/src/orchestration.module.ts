@@ -6,9 +6,9 @@ import { HealthModule } from '#observability';
 import { PersistenceModule } from '#persistence';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
+import { StepResultController } from './messaging/step-result.controller.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
 import { StepAnnouncer } from './services/step-announcer.service.js';
-import { StepResultConsumer } from './services/step-result.consumer.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
 import { TaskCancellationService } from './services/task-cancellation.service.js';
 import { TaskEvaluator } from './services/task-evaluator.service.js';
@@ -26,14 +26,13 @@ import { TemplateRegistrationService } from './services/template-registration.se
     MessagingModule,
     HealthModule,
   ],
-  controllers: [TasksController, TemplatesController],
+  controllers: [TasksController, TemplatesController, StepResultController],
   providers: [
     StepAnnouncer,
     TaskEvaluator,
     TaskSubmissionService,
     TaskCancellationService,
     StepResultProcessor,
-    StepResultConsumer,
     ReadinessSweeper,
     TemplateRegistrationService,
   ],

@@ -7,7 +7,8 @@ import { HealthModule } from '#observability';
 import { DatabaseModule } from '#persistence';
 import { HandlerRegistry } from './services/handler-registry.js';
 import { StepExecutor } from './services/step-executor.service.js';
-import { StepMessageConsumer } from './services/step-message.consumer.js';
+import { WorkerQueues } from './services/worker-queues.js';
+import { StepExecuteController } from './messaging/step-execute.controller.js';
 
 /** A worker process serving the given step handlers. It never migrates the schema. */
 @Module({})
@@ -28,8 +29,9 @@ export class WorkerModule {
       providers: [
         { provide: HandlerRegistry, useValue: new HandlerRegistry(options.handlers) },
         StepExecutor,
-        StepMessageConsumer,
+        WorkerQueues,
       ],
+      controllers: [StepExecuteController],
     };
   }
 }

@@ -102,25 +102,32 @@ export type ParseResult<T extends MessageType> =
   { ok: true; message: MessageEnvelope<T> } | { ok: false; error: string };
 
 /**
- * Validates a raw body as an envelope of the expected type. A failure is permanent for that
- * message (dead-letter it), never a reason to crash or retry.
+ * Validates a raw body as an envelope of any known type, payload included. A failure is
+ * permanent for that message (dead-letter it), never a reason to crash or retry.
  */
-export function parseMessage<T extends MessageType>(body: unknown, expected: T): ParseResult<T> {
+export function parseEnvelope(body: unknown): ParseResult<MessageType> {
   if (!validateEnvelope(body)) {
     return { ok: false, error: `invalid envelope: ${ajv.errorsText(validateEnvelope.errors)}` };
   }
   const envelope = body as unknown as MessageEnvelope;
-  if (envelope.type !== expected) {
-    return { ok: false, error: `expected message type ${expected}, got ${envelope.type}` };
-  }
-  const validatePayload = payloadValidators[expected];
+  const validatePayload: ValidateFunction = payloadValidators[envelope.type];
   if (!validatePayload(envelope.payload)) {
     return {
       ok: false,
-      error: `invalid ${expected} payload: ${ajv.errorsText(validatePayload.errors, { dataVar: 'payload' })}`,
+      error: `invalid ${envelope.type} payload: ${ajv.errorsText(validatePayload.errors, { dataVar: 'payload' })}`,
     };
   }
-  return { ok: true, message: envelope as MessageEnvelope<T> };
+  return { ok: true, message: envelope };
+}
+
+/** Validates a raw body as an envelope of the expected type. */
+export function parseMessage<T extends MessageType>(body: unknown, expected: T): ParseResult<T> {
+  const parsed = parseEnvelope(body);
+  if (!parsed.ok) return parsed;
+  if (parsed.message.type !== expected) {
+    return { ok: false, error: `expected message type ${expected}, got ${parsed.message.type}` };
+  }
+  return { ok: true, message: parsed.message as MessageEnvelope<T> };
 }
 
 export function createEnvelope<T extends MessageType>(

@@ -1,13 +1,30 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { messagingConfig } from '#config';
 import { MessageBus } from '#core';
 import { Database, DatabaseModule } from '#persistence';
 import { PgmqMessageBus } from './pgmq/pgmq.message-bus.js';
+import { RabbitMqMessageBus } from './rabbitmq/rabbitmq.message-bus.js';
+
+/** Builds the adapter TASKER_MESSAGING_BACKEND names; the config already rejected others. */
+export function createMessageBus(
+  config: ConfigType<typeof messagingConfig>,
+  database: Database,
+): MessageBus {
+  switch (config.backend) {
+    case 'pgmq':
+      return new PgmqMessageBus(database, { pollIntervalMs: config.pollIntervalMs });
+    case 'rabbitmq':
+      if (!config.rabbitmq) throw new Error('rabbitmq backend without RabbitMQ settings');
+      return new RabbitMqMessageBus(config.rabbitmq);
+  }
+}
 
 /**
- * Provides the MessageBus port with the adapter named by TASKER_MESSAGING_BACKEND. The config
- * namespace already rejected unknown values at boot, so there is no fallback here.
+ * Provides the MessageBus port with the adapter named by TASKER_MESSAGING_BACKEND, and closes
+ * it at shutdown, after the consumers have drained (they stop in beforeApplicationShutdown
+ * and when the transport closes).
  */
 @Module({
   imports: [ConfigModule.forFeature(messagingConfig), DatabaseModule],
@@ -15,14 +32,15 @@ import { PgmqMessageBus } from './pgmq/pgmq.message-bus.js';
     {
       provide: MessageBus,
       inject: [messagingConfig.KEY, Database],
-      useFactory: (config: ConfigType<typeof messagingConfig>, database: Database): MessageBus => {
-        switch (config.backend) {
-          case 'pgmq':
-            return new PgmqMessageBus(database);
-        }
-      },
+      useFactory: createMessageBus,
     },
   ],
   exports: [MessageBus],
 })
-export class MessagingModule {}
+export class MessagingModule implements OnApplicationShutdown {
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.moduleRef.get(MessageBus).close();
+  }
+}

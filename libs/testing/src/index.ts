@@ -1,2 +1,3 @@
 export * from './test-database.js';
 export * from './poll-until.js';
+export * from './test-vhost.js';

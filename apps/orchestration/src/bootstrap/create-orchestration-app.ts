@@ -2,12 +2,19 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { messagingConfig } from '#config';
+import { ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
+import { startTaskerTransport } from '#messaging';
 import { DomainErrorFilter } from '../http/domain-error.filter.js';
 import { OrchestrationModule } from '../orchestration.module.js';
 
+/** Time a result message stays hidden while one replica processes it (pulling brokers). */
+const RESULT_VISIBILITY_TIMEOUT_MS = 30000;
+
 /**
- * The orchestration HTTP app, configured the same way for `main.ts` and for the e2e tests:
+ * The orchestration HTTP app, initialised and consuming step results, configured the same way for `main.ts` and for the e2e tests:
  * strict validation (unknown fields are a 400), domain errors mapped, OpenAPI at /docs.
+ * The caller only adds the HTTP listener.
  */
 export async function createOrchestrationApp(
   options: { logger?: false | ('error' | 'warn' | 'log')[] } = {},
@@ -37,5 +44,12 @@ export async function createOrchestrationApp(
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
+  await app.init();
+  const messaging = app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY);
+  await startTaskerTransport(app, {
+    queues: [ORCHESTRATION_STEP_RESULTS_QUEUE],
+    prefetch: messaging.batchSize,
+    visibilityTimeoutMs: RESULT_VISIBILITY_TIMEOUT_MS,
+  });
   return app;
 }

@@ -1,6 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
-import type { ReceivedMessage } from '#core';
-import { computeBackoffMs, isRetryEligible, isTerminalTaskState, MessageBus } from '#core';
+import { Injectable } from '@nestjs/common';
+import type { MessageEnvelope } from '#contracts';
+import { computeBackoffMs, isRetryEligible, isTerminalTaskState } from '#core';
 import {
   Database,
   lockTask,
@@ -10,30 +10,29 @@ import {
   transitionSteps,
   ProcessIdentity,
 } from '#persistence';
-import { parseOrDeadLetter } from '#messaging';
 import { StepAnnouncer } from './step-announcer.service.js';
 import { TaskEvaluator } from './task-evaluator.service.js';
 
+/** What to do with the result message: ack it, or dead-letter it (it can never be processed). */
+export interface StepResultDisposition {
+  deadLetterReason?: string;
+}
+
 /**
  * Handles step.result messages: decides complete / retry / error for the step from the state
- * in the database (never from the message), evaluates the task, commits, announces the steps
- * that became ready, then acks. Safe to run twice for one message.
+ * in the database (never from the message), evaluates the task, commits and announces the
+ * steps that became ready; the transport acks after that. Safe to run twice for one message.
  */
 @Injectable()
 export class StepResultProcessor {
-  private readonly logger = new Logger(StepResultProcessor.name);
-
   constructor(
     private readonly database: Database,
-    private readonly bus: MessageBus,
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
     private readonly identity: ProcessIdentity,
   ) {}
 
-  async handle(message: ReceivedMessage): Promise<void> {
-    const envelope = await parseOrDeadLetter(this.bus, message, 'step.result.v1', this.logger);
-    if (!envelope) return;
+  async handle(envelope: MessageEnvelope<'step.result.v1'>): Promise<StepResultDisposition> {
     const { taskUuid, stepUuid } = envelope.payload;
     const processor = this.identity.processorUuid;
 
@@ -84,8 +83,7 @@ export class StepResultProcessor {
     });
 
     if (outcome.kind === 'unknown') {
-      await this.bus.deadLetter(message, `no step ${stepUuid} in task ${taskUuid}`);
-      return;
+      return { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` };
     }
     if (outcome.kind === 'evaluated') {
       await this.announcer.announce({
@@ -96,7 +94,7 @@ export class StepResultProcessor {
         causationId: envelope.id,
       });
     }
-    await this.bus.ack(message);
+    return {};
   }
 }
 

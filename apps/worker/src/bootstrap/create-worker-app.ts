@@ -1,9 +1,16 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
+import { startTaskerTransport } from '#messaging';
+import { STEP_VISIBILITY_TIMEOUT_MS } from '../services/step-executor.service.js';
+import { WorkerQueues } from '../services/worker-queues.js';
 import { WorkerModule } from '../worker.module.js';
 
-/** The worker app (health endpoints + step consumption), for `main.ts` and the e2e tests. */
+/**
+ * The worker app for `main.ts` and the e2e tests: initialised, consuming its namespace queues
+ * through the Tasker transport; the caller only adds the HTTP listener for health.
+ */
 export async function createWorkerApp(
   handlers: readonly StepHandlerDefinition[],
   options: { logger?: false | ('error' | 'warn' | 'log')[] } = {},
@@ -12,5 +19,11 @@ export async function createWorkerApp(
     logger: options.logger ?? ['error', 'warn', 'log'],
   });
   app.enableShutdownHooks();
+  await app.init();
+  await startTaskerTransport(app, {
+    queues: app.get(WorkerQueues).queues,
+    prefetch: app.get<ReturnType<typeof workerConfig>>(workerConfig.KEY).concurrency,
+    visibilityTimeoutMs: STEP_VISIBILITY_TIMEOUT_MS,
+  });
   return app;
 }

@@ -1,21 +1,25 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
-import type { ReceivedMessage, StepFailure } from '#core';
+import type { StepFailure } from '#core';
 import { describeFailure, MessageBus } from '#core';
 import type { ClaimedStep, StepRunOutcome } from '#persistence';
-import { parseOrDeadLetter } from '#messaging';
 import { claimStep, Database, ProcessIdentity, readStep, recordStepRun } from '#persistence';
 import { HandlerRegistry } from './handler-registry.js';
 
 /** Time a step message stays hidden from other workers while one works on it. */
 export const STEP_VISIBILITY_TIMEOUT_MS = 30000;
 
+/** What to do with the step message once `execute` returns: ack it, or have it back later. */
+export interface StepMessageDisposition {
+  redeliverAfterMs?: number;
+}
+
 /**
  * One step message, start to end: claim (CAS enqueued → in_progress, attempt counted) and
  * commit; run the handler under the step's timeout; record the outcome with its transition
- * and commit; send step.result; only then ack. Any crash in between leaves the message to be
- * redelivered, and the redelivery finds the step's state and finishes the job.
+ * and commit; send step.result. Only then does the transport ack. Any crash in between leaves
+ * the message to be redelivered, and the redelivery finds the step's state and finishes the job.
  */
 @Injectable()
 export class StepExecutor {
@@ -28,16 +32,11 @@ export class StepExecutor {
     private readonly identity: ProcessIdentity,
   ) {}
 
-  async handle(message: ReceivedMessage): Promise<void> {
-    const envelope = await parseOrDeadLetter(this.bus, message, 'step.execute.v1', this.logger);
-    if (!envelope) return;
+  async execute(envelope: MessageEnvelope<'step.execute.v1'>): Promise<StepMessageDisposition> {
     const { stepUuid } = envelope.payload;
     const processor = this.identity.processorUuid;
     const claimed = await claimStep(this.database.pool, stepUuid, processor);
-    if (!claimed) {
-      await this.handleUnclaimable(message, envelope);
-      return;
-    }
+    if (!claimed) return this.handleUnclaimable(envelope);
     const outcome = await this.run(claimed);
     const recorded = await recordStepRun(
       this.database.pool,
@@ -53,7 +52,7 @@ export class StepExecutor {
         `step ${stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
       );
     }
-    await this.bus.ack(message);
+    return {};
   }
 
   private async run(step: ClaimedStep): Promise<StepRunOutcome> {
@@ -100,17 +99,15 @@ export class StepExecutor {
 
   /** The claim failed: decide from the step's state what this (re)delivered message means. */
   private async handleUnclaimable(
-    message: ReceivedMessage,
     step: MessageEnvelope<'step.execute.v1'>,
-  ): Promise<void> {
+  ): Promise<StepMessageDisposition> {
     const { stepUuid } = step.payload;
     const run = await readStep(this.database.pool, stepUuid);
     if (run?.state === 'in_progress') {
       const remaining = run.msUntilTimeout ?? 0;
       if (remaining > 0) {
         // Another worker may still be running it: look again once its timeout has passed.
-        await this.bus.nack(message, { delayMs: remaining + 1000 });
-        return;
+        return { redeliverAfterMs: remaining + 1000 };
       }
       // The run's worker died without recording anything: that attempt failed.
       const failure: StepFailure = {
@@ -141,7 +138,7 @@ export class StepExecutor {
       await this.sendResult(step, run.attempts, outcome);
     }
     // Anything else (done, cancelled, unknown step): this message has nothing left to do.
-    await this.bus.ack(message);
+    return {};
   }
 
   /** The result message answers the step message: same correlation, caused by it. */

@@ -7,7 +7,10 @@ export interface ReceivedMessage {
   readonly queue: string;
   /** The raw body: validate it before trusting it (it may be malformed). */
   readonly body: unknown;
-  /** 1 on first delivery. */
+  /**
+   * 1 on first delivery. PGMQ counts exactly; RabbitMQ classic queues only flag a redelivery,
+   * so there it is a lower bound (see the adapter).
+   */
   readonly deliveryCount: number;
   readonly enqueuedAt: Date;
 }
@@ -18,9 +21,36 @@ export interface ReceiveOptions {
   visibilityTimeoutMs: number;
 }
 
+export interface SubscribeOptions {
+  /** Messages handed to the handler at once (RabbitMQ prefetch, the poller's batch cap). */
+  prefetch: number;
+  /** For pulling adapters: how long a message in the handler stays hidden from others. */
+  visibilityTimeoutMs: number;
+}
+
+/**
+ * Receives one message. It must settle it (ack, nack or deadLetter) before resolving; a
+ * message left unsettled by a throwing handler is recovered by the broker (visibility timeout
+ * or consumer loss), never lost.
+ */
+export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
+
+export interface Subscription {
+  /** Stops taking messages and resolves once every message already handed out has settled. */
+  close(): Promise<void>;
+}
+
 export interface MessageBusCapabilities {
   /** True when the broker does not push, so consumers must poll (or listen for notifications). */
   readonly needsFallbackPolling: boolean;
+}
+
+/** Thrown when the broker cannot take or settle a message right now (connection lost). */
+export class BrokerUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BrokerUnavailableError';
+  }
 }
 
 /**
@@ -29,7 +59,9 @@ export interface MessageBusCapabilities {
  */
 export abstract class MessageBus {
   abstract readonly capabilities: MessageBusCapabilities;
+  /** Creates the queue and its dead-letter destination if missing. Idempotent. */
   abstract ensureQueue(queue: string): Promise<void>;
+  /** Resolves once the broker has the message durably (PGMQ: committed; RabbitMQ: confirmed). */
   abstract send(
     queue: string,
     message: MessageEnvelope,
@@ -40,13 +72,24 @@ export abstract class MessageBus {
     messages: readonly MessageEnvelope[],
     options?: { delayMs?: number },
   ): Promise<void>;
+  /** Pulls up to `maxMessages`; each stays hidden for the visibility timeout unless settled. */
   abstract receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]>;
+  /** Hands messages of `queues` to `handler` as they arrive, at most `prefetch` at a time. */
+  abstract subscribe(
+    queues: readonly string[],
+    handler: MessageHandler,
+    options: SubscribeOptions,
+  ): Promise<Subscription>;
   /** Done with the message: it will not be delivered again. */
   abstract ack(message: ReceivedMessage): Promise<void>;
   /** Give the message back for redelivery after `delayMs` (0 = now). */
   abstract nack(message: ReceivedMessage, options?: { delayMs?: number }): Promise<void>;
   /** Move a message that can never be processed out of the way, keeping it for inspection. */
   abstract deadLetter(message: ReceivedMessage, reason: string): Promise<void>;
-  /** Messages waiting (visible or not) in a queue. */
+  /** Messages waiting in a queue (PGMQ: visible or not; RabbitMQ: ready, not yet delivered). */
   abstract depth(queue: string): Promise<number>;
+  /** Resolves when the broker answers a round trip now; rejects with the reason otherwise. */
+  abstract ping(): Promise<void>;
+  /** Closes subscriptions (draining them) and connections the adapter owns. */
+  abstract close(): Promise<void>;
 }

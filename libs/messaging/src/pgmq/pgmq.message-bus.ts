@@ -1,8 +1,16 @@
-import { Injectable } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
-import type { MessageBusCapabilities, ReceivedMessage, ReceiveOptions } from '#core';
+import { deadLetterQueueName } from '#contracts';
+import type {
+  MessageBusCapabilities,
+  MessageHandler,
+  ReceivedMessage,
+  ReceiveOptions,
+  SubscribeOptions,
+  Subscription,
+} from '#core';
 import { MessageBus } from '#core';
-import { Database } from '#persistence';
+import type { Database } from '#persistence';
+import { PollingSubscription } from '../polling/polling-subscription.js';
 
 interface PgmqRow {
   msg_id: string;
@@ -14,19 +22,18 @@ interface PgmqRow {
 /** pgmq's visibility timeouts and set_vt delays are whole seconds; never round a wait to 0. */
 const toSeconds = (ms: number) => Math.max(ms > 0 ? 1 : 0, Math.ceil(ms / 1000));
 
-export function deadLetterQueueName(queue: string): string {
-  return `${queue}_dlq`;
-}
-
 /**
  * MessageBus over the pgmq function API (the extension, or our SQL implementation of it from
  * migrations/0002). Queues live in the tasker database, so sends share its durability.
  */
-@Injectable()
 export class PgmqMessageBus extends MessageBus {
   readonly capabilities: MessageBusCapabilities = { needsFallbackPolling: true };
+  private readonly subscriptions = new Set<Subscription>();
 
-  constructor(private readonly database: Database) {
+  constructor(
+    private readonly database: Database,
+    private readonly options: { pollIntervalMs: number },
+  ) {
     super();
   }
 
@@ -103,5 +110,33 @@ export class PgmqMessageBus extends MessageBus {
       [queue],
     );
     return Number(rows[0]?.queue_length ?? 0);
+  }
+
+  subscribe(
+    queues: readonly string[],
+    handler: MessageHandler,
+    options: SubscribeOptions,
+  ): Promise<Subscription> {
+    const polling = new PollingSubscription(this, queues, handler, {
+      ...options,
+      pollIntervalMs: this.options.pollIntervalMs,
+    });
+    const subscription: Subscription = {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await polling.close();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return Promise.resolve(subscription);
+  }
+
+  async ping(): Promise<void> {
+    await this.database.query('SELECT count(*) FROM pgmq.list_queues()');
+  }
+
+  /** The pool belongs to Database; closing the bus only stops its subscriptions. */
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
   }
 }

@@ -1,43 +1,40 @@
 import { Logger } from '@nestjs/common';
-import type { MessageBus, ReceivedMessage } from '#core';
+import type {
+  MessageBus,
+  MessageHandler,
+  ReceivedMessage,
+  SubscribeOptions,
+  Subscription,
+} from '#core';
 
-export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
-
-export interface QueueConsumerOptions {
-  queues: readonly string[];
-  batchSize: number;
+export interface PollingOptions extends SubscribeOptions {
+  /** Pause after a round that found nothing (or while every slot is busy). */
   pollIntervalMs: number;
-  visibilityTimeoutMs: number;
-  /** Messages handled at once. */
-  concurrency: number;
 }
 
 /**
- * Polls queues through the MessageBus port and hands each message to `handle`, at most
- * `concurrency` at a time. The handler acks/nacks itself (only after its work is committed);
- * a handler that throws leaves the message to reappear after its visibility timeout.
- * `stop()` stops reading and waits for in-flight messages to finish.
+ * `subscribe` for adapters whose broker does not push (PGMQ, in-memory): reads every queue in
+ * turn through `receive`, hands each message to the handler with at most `prefetch` in flight,
+ * goes straight back when a round found work and waits `pollIntervalMs` when it did not.
+ * A handler that throws leaves its message to the visibility timeout.
  */
-export class QueueConsumer {
-  private readonly logger = new Logger(QueueConsumer.name);
-  private running = false;
-  private loop: Promise<void> | undefined;
+export class PollingSubscription implements Subscription {
+  private readonly logger = new Logger(PollingSubscription.name);
+  private running = true;
+  private readonly loop: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
   private wake: (() => void) | undefined;
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly handle: MessageHandler,
-    private readonly options: QueueConsumerOptions,
-  ) {}
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
+    private readonly queues: readonly string[],
+    private readonly handler: MessageHandler,
+    private readonly options: PollingOptions,
+  ) {
     this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.running = false;
     this.wake?.();
     await this.loop;
@@ -47,13 +44,13 @@ export class QueueConsumer {
   private async run(): Promise<void> {
     while (this.running) {
       let received = 0;
-      for (const queue of this.options.queues) {
-        const capacity = this.options.concurrency - this.inFlight.size;
+      for (const queue of this.queues) {
+        const capacity = this.options.prefetch - this.inFlight.size;
         if (!this.running || capacity <= 0) break;
         let messages: ReceivedMessage[] = [];
         try {
           messages = await this.bus.receive(queue, {
-            maxMessages: Math.min(capacity, this.options.batchSize),
+            maxMessages: capacity,
             visibilityTimeoutMs: this.options.visibilityTimeoutMs,
           });
         } catch (err) {
@@ -62,15 +59,14 @@ export class QueueConsumer {
         received += messages.length;
         for (const message of messages) this.dispatch(message);
       }
-      // Busy: go straight back for more. Idle or full: wait for a slot or the poll interval.
-      if (received === 0 || this.inFlight.size >= this.options.concurrency) {
+      if (received === 0 || this.inFlight.size >= this.options.prefetch) {
         await this.pause(this.options.pollIntervalMs);
       }
     }
   }
 
   private dispatch(message: ReceivedMessage): void {
-    const work = this.handle(message)
+    const work = this.handler(message)
       .catch((err: unknown) => {
         this.logger.error(
           `message ${message.id} on ${message.queue} failed; it will be redelivered: ${errorMessage(err)}`,
@@ -95,6 +91,6 @@ export class QueueConsumer {
   }
 }
 
-function errorMessage(err: unknown): string {
+export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

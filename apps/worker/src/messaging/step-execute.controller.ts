@@ -1,0 +1,20 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import type { MessageEnvelope, MessageType } from '#contracts';
+import { TASKER_TRANSPORT, TaskerContext } from '#messaging';
+import { StepExecutor } from '../services/step-executor.service.js';
+
+/** step.execute messages from the worker's namespace queues, through the Tasker transport. */
+@Controller()
+export class StepExecuteController {
+  constructor(private readonly executor: StepExecutor) {}
+
+  @EventPattern<MessageType>('step.execute.v1', TASKER_TRANSPORT)
+  async execute(
+    @Payload() envelope: MessageEnvelope<'step.execute.v1'>,
+    @Ctx() context: TaskerContext,
+  ): Promise<void> {
+    const { redeliverAfterMs } = await this.executor.execute(envelope);
+    if (redeliverAfterMs !== undefined) context.redeliverAfter(redeliverAfterMs);
+  }
+}

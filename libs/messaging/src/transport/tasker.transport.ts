@@ -1,0 +1,127 @@
+import type { INestApplication } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { parseEnvelope } from '#contracts';
+import type { ReceivedMessage, Subscription } from '#core';
+import { MessageBus } from '#core';
+import { errorMessage } from '../polling/polling-subscription.js';
+import { TaskerContext } from './tasker.context.js';
+
+export const TASKER_TRANSPORT = Symbol('tasker');
+
+export interface TaskerTransportOptions {
+  /** Queues to consume; each is ensured (with its dead-letter queue) before consuming. */
+  queues: readonly string[];
+  /** Messages in handlers at once. */
+  prefetch: number;
+  /** Pulling brokers: how long a message in a handler stays hidden from other consumers. */
+  visibilityTimeoutMs: number;
+}
+
+/** Redelivery delay after a handler failed on its `deliveryCount`-th delivery. */
+export function failureRedeliveryMs(deliveryCount: number): number {
+  return Math.min(60000, 1000 * 2 ** Math.max(0, deliveryCount - 1));
+}
+
+/**
+ * The Nest microservices transport over the MessageBus port, whichever broker backs it.
+ * Handlers are ordinary `@EventPattern('<message type>')` methods receiving the validated
+ * envelope as payload and a TaskerContext. The transport never auto-acks: it acks after the
+ * handler resolved (its database work committed), nacks with backoff when it failed, and
+ * dead-letters what can never be processed (malformed envelope, a type nobody handles).
+ */
+export class TaskerTransport extends Server implements CustomTransportStrategy {
+  override readonly transportId = TASKER_TRANSPORT;
+  override readonly propagatesEventHandlerErrors = true;
+  private readonly log = new Logger(TaskerTransport.name);
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly options: TaskerTransportOptions,
+  ) {
+    super();
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    this.start().then(
+      () => callback(),
+      (err: unknown) => callback(err),
+    );
+  }
+
+  /** Stops taking messages and waits for the handlers in flight to settle theirs. */
+  async close(): Promise<void> {
+    const subscription = this.subscription;
+    this.subscription = undefined;
+    await subscription?.close();
+  }
+
+  on(): never {
+    throw new Error('the Tasker transport emits no events');
+  }
+
+  unwrap<T>(): T {
+    return this.bus as T;
+  }
+
+  private async start(): Promise<void> {
+    for (const queue of this.options.queues) await this.bus.ensureQueue(queue);
+    this.subscription = await this.bus.subscribe(this.options.queues, (m) => this.dispatch(m), {
+      prefetch: this.options.prefetch,
+      visibilityTimeoutMs: this.options.visibilityTimeoutMs,
+    });
+    this.log.log(`consuming ${this.options.queues.join(', ')} (prefetch ${this.options.prefetch})`);
+  }
+
+  private async dispatch(message: ReceivedMessage): Promise<void> {
+    const parsed = parseEnvelope(message.body);
+    if (!parsed.ok) return this.deadLetter(message, parsed.error);
+    const envelope = parsed.message;
+    const handler = this.getHandlerByPattern(envelope.type);
+    if (!handler) {
+      return this.deadLetter(message, `no handler for ${envelope.type} on ${message.queue}`);
+    }
+    const context = new TaskerContext([message, envelope]);
+    try {
+      const result: unknown = await handler(envelope, context);
+      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    } catch (err) {
+      const delayMs = failureRedeliveryMs(message.deliveryCount);
+      this.log.error(
+        `${envelope.type} ${envelope.id} failed on delivery ${message.deliveryCount}; redelivering in ${delayMs} ms: ${describe(err)}`,
+      );
+      await this.bus.nack(message, { delayMs });
+      return;
+    }
+    const deadLetterReason = context.requestedDeadLetter;
+    const redeliverMs = context.requestedRedeliveryMs;
+    if (deadLetterReason !== undefined) await this.deadLetter(message, deadLetterReason);
+    else if (redeliverMs !== undefined) await this.bus.nack(message, { delayMs: redeliverMs });
+    else await this.bus.ack(message);
+  }
+
+  private async deadLetter(message: ReceivedMessage, reason: string): Promise<void> {
+    this.log.warn(`dead-lettering message ${message.id} from ${message.queue}: ${reason}`);
+    await this.bus.deadLetter(message, reason);
+  }
+}
+
+/** Nest's RPC exception filter turns errors into `{ status, message }` objects. */
+function describe(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err) return String(err.message);
+  return errorMessage(err);
+}
+
+/**
+ * Connects the Tasker transport to an initialised app and starts consuming. The app's
+ * `close()` then stops it (draining in-flight handlers) before the bus and pool close.
+ */
+export async function startTaskerTransport(
+  app: INestApplication,
+  options: TaskerTransportOptions,
+): Promise<void> {
+  app.connectMicroservice({ strategy: new TaskerTransport(app.get(MessageBus), options) });
+  await app.startAllMicroservices();
+}
