@@ -5,14 +5,14 @@ import {
   workerQueueName,
 } from '#contracts';
 import { pollUntil } from '#testing';
-import { TaskerHarness } from './support/tasker-harness.js';
+import { BACKENDS, TaskerHarness } from './support/tasker-harness.js';
 
 /** Messages are at-least-once: a second copy of any of them must change nothing. */
-describe('redelivered and duplicated messages', () => {
+describe.each(BACKENDS)('redelivered and duplicated messages over %s', (backend) => {
   let tasker: TaskerHarness;
 
   beforeAll(async () => {
-    tasker = await TaskerHarness.start();
+    tasker = await TaskerHarness.start({ backend });
   });
 
   afterAll(async () => {

@@ -1,15 +1,22 @@
+import { PgmqMessageBus, RabbitMqMessageBus } from '#messaging';
 import { pollUntil } from '#testing';
-import { TaskerHarness } from './support/tasker-harness.js';
+import { BACKENDS, TaskerHarness } from './support/tasker-harness.js';
 
-describe('Tasker end to end (orchestration + worker over PGMQ)', () => {
+describe.each(BACKENDS)('Tasker end to end (orchestration + worker) over %s', (backend) => {
   let tasker: TaskerHarness;
 
   beforeAll(async () => {
-    tasker = await TaskerHarness.start();
+    tasker = await TaskerHarness.start({ backend });
   });
 
   afterAll(async () => {
     await tasker?.stop();
+  });
+
+  it('runs on the backend TASKER_MESSAGING_BACKEND names', () => {
+    const expected = backend === 'rabbitmq' ? RabbitMqMessageBus : PgmqMessageBus;
+    expect(tasker.bus()).toBeInstanceOf(expected);
+    expect(tasker.bus().capabilities.needsFallbackPolling).toBe(backend === 'pgmq');
   });
 
   it('runs the linear example to completion with each step feeding the next', async () => {

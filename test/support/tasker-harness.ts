@@ -3,7 +3,15 @@ import pg from 'pg';
 import { resetConfigSourceForTests } from '#config';
 import type { StepHandlerDefinition, TaskView } from '#core';
 import { MessageBus } from '#core';
-import { createTestDatabase, pollUntil, type TestDatabase } from '#testing';
+import type { MessagingBackend } from '#config';
+import {
+  createTestDatabase,
+  createTestVhost,
+  pollUntil,
+  rabbitmqctl,
+  type TestDatabase,
+  type TestVhost,
+} from '#testing';
 import { createOrchestrationApp } from '../../apps/orchestration/src/bootstrap/create-orchestration-app.js';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap/create-worker-app.js';
 import { EXAMPLE_HANDLERS } from '../../apps/worker/src/handlers/example.handlers.js';
@@ -13,12 +21,17 @@ export interface HttpReply<T = Record<string, unknown>> {
   body: T;
 }
 
+/** Every messaging backend: suites that must hold for each run once per entry. */
+export const BACKENDS: readonly MessagingBackend[] = ['pgmq', 'rabbitmq'];
+
 /**
  * Orchestration and a worker booted in-process against a fresh database cloned from the
- * migrated template, driven over real HTTP and real PGMQ queues.
+ * migrated template (and, for RabbitMQ, a fresh vhost), driven over real HTTP and real queues.
  */
 export class TaskerHarness {
   private constructor(
+    readonly backend: MessagingBackend,
+    readonly vhost: TestVhost | undefined,
     readonly database: TestDatabase,
     readonly pool: pg.Pool,
     readonly orchestration: INestApplication,
@@ -27,10 +40,19 @@ export class TaskerHarness {
   ) {}
 
   static async start(
-    options: { handlers?: readonly StepHandlerDefinition[]; env?: Record<string, string> } = {},
+    options: {
+      backend?: MessagingBackend;
+      handlers?: readonly StepHandlerDefinition[];
+      env?: Record<string, string>;
+    } = {},
   ): Promise<TaskerHarness> {
+    const backend = options.backend ?? 'pgmq';
     const database = await createTestDatabase();
+    const vhost = backend === 'rabbitmq' ? await createTestVhost() : undefined;
+    delete process.env.RABBITMQ_URL;
     Object.assign(process.env, {
+      TASKER_MESSAGING_BACKEND: backend,
+      ...(vhost ? { RABBITMQ_URL: vhost.url } : {}),
       DATABASE_URL: database.url,
       TASKER_ENV: 'test',
       TASKER_TEMPLATE_PATH: 'config/tasks',
@@ -47,7 +69,7 @@ export class TaskerHarness {
     const url = new URL(await orchestration.getUrl());
     url.hostname = '127.0.0.1';
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    return new TaskerHarness(database, pool, orchestration, worker, url.origin);
+    return new TaskerHarness(backend, vhost, database, pool, orchestration, worker, url.origin);
   }
 
   async stop(): Promise<void> {
@@ -55,6 +77,7 @@ export class TaskerHarness {
     await this.orchestration.close();
     await this.pool.end();
     await this.database.drop();
+    await this.vhost?.drop();
   }
 
   async request<T = Record<string, unknown>>(
@@ -113,8 +136,21 @@ export class TaskerHarness {
     return this.orchestration.get(MessageBus);
   }
 
-  /** Messages in a queue, visible or not. */
+  /** Messages in a queue, visible or not (RabbitMQ: ready plus delivered but not yet acked). */
   async queueLength(queue: string): Promise<number> {
+    if (this.vhost) {
+      const out = await rabbitmqctl(
+        'list_queues',
+        '-p',
+        this.vhost.name,
+        '--quiet',
+        '--no-table-headers',
+        'name',
+        'messages',
+      );
+      const line = out.split('\n').find((l) => l.split(/\s+/)[0] === queue);
+      return line ? Number(line.split(/\s+/)[1]) : -1;
+    }
     const { rows } = await this.pool.query<{ n: string }>(
       'SELECT queue_length AS n FROM pgmq.metrics($1)',
       [queue],
