@@ -11,8 +11,7 @@ const swcConfig = {
   sourceMaps: 'inline',
 };
 
-/** @type {import('jest').Config} */
-export default {
+const project = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
@@ -21,7 +20,28 @@ export default {
       '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testMatch: ['<rootDir>/{apps,libs,test,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
+};
+
+/**
+ * Two projects, run one after the other by scripts/run-tests.mjs: `parallel` holds every suite
+ * that keeps to its own database and vhost; `serial` holds the suites that disturb a shared
+ * service (stopping the machine's RabbitMQ) and must run alone.
+ *
+ * @type {import('jest').Config}
+ */
+export default {
   maxWorkers: 2,
   testTimeout: 60000,
+  projects: [
+    {
+      ...project,
+      displayName: 'parallel',
+      testMatch: ['<rootDir>/{apps,libs,test,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
+    },
+    {
+      ...project,
+      displayName: 'serial',
+      testMatch: ['<rootDir>/test/**/*.serial-spec.ts'],
+    },
+  ],
 };

@@ -19,6 +19,15 @@ describe.each(BACKENDS)('Tasker end to end (orchestration + worker) over %s', (b
     expect(tasker.bus().capabilities.needsFallbackPolling).toBe(backend === 'pgmq');
   });
 
+  it('reports both apps ready with the database and the broker in use up', async () => {
+    for (const base of [tasker.baseUrl, tasker.workerUrl]) {
+      const reply = await fetch(`${base}/health/ready`);
+      expect(reply.status).toBe(200);
+      const body = (await reply.json()) as { info: Record<string, { status: string }> };
+      expect(body.info).toMatchObject({ database: { status: 'up' }, broker: { status: 'up' } });
+    }
+  });
+
   it('runs the linear example to completion with each step feeding the next', async () => {
     const taskUuid = await tasker.submit({
       namespace: 'examples',

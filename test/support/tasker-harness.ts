@@ -37,6 +37,7 @@ export class TaskerHarness {
     readonly orchestration: INestApplication,
     readonly worker: INestApplication,
     readonly baseUrl: string,
+    readonly workerUrl: string,
   ) {}
 
   static async start(
@@ -68,8 +69,19 @@ export class TaskerHarness {
     await worker.listen(0, '127.0.0.1');
     const url = new URL(await orchestration.getUrl());
     url.hostname = '127.0.0.1';
+    const workerUrl = new URL(await worker.getUrl());
+    workerUrl.hostname = '127.0.0.1';
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    return new TaskerHarness(backend, vhost, database, pool, orchestration, worker, url.origin);
+    return new TaskerHarness(
+      backend,
+      vhost,
+      database,
+      pool,
+      orchestration,
+      worker,
+      url.origin,
+      workerUrl.origin,
+    );
   }
 
   async stop(): Promise<void> {

@@ -27,8 +27,38 @@ describe('config namespaces', () => {
 
   it('reject an unknown backend, naming the variable', () => {
     expect(problemsOf(() => parseMessagingConfig({ TASKER_MESSAGING_BACKEND: 'kafka' }))).toEqual([
-      'TASKER_MESSAGING_BACKEND must be one of pgmq (got "kafka")',
+      'TASKER_MESSAGING_BACKEND must be one of pgmq, rabbitmq (got "kafka")',
     ]);
+  });
+
+  it('read RabbitMQ settings only for the rabbitmq backend, with a local default outside production', () => {
+    expect(parseMessagingConfig({}).rabbitmq).toBeUndefined();
+    expect(parseMessagingConfig({ TASKER_MESSAGING_BACKEND: 'rabbitmq' }).rabbitmq).toEqual({
+      url: 'amqp://guest:guest@127.0.0.1:5672',
+      reconnectInitialMs: 100,
+      reconnectMaxMs: 5000,
+      operationTimeoutMs: 15000,
+    });
+    expect(
+      problemsOf(() =>
+        parseMessagingConfig({ TASKER_MESSAGING_BACKEND: 'rabbitmq', TASKER_ENV: 'production' }),
+      ),
+    ).toEqual(['RABBITMQ_URL is required']);
+  });
+
+  it('reject a RabbitMQ URL of another scheme without printing it', () => {
+    const problems = problemsOf(() =>
+      parseMessagingConfig({
+        TASKER_MESSAGING_BACKEND: 'rabbitmq',
+        RABBITMQ_URL: 'http://admin:hunter2@mq:5672',
+        TASKER_RABBITMQ_RECONNECT_MAX_MS: '1',
+      }),
+    );
+    expect(problems).toEqual([
+      'RABBITMQ_URL must be a URL with scheme amqp: or amqps:',
+      'TASKER_RABBITMQ_RECONNECT_MAX_MS must be an integer from 100 to 300000 (got "1")',
+    ]);
+    expect(problems.join(' ')).not.toContain('hunter2');
   });
 
   it('list every problem at once', () => {

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { BrokerHealth } from './broker.health.js';
 import { DatabaseHealth } from './database.health.js';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -15,6 +16,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: DatabaseHealth,
+    private readonly broker: BrokerHealth,
   ) {}
 
   @Get()
@@ -32,6 +34,9 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.database.check(CHECK_TIMEOUT_MS)]);
+    return this.health.check([
+      () => this.database.check(CHECK_TIMEOUT_MS),
+      () => this.broker.check(CHECK_TIMEOUT_MS),
+    ]);
   }
 }

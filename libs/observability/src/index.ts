@@ -1,2 +1,3 @@
 export * from './health.module.js';
 export * from './database.health.js';
+export * from './broker.health.js';

@@ -499,9 +499,11 @@ class RabbitSubscription implements Subscription {
     }
     const message = this.bus.track(generation, channel, queue, raw);
     const work = this.handler(message)
-      .catch((err: unknown) =>
-        this.logger.error(`message ${message.id} on ${queue} failed: ${errorMessage(err)}`),
-      )
+      .catch((err: unknown) => {
+        // A settle on a lost channel is expected during a reconnect: the broker redelivers.
+        const log = err instanceof BrokerUnavailableError ? 'warn' : 'error';
+        this.logger[log](`message ${message.id} on ${queue}: ${errorMessage(err)}`);
+      })
       .then(async () => {
         // Unsettled, it would hold a prefetch slot until the channel dies: hand it back.
         if (this.bus.isPending(message)) {

@@ -1,0 +1,103 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil, rabbitmqctl } from '#testing';
+import { TaskerHarness } from './support/tasker-harness.js';
+
+/**
+ * The broker goes away in the middle of a run and comes back: every task still completes and
+ * no result is applied twice. This stops the whole local RabbitMQ, so it runs in the serial
+ * phase of `npm test`, alone.
+ */
+describe('a RabbitMQ restart during a run of 200 tasks', () => {
+  const TASKS = 200;
+  let tasker: TaskerHarness;
+
+  beforeAll(async () => {
+    tasker = await TaskerHarness.start({
+      backend: 'rabbitmq',
+      // Announcements that failed while the broker was down are found again quickly.
+      env: { TASKER_REANNOUNCE_AFTER_MS: '3000', TASKER_RABBITMQ_RECONNECT_MAX_MS: '1000' },
+    });
+  });
+
+  afterAll(async () => {
+    // Never leave the machine's broker stopped, whatever happened above.
+    await rabbitmqctl('start_app').catch(() => undefined);
+    await tasker?.stop();
+  });
+
+  async function completedTasks(): Promise<number> {
+    const { rows } = await tasker.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasker.tasks t
+         JOIN tasker.task_transitions tt ON tt.task_uuid = t.task_uuid AND tt.most_recent
+        WHERE tt.to_state = 'complete'`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async function readiness(): Promise<number> {
+    return (await tasker.request('GET', '/health/ready')).status;
+  }
+
+  it('completes every task, applying each step result once', async () => {
+    expect(await readiness()).toBe(200);
+    const submitted = await Promise.all(
+      Array.from({ length: TASKS }, (_, i) =>
+        tasker.submit({ namespace: 'examples', name: 'linear', context: { n: 2, seq: i } }),
+      ),
+    );
+    expect(new Set(submitted).size).toBe(TASKS);
+
+    await pollUntil(completedTasks, (n) => n >= 10, {
+      timeoutMs: 60000,
+      description: 'the run to be under way',
+    });
+    await rabbitmqctl('stop_app');
+    // Readiness tells the truth while the broker is away.
+    await pollUntil(readiness, (status) => status === 503, {
+      timeoutMs: 10000,
+      description: 'readiness to report the broker down',
+    });
+    const midway = await completedTasks();
+    await sleep(2000);
+    await rabbitmqctl('start_app');
+    await pollUntil(readiness, (status) => status === 200, {
+      timeoutMs: 30000,
+      description: 'readiness to recover after the broker returned',
+    });
+
+    await pollUntil(completedTasks, (n) => n === TASKS, {
+      timeoutMs: 120000,
+      intervalMs: 500,
+      description: `all ${TASKS} tasks to complete`,
+    });
+    expect(midway).toBeLessThan(TASKS);
+
+    // From the append-only transition tables: each step completed exactly once and each of
+    // its recorded results was decided once (one transition out of each enqueued-for-
+    // orchestration state per attempt), and each task completed exactly once.
+    const { rows: steps } = await tasker.pool.query<{
+      completions: number;
+      results: number;
+      decisions: number;
+    }>(
+      `SELECT count(*) FILTER (WHERE tr.to_state = 'complete')::int AS completions,
+              count(*) FILTER (WHERE tr.to_state IN ('enqueued_for_orchestration',
+                                                     'enqueued_as_error_for_orchestration'))::int AS results,
+              count(*) FILTER (WHERE tr.from_state IN ('enqueued_for_orchestration',
+                                                       'enqueued_as_error_for_orchestration'))::int AS decisions
+         FROM tasker.workflow_steps s
+         JOIN tasker.workflow_step_transitions tr ON tr.workflow_step_uuid = s.workflow_step_uuid
+        GROUP BY s.workflow_step_uuid`,
+    );
+    expect(steps).toHaveLength(TASKS * 4);
+    for (const step of steps) {
+      expect(step.completions).toBe(1);
+      expect(step.decisions).toBe(step.results);
+    }
+    const { rows: tasks } = await tasker.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasker.task_transitions
+        WHERE to_state = 'complete' GROUP BY task_uuid HAVING count(*) > 1`,
+    );
+    expect(tasks).toEqual([]);
+  });
+});
