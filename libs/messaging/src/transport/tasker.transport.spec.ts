@@ -1,0 +1,146 @@
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, EventPattern, type MicroserviceOptions, Payload } from '@nestjs/microservices';
+import type { INestMicroservice } from '@nestjs/common';
+import type { MessageEnvelope, MessageType } from '#contracts';
+import { createEnvelope, deadLetterQueueName } from '#contracts';
+import { pollUntil } from '#testing';
+import { InMemoryMessageBus } from '../memory/in-memory.message-bus.js';
+import { TaskerContext } from './tasker.context.js';
+import { failureRedeliveryMs, TASKER_TRANSPORT, TaskerTransport } from './tasker.transport.js';
+
+const QUEUE = 'worker_transport_spec_queue';
+
+/** What the test handler should do with the next step.execute message, by step name. */
+const behaviour = new Map<string, (context: TaskerContext) => void>();
+const handled: string[] = [];
+
+@Controller()
+class StepController {
+  @EventPattern<MessageType>('step.execute.v1', TASKER_TRANSPORT)
+  execute(
+    @Payload() envelope: MessageEnvelope<'step.execute.v1'>,
+    @Ctx() context: TaskerContext,
+  ): Promise<void> {
+    handled.push(envelope.payload.stepName);
+    behaviour.get(envelope.payload.stepName)?.(context);
+    return Promise.resolve();
+  }
+}
+
+@Module({ controllers: [StepController] })
+class SpecModule {}
+
+function stepMessage(stepName: string) {
+  const uuid = '01900000-0000-7000-8000-000000000001';
+  return createEnvelope(
+    'step.execute.v1',
+    { taskUuid: uuid, stepUuid: uuid, stepName, namespace: 'spec' },
+    { correlationId: uuid },
+  );
+}
+
+describe('TaskerTransport', () => {
+  let bus: InMemoryMessageBus;
+  let app: INestMicroservice;
+
+  beforeEach(async () => {
+    behaviour.clear();
+    handled.length = 0;
+    bus = new InMemoryMessageBus({ pollIntervalMs: 5 });
+    app = await NestFactory.createMicroservice<MicroserviceOptions>(SpecModule, {
+      strategy: new TaskerTransport(bus, {
+        queues: [QUEUE],
+        prefetch: 4,
+        visibilityTimeoutMs: 60000,
+      }),
+      logger: false,
+    });
+    await app.listen();
+  });
+
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const depth = (queue: string) => bus.depth(queue);
+
+  it('acks a message once its handler resolved', async () => {
+    await bus.send(QUEUE, stepMessage('ok'));
+    await pollUntil(
+      () => depth(QUEUE),
+      (n) => n === 0,
+      { description: 'the ack' },
+    );
+    expect(handled).toEqual(['ok']);
+  });
+
+  it('dead-letters a malformed envelope without calling any handler', async () => {
+    await bus.send(QUEUE, { type: 'step.execute.v1', payload: {} } as never);
+    await pollUntil(
+      () => depth(deadLetterQueueName(QUEUE)),
+      (n) => n === 1,
+      {
+        description: 'the dead letter',
+      },
+    );
+    expect(await depth(QUEUE)).toBe(0);
+    expect(handled).toEqual([]);
+  });
+
+  it('dead-letters a valid message of a type no handler here takes', async () => {
+    const uuid = '01900000-0000-7000-8000-000000000002';
+    await bus.send(
+      QUEUE,
+      createEnvelope(
+        'step.result.v1',
+        { taskUuid: uuid, stepUuid: uuid, attempt: 1, outcome: 'success' },
+        { correlationId: uuid },
+      ),
+    );
+    await pollUntil(
+      () => depth(deadLetterQueueName(QUEUE)),
+      (n) => n === 1,
+      {
+        description: 'the dead letter',
+      },
+    );
+  });
+
+  it('redelivers when the handler asks for it, and dead-letters when it says so', async () => {
+    behaviour.set('later', (context) => context.redeliverAfter(150));
+    behaviour.set('never', (context) => context.deadLetter('cannot be processed'));
+    await bus.send(QUEUE, stepMessage('later'));
+    await bus.send(QUEUE, stepMessage('never'));
+    await pollUntil(
+      () => Promise.resolve(handled.filter((n) => n === 'later').length),
+      (n) => n >= 2,
+      {
+        description: 'the redelivery',
+      },
+    );
+    expect(handled.filter((n) => n === 'never')).toEqual(['never']);
+    expect(await depth(deadLetterQueueName(QUEUE))).toBe(1);
+  });
+
+  it('nacks with backoff when the handler throws, so the message comes back later', async () => {
+    let calls = 0;
+    behaviour.set('boom', () => {
+      calls += 1;
+      if (calls === 1) throw new Error('database down');
+    });
+    const started = Date.now();
+    await bus.send(QUEUE, stepMessage('boom'));
+    await pollUntil(
+      () => depth(QUEUE),
+      (n) => n === 0,
+      { description: 'the eventual ack', timeoutMs: 5000 },
+    );
+    expect(calls).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(failureRedeliveryMs(1));
+  });
+
+  it('backs off exponentially up to a minute', () => {
+    expect([1, 2, 3, 10].map(failureRedeliveryMs)).toEqual([1000, 2000, 4000, 60000]);
+  });
+});
