@@ -294,7 +294,10 @@ export class RabbitMqMessageBus extends MessageBus {
       try {
         return await this.connectOnce();
       } catch (err) {
-        const cap = Math.min(this.config.reconnectMaxMs, this.config.reconnectInitialMs * 2 ** attempt);
+        const cap = Math.min(
+          this.config.reconnectMaxMs,
+          this.config.reconnectInitialMs * 2 ** attempt,
+        );
         const delay = Math.round(cap * (0.8 + Math.random() * 0.2));
         this.logger.warn(
           `RabbitMQ connection attempt ${attempt + 1} failed (${errorMessage(err)}); retrying in ${delay} ms`,
@@ -314,7 +317,9 @@ export class RabbitMqMessageBus extends MessageBus {
       dead = true;
       this.lost(generation, what, channel);
     };
-    connection.on('error', (err: Error) => this.logger.warn(`RabbitMQ connection error: ${err.message}`));
+    connection.on('error', (err: Error) =>
+      this.logger.warn(`RabbitMQ connection error: ${err.message}`),
+    );
     connection.on('close', onLost('connection closed'));
     try {
       const publisher = await connection.createConfirmChannel();
@@ -335,7 +340,14 @@ export class RabbitMqMessageBus extends MessageBus {
       });
       await publisher.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
       for (const queue of this.queues) await declareQueue(publisher, queue);
-      const link: Link = { generation, connection, publisher, puller, returned, buckets: new Map() };
+      const link: Link = {
+        generation,
+        connection,
+        publisher,
+        puller,
+        returned,
+        buckets: new Map(),
+      };
       for (const subscription of this.subscriptions) await subscription.attach(link);
       if (dead) throw new Error('the connection closed while it was being set up');
       if (this.closed) throw new BrokerUnavailableError('the RabbitMQ message bus is closed');
@@ -357,7 +369,7 @@ export class RabbitMqMessageBus extends MessageBus {
     body: unknown,
     properties: amqp.Options.Publish,
   ): Promise<void> {
-    const messageId = (properties.messageId as string | undefined) ?? `tasker-${++this.nextId}`;
+    const messageId = properties.messageId ?? `tasker-${++this.nextId}`;
     const content = Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       link.publisher.publish(
@@ -373,9 +385,15 @@ export class RabbitMqMessageBus extends MessageBus {
         },
         (err: unknown) => {
           if (err) {
-            reject(new BrokerUnavailableError('RabbitMQ did not confirm a publish', { cause: err }));
+            reject(
+              new BrokerUnavailableError('RabbitMQ did not confirm a publish', { cause: err }),
+            );
           } else if (link.returned.delete(messageId)) {
-            reject(new Error(`RabbitMQ has no queue for '${routingKey}' on '${exchange || '(default)'}'`));
+            reject(
+              new Error(
+                `RabbitMQ has no queue for '${routingKey}' on '${exchange || '(default)'}'`,
+              ),
+            );
           } else {
             resolve();
           }
@@ -408,7 +426,9 @@ export class RabbitMqMessageBus extends MessageBus {
   private peek(message: ReceivedMessage): Pending {
     const entry = this.pending.get(message.id);
     if (!entry) {
-      throw new Error(`message ${message.id} was already settled or its visibility timeout ran out`);
+      throw new Error(
+        `message ${message.id} was already settled or its visibility timeout ran out`,
+      );
     }
     if (!this.isLive(entry)) {
       this.pending.delete(message.id);
