@@ -147,9 +147,14 @@ export class RabbitMqMessageBus extends MessageBus {
   }
 
   ack(message: ReceivedMessage): Promise<void> {
-    const entry = this.settle(message);
-    entry.channel.ack(entry.raw);
-    return Promise.resolve();
+    // AMQP acks have no reply; a settle that cannot happen still rejects, never throws.
+    try {
+      const entry = this.settle(message);
+      entry.channel.ack(entry.raw);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   async nack(message: ReceivedMessage, options: { delayMs?: number } = {}): Promise<void> {
@@ -480,7 +485,8 @@ class RabbitSubscription implements Subscription {
       this.logger.warn(`RabbitMQ consumer channel error: ${err.message}`),
     );
     try {
-      await channel.prefetch(this.prefetch);
+      // global: one limit for the channel, shared by the consumers of all its queues.
+      await channel.prefetch(this.prefetch, true);
       const tags: string[] = [];
       for (const queue of this.queues) {
         const { consumerTag } = await channel.consume(
