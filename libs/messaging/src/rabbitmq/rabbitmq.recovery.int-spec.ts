@@ -121,6 +121,23 @@ describe('RabbitMqMessageBus recovery', () => {
     );
   });
 
+  it('replaces a channel the broker closed and keeps serving', async () => {
+    const queue = `recovery_${randomUUID()}`;
+    await bus.ensureQueue(queue);
+    // basic.get on a missing queue is a channel error: the broker closes that channel.
+    await expect(
+      bus.receive(`missing_${randomUUID()}`, { maxMessages: 1, visibilityTimeoutMs: 1000 }),
+    ).rejects.toThrow(/NOT_FOUND|404/);
+    await bus.send(queue, message(1));
+    const received = await pollUntil(
+      () => bus.receive(queue, { maxMessages: 1, visibilityTimeoutMs: 5000 }),
+      (messages) => messages.length === 1,
+      { description: 'a receive on the replacement channel' },
+    );
+    await bus.ack(received[0]!);
+    await bus.ping();
+  });
+
   it('fails a send that no queue takes instead of dropping it silently', async () => {
     await expect(bus.send(`missing_${randomUUID()}`, message(1))).rejects.toThrow(/no queue/);
   });
