@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/require-await -- an in-process implementation of an async
+   port: methods are async so that failures reject, exactly as the real adapters' do. */
 import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
@@ -20,6 +22,16 @@ interface StoredMessage {
   deadLetterReason?: string;
 }
 
+/** The queues themselves, shareable by several bus instances (consumers) like a broker. */
+export class InMemoryBroker {
+  readonly queues = new Map<string, StoredMessage[]>();
+  private lastId = 0;
+
+  nextId(): string {
+    return String(++this.lastId);
+  }
+}
+
 /**
  * The messaging port in process memory, with PGMQ's semantics (visibility timeouts, read
  * counts, dead-letter queues). For unit tests only: the backend switch never selects it, and
@@ -27,26 +39,27 @@ interface StoredMessage {
  */
 export class InMemoryMessageBus extends MessageBus {
   readonly capabilities: MessageBusCapabilities = { needsFallbackPolling: true };
-  private readonly queues = new Map<string, StoredMessage[]>();
   private readonly subscriptions = new Set<Subscription>();
-  private nextId = 0;
+  private readonly broker: InMemoryBroker;
+  private readonly pollIntervalMs: number;
 
-  constructor(private readonly options: { pollIntervalMs: number } = { pollIntervalMs: 10 }) {
+  constructor(options: { pollIntervalMs?: number; broker?: InMemoryBroker } = {}) {
     super();
+    this.broker = options.broker ?? new InMemoryBroker();
+    this.pollIntervalMs = options.pollIntervalMs ?? 10;
   }
 
-  ensureQueue(queue: string): Promise<void> {
+  async ensureQueue(queue: string): Promise<void> {
     for (const name of [queue, deadLetterQueueName(queue)]) {
-      if (!this.queues.has(name)) this.queues.set(name, []);
+      if (!this.broker.queues.has(name)) this.broker.queues.set(name, []);
     }
-    return Promise.resolve();
   }
 
-  send(queue: string, message: MessageEnvelope, options: { delayMs?: number } = {}) {
-    return this.sendBatch(queue, [message], options);
+  async send(queue: string, message: MessageEnvelope, options: { delayMs?: number } = {}) {
+    await this.sendBatch(queue, [message], options);
   }
 
-  sendBatch(
+  async sendBatch(
     queue: string,
     messages: readonly MessageEnvelope[],
     options: { delayMs?: number } = {},
@@ -54,19 +67,12 @@ export class InMemoryMessageBus extends MessageBus {
     const stored = this.queue(queue);
     const now = Date.now();
     for (const message of messages) {
-      stored.push({
-        id: String(++this.nextId),
-        // A copy, as a broker would hold one: later changes by the sender do not leak in.
-        body: structuredClone(message),
-        enqueuedAt: new Date(now),
-        visibleAt: now + (options.delayMs ?? 0),
-        readCount: 0,
-      });
+      // A copy, as a broker would hold one: later changes by the sender do not leak in.
+      stored.push(this.store(structuredClone(message), now + (options.delayMs ?? 0)));
     }
-    return Promise.resolve();
   }
 
-  receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
+  async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
     const now = Date.now();
     const taken: ReceivedMessage[] = [];
     for (const stored of this.queue(queue)) {
@@ -82,17 +88,17 @@ export class InMemoryMessageBus extends MessageBus {
         enqueuedAt: stored.enqueuedAt,
       });
     }
-    return Promise.resolve(taken);
+    return taken;
   }
 
-  subscribe(
+  async subscribe(
     queues: readonly string[],
     handler: MessageHandler,
     options: SubscribeOptions,
   ): Promise<Subscription> {
     const polling = new PollingSubscription(this, queues, handler, {
       ...options,
-      pollIntervalMs: this.options.pollIntervalMs,
+      pollIntervalMs: this.pollIntervalMs,
     });
     const subscription: Subscription = {
       close: async () => {
@@ -101,47 +107,42 @@ export class InMemoryMessageBus extends MessageBus {
       },
     };
     this.subscriptions.add(subscription);
-    return Promise.resolve(subscription);
+    return subscription;
   }
 
-  ack(message: ReceivedMessage): Promise<void> {
+  async ack(message: ReceivedMessage): Promise<void> {
     this.remove(message);
-    return Promise.resolve();
   }
 
-  nack(message: ReceivedMessage, options: { delayMs?: number } = {}): Promise<void> {
+  async nack(message: ReceivedMessage, options: { delayMs?: number } = {}): Promise<void> {
     const stored = this.queue(message.queue).find((m) => m.id === message.id);
     if (stored) stored.visibleAt = Date.now() + (options.delayMs ?? 0);
-    return Promise.resolve();
   }
 
-  deadLetter(message: ReceivedMessage, reason: string): Promise<void> {
+  async deadLetter(message: ReceivedMessage, reason: string): Promise<void> {
     this.remove(message);
-    this.queue(deadLetterQueueName(message.queue)).push({
-      id: String(++this.nextId),
-      body: message.body,
-      deadLetterReason: reason,
-      enqueuedAt: new Date(),
-      visibleAt: Date.now(),
-      readCount: 0,
-    });
-    return Promise.resolve();
+    const dead = this.store(message.body, Date.now());
+    dead.deadLetterReason = reason;
+    this.queue(deadLetterQueueName(message.queue)).push(dead);
   }
 
-  depth(queue: string): Promise<number> {
-    return Promise.resolve(this.queue(queue).length);
+  async depth(queue: string): Promise<number> {
+    return this.queue(queue).length;
   }
 
-  ping(): Promise<void> {
-    return Promise.resolve();
-  }
+  async ping(): Promise<void> {}
 
+  /** Like a lost consumer: what it held unsettled comes back after its visibility timeout. */
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((s) => s.close()));
   }
 
+  private store(body: unknown, visibleAt: number): StoredMessage {
+    return { id: this.broker.nextId(), body, enqueuedAt: new Date(), visibleAt, readCount: 0 };
+  }
+
   private queue(name: string): StoredMessage[] {
-    const queue = this.queues.get(name);
+    const queue = this.broker.queues.get(name);
     if (!queue) throw new Error(`queue ${name} does not exist`);
     return queue;
   }

@@ -198,9 +198,12 @@ export class RabbitMqMessageBus extends MessageBus {
     }
   }
 
+  /** Down at once while a reconnect is under way; connects first if nothing was used yet. */
   async ping(): Promise<void> {
-    const link = this.current;
-    if (!link) throw new BrokerUnavailableError('not connected to RabbitMQ (reconnecting)');
+    if (!this.current && this.connecting) {
+      throw new BrokerUnavailableError('not connected to RabbitMQ (reconnecting)');
+    }
+    const link = await this.link();
     await link.publisher.checkExchange(DEAD_LETTER_EXCHANGE);
   }
 
