@@ -5,99 +5,102 @@ import {
   workerQueueName,
 } from '#contracts';
 import { pollUntil } from '#testing';
-import { BACKENDS, TaskerHarness } from './support/tasker-harness.js';
+import { describeSetup, MESSAGING_SETUPS, TaskerHarness } from './support/tasker-harness.js';
 
 /** Messages are at-least-once: a second copy of any of them must change nothing. */
-describe.each(BACKENDS)('redelivered and duplicated messages over %s', (backend) => {
-  let tasker: TaskerHarness;
+describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
+  'redelivered and duplicated messages over %s',
+  (_label, setup) => {
+    let tasker: TaskerHarness;
 
-  beforeAll(async () => {
-    tasker = await TaskerHarness.start({ backend });
-  });
+    beforeAll(async () => {
+      tasker = await TaskerHarness.start(setup);
+    });
 
-  afterAll(async () => {
-    await tasker?.stop();
-  });
+    afterAll(async () => {
+      await tasker?.stop();
+    });
 
-  async function history(taskUuid: string) {
-    const { rows } = await tasker.pool.query<{
-      entity: string;
-      to_state: string;
-      sort_key: number;
-    }>(
-      `SELECT 'task' AS entity, to_state, sort_key FROM tasker.task_transitions WHERE task_uuid = $1
+    async function history(taskUuid: string) {
+      const { rows } = await tasker.pool.query<{
+        entity: string;
+        to_state: string;
+        sort_key: number;
+      }>(
+        `SELECT 'task' AS entity, to_state, sort_key FROM tasker.task_transitions WHERE task_uuid = $1
        UNION ALL
        SELECT s.name, t.to_state, t.sort_key FROM tasker.workflow_step_transitions t
          JOIN tasker.workflow_steps s ON s.workflow_step_uuid = t.workflow_step_uuid
         WHERE s.task_uuid = $1
        ORDER BY 1, 3`,
-      [taskUuid],
-    );
-    const { rows: steps } = await tasker.pool.query<{
-      name: string;
-      attempts: number;
-      results: unknown;
-    }>(
-      'SELECT name, attempts, results FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY name',
-      [taskUuid],
-    );
-    return { transitions: rows, steps };
-  }
-
-  async function drained() {
-    await pollUntil(
-      async () =>
-        (await tasker.queueLength(workerQueueName('examples'))) +
-        (await tasker.queueLength(ORCHESTRATION_STEP_RESULTS_QUEUE)),
-      (n) => n === 0,
-      { description: 'queues to drain' },
-    );
-  }
-
-  it('a step message and a result message delivered again after completion change nothing', async () => {
-    const taskUuid = await tasker.submit({
-      namespace: 'examples',
-      name: 'diamond',
-      context: { n: 5 },
-    });
-    const done = await tasker.waitForStatus(taskUuid, ['complete', 'error']);
-    expect(done.status).toBe('complete');
-    await drained();
-    const before = await history(taskUuid);
-
-    const bus = tasker.bus();
-    for (const step of done.steps) {
-      const meta = { correlationId: taskUuid };
-      await bus.send(
-        workerQueueName('examples'),
-        createEnvelope(
-          'step.execute.v1',
-          { taskUuid, stepUuid: step.stepUuid, stepName: step.name, namespace: 'examples' },
-          meta,
-        ),
+        [taskUuid],
       );
-      await bus.send(
-        ORCHESTRATION_STEP_RESULTS_QUEUE,
-        createEnvelope(
-          'step.result.v1',
-          { taskUuid, stepUuid: step.stepUuid, attempt: 1, outcome: 'success' },
-          meta,
-        ),
+      const { rows: steps } = await tasker.pool.query<{
+        name: string;
+        attempts: number;
+        results: unknown;
+      }>(
+        'SELECT name, attempts, results FROM tasker.workflow_steps WHERE task_uuid = $1 ORDER BY name',
+        [taskUuid],
+      );
+      return { transitions: rows, steps };
+    }
+
+    async function drained() {
+      await pollUntil(
+        async () =>
+          (await tasker.queueLength(workerQueueName('examples'))) +
+          (await tasker.queueLength(ORCHESTRATION_STEP_RESULTS_QUEUE)),
+        (n) => n === 0,
+        { description: 'queues to drain' },
       );
     }
-    // The copies are consumed (acked), not left behind and not dead-lettered.
-    await drained();
-    expect(await tasker.queueLength(deadLetterQueueName(workerQueueName('examples')))).toBe(0);
-    expect(await history(taskUuid)).toEqual(before);
-  });
 
-  it('dead-letters a malformed message instead of crashing or retrying it forever', async () => {
-    await tasker.bus().send(workerQueueName('examples'), { nonsense: true } as never);
-    await pollUntil(
-      () => tasker.queueLength(deadLetterQueueName(workerQueueName('examples'))),
-      (n) => n === 1,
-      { description: 'the malformed message to be dead-lettered' },
-    );
-    expect(await tasker.queueLength(workerQueueName('examples'))).toBe(0);
-  });
-});
+    it('a step message and a result message delivered again after completion change nothing', async () => {
+      const taskUuid = await tasker.submit({
+        namespace: 'examples',
+        name: 'diamond',
+        context: { n: 5 },
+      });
+      const done = await tasker.waitForStatus(taskUuid, ['complete', 'error']);
+      expect(done.status).toBe('complete');
+      await drained();
+      const before = await history(taskUuid);
+
+      const bus = tasker.bus();
+      for (const step of done.steps) {
+        const meta = { correlationId: taskUuid };
+        await bus.send(
+          workerQueueName('examples'),
+          createEnvelope(
+            'step.execute.v1',
+            { taskUuid, stepUuid: step.stepUuid, stepName: step.name, namespace: 'examples' },
+            meta,
+          ),
+        );
+        await bus.send(
+          ORCHESTRATION_STEP_RESULTS_QUEUE,
+          createEnvelope(
+            'step.result.v1',
+            { taskUuid, stepUuid: step.stepUuid, attempt: 1, outcome: 'success' },
+            meta,
+          ),
+        );
+      }
+      // The copies are consumed (acked), not left behind and not dead-lettered.
+      await drained();
+      expect(await tasker.queueLength(deadLetterQueueName(workerQueueName('examples')))).toBe(0);
+      expect(await history(taskUuid)).toEqual(before);
+    });
+
+    it('dead-letters a malformed message instead of crashing or retrying it forever', async () => {
+      await tasker.bus().send(workerQueueName('examples'), { nonsense: true } as never);
+      await pollUntil(
+        () => tasker.queueLength(deadLetterQueueName(workerQueueName('examples'))),
+        (n) => n === 1,
+        { description: 'the malformed message to be dead-lettered' },
+      );
+      expect(await tasker.queueLength(workerQueueName('examples'))).toBe(0);
+    });
+  },
+);

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { resetConfigSourceForTests } from '#config';
 import type { StepHandlerDefinition, TaskView } from '#core';
 import { MessageBus } from '#core';
-import type { MessagingBackend } from '#config';
+import type { EventMode, MessagingBackend } from '#config';
 import {
   createTestDatabase,
   createTestVhost,
@@ -21,8 +21,23 @@ export interface HttpReply<T = Record<string, unknown>> {
   body: T;
 }
 
-/** Every messaging backend: suites that must hold for each run once per entry. */
-export const BACKENDS: readonly MessagingBackend[] = ['pgmq', 'rabbitmq'];
+export interface MessagingSetup {
+  backend: MessagingBackend;
+  /** PGMQ only: how consumers learn about messages. */
+  eventMode?: EventMode;
+}
+
+/** Every backend, and PGMQ in every event mode: suites that must hold for each run per entry. */
+export const MESSAGING_SETUPS: readonly MessagingSetup[] = [
+  { backend: 'pgmq', eventMode: 'Hybrid' },
+  { backend: 'pgmq', eventMode: 'EventDrivenOnly' },
+  { backend: 'pgmq', eventMode: 'PollingOnly' },
+  { backend: 'rabbitmq' },
+];
+
+export function describeSetup(setup: MessagingSetup): string {
+  return setup.eventMode ? `${setup.backend} (${setup.eventMode})` : setup.backend;
+}
 
 /**
  * Orchestration and a worker booted in-process against a fresh database cloned from the
@@ -43,6 +58,7 @@ export class TaskerHarness {
   static async start(
     options: {
       backend?: MessagingBackend;
+      eventMode?: EventMode;
       handlers?: readonly StepHandlerDefinition[];
       env?: Record<string, string>;
     } = {},
@@ -53,6 +69,7 @@ export class TaskerHarness {
     delete process.env.RABBITMQ_URL;
     Object.assign(process.env, {
       TASKER_MESSAGING_BACKEND: backend,
+      TASKER_EVENT_MODE: options.eventMode ?? 'Hybrid',
       ...(vhost ? { RABBITMQ_URL: vhost.url } : {}),
       DATABASE_URL: database.url,
       TASKER_ENV: 'test',

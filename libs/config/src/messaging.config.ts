@@ -6,6 +6,19 @@ import { readTaskerEnv } from './tasker-env.js';
 export const MESSAGING_BACKENDS = ['pgmq', 'rabbitmq'] as const;
 export type MessagingBackend = (typeof MESSAGING_BACKENDS)[number];
 
+export const EVENT_MODES = ['Hybrid', 'EventDrivenOnly', 'PollingOnly'] as const;
+export type EventMode = (typeof EVENT_MODES)[number];
+
+export interface PgmqEventsConfig {
+  mode: EventMode;
+  /** PollingOnly: pause between reads of an empty queue. */
+  pollIntervalMs: number;
+  /** Hybrid: pause between fallback polls. */
+  fallbackPollIntervalMs: number;
+  /** Hybrid: fallback polls take only messages enqueued at least this long ago. */
+  fallbackPollMinAgeMs: number;
+}
+
 export interface RabbitMqConfig {
   url: string;
   /** First pause before reconnecting; doubles (with jitter) up to the max. */
@@ -17,9 +30,9 @@ export interface RabbitMqConfig {
 
 export interface MessagingConfig {
   backend: MessagingBackend;
-  /** Pause between reads of an empty queue (pulling backends). */
-  pollIntervalMs: number;
-  /** Messages read per poll. */
+  /** How PGMQ consumers learn about messages; RabbitMQ pushes and ignores it. */
+  events: PgmqEventsConfig;
+  /** Results orchestration processes at once. */
   batchSize: number;
   /** Present only when backend is rabbitmq. */
   rabbitmq: RabbitMqConfig | undefined;
@@ -32,7 +45,12 @@ export function parseMessagingConfig(values: ConfigValues): MessagingConfig {
   const rabbitFallback = env === 'production' ? undefined : 'amqp://guest:guest@127.0.0.1:5672';
   return read.done({
     backend,
-    pollIntervalMs: read.integer('TASKER_POLL_INTERVAL_MS', 100, 5, 60000),
+    events: {
+      mode: read.enumValue('TASKER_EVENT_MODE', EVENT_MODES, 'Hybrid'),
+      pollIntervalMs: read.integer('TASKER_POLL_INTERVAL_MS', 100, 5, 60000),
+      fallbackPollIntervalMs: read.integer('TASKER_FALLBACK_POLL_INTERVAL_MS', 1000, 10, 600000),
+      fallbackPollMinAgeMs: read.integer('TASKER_FALLBACK_POLL_MIN_AGE_MS', 2000, 0, 3600000),
+    },
     batchSize: read.integer('TASKER_BATCH_SIZE', 20, 1, 1000),
     rabbitmq:
       backend === 'rabbitmq'

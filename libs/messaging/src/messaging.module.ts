@@ -1,7 +1,7 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
-import { messagingConfig } from '#config';
+import { databaseConfig, messagingConfig } from '#config';
 import { MessageBus } from '#core';
 import { Database, DatabaseModule } from '#persistence';
 import { PgmqMessageBus } from './pgmq/pgmq.message-bus.js';
@@ -11,10 +11,14 @@ import { RabbitMqMessageBus } from './rabbitmq/rabbitmq.message-bus.js';
 export function createMessageBus(
   config: ConfigType<typeof messagingConfig>,
   database: Database,
+  databaseSettings: ConfigType<typeof databaseConfig>,
 ): MessageBus {
   switch (config.backend) {
     case 'pgmq':
-      return new PgmqMessageBus(database, { pollIntervalMs: config.pollIntervalMs });
+      return new PgmqMessageBus(database, {
+        databaseUrl: databaseSettings.url,
+        events: config.events,
+      });
     case 'rabbitmq':
       if (!config.rabbitmq) throw new Error('rabbitmq backend without RabbitMQ settings');
       return new RabbitMqMessageBus(config.rabbitmq);
@@ -27,11 +31,15 @@ export function createMessageBus(
  * and when the transport closes).
  */
 @Module({
-  imports: [ConfigModule.forFeature(messagingConfig), DatabaseModule],
+  imports: [
+    ConfigModule.forFeature(messagingConfig),
+    ConfigModule.forFeature(databaseConfig),
+    DatabaseModule,
+  ],
   providers: [
     {
       provide: MessageBus,
-      inject: [messagingConfig.KEY, Database],
+      inject: [messagingConfig.KEY, Database, databaseConfig.KEY],
       useFactory: createMessageBus,
     },
   ],

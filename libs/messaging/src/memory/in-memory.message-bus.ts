@@ -11,7 +11,7 @@ import type {
   Subscription,
 } from '#core';
 import { MessageBus } from '#core';
-import { PollingSubscription } from '../polling/polling-subscription.js';
+import { ReadLoopSubscription } from '../polling/read-loop.subscription.js';
 
 interface StoredMessage {
   id: string;
@@ -96,9 +96,11 @@ export class InMemoryMessageBus extends MessageBus {
     handler: MessageHandler,
     options: SubscribeOptions,
   ): Promise<Subscription> {
-    const polling = new PollingSubscription(this, queues, handler, {
+    const polling = new ReadLoopSubscription(queues, handler, {
       ...options,
       pollIntervalMs: this.pollIntervalMs,
+      read: (queue, maxMessages) =>
+        this.receive(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
     });
     const subscription: Subscription = {
       close: async () => {

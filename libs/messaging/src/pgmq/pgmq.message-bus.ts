@@ -1,3 +1,5 @@
+import pg from 'pg';
+import type { PgmqEventsConfig } from '#config';
 import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
@@ -8,9 +10,14 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '#core';
-import { MessageBus } from '#core';
+import { BrokerUnavailableError, MessageBus } from '#core';
 import type { Database } from '#persistence';
-import { PollingSubscription } from '../polling/polling-subscription.js';
+import { ReadLoopSubscription, type ReadTrigger } from '../polling/read-loop.subscription.js';
+import {
+  messageReadyChannel,
+  type MessageReadyNotice,
+  PgNotifyListener,
+} from './pg-notify.listener.js';
 
 interface PgmqRow {
   msg_id: string;
@@ -22,17 +29,33 @@ interface PgmqRow {
 /** pgmq's visibility timeouts and set_vt delays are whole seconds; never round a wait to 0. */
 const toSeconds = (ms: number) => Math.max(ms > 0 ? 1 : 0, Math.ceil(ms / 1000));
 
+export interface PgmqBusOptions {
+  /** For the dedicated LISTEN connection (the pool's connections are never held for it). */
+  databaseUrl: string;
+  events: PgmqEventsConfig;
+}
+
 /**
  * MessageBus over the pgmq function API (the extension, or our SQL implementation of it from
  * migrations/0002). Queues live in the tasker database, so sends share its durability.
+ *
+ * Every send also notifies `tasker_message_ready.<queue>` in the same statement (delivered at
+ * commit, so never before the message is visible). How consumers learn about messages is the
+ * replica's TASKER_EVENT_MODE:
+ * - EventDrivenOnly: read when notified (and after every LISTEN (re)connect); never poll.
+ * - Hybrid: the same, plus a slow fallback poll that only takes messages older than a
+ *   threshold, so it does not race the notified readers but recovers what they cannot see
+ *   (messages whose consumer died and whose visibility timeout ran out).
+ * - PollingOnly: poll on an interval; no LISTEN connection.
  */
 export class PgmqMessageBus extends MessageBus {
   readonly capabilities: MessageBusCapabilities = { needsFallbackPolling: true };
   private readonly subscriptions = new Set<Subscription>();
+  private listener: PgNotifyListener | undefined;
 
   constructor(
     private readonly database: Database,
-    private readonly options: { pollIntervalMs: number },
+    private readonly options: PgmqBusOptions,
   ) {
     super();
   }
@@ -55,10 +78,24 @@ export class PgmqMessageBus extends MessageBus {
     options: { delayMs?: number } = {},
   ): Promise<void> {
     if (messages.length === 0) return;
+    const delayMs = options.delayMs ?? 0;
+    const notice: MessageReadyNotice = {
+      queue,
+      count: messages.length,
+      visibleAt: delayMs > 0 ? Date.now() + delayMs : null,
+    };
     await this.database.query(
-      `SELECT pgmq.send_batch($1, $2::jsonb[],
-                clock_timestamp() + make_interval(secs => $3::double precision / 1000))`,
-      [queue, messages.map((m) => JSON.stringify(m)), options.delayMs ?? 0],
+      `WITH sent AS (
+         SELECT pgmq.send_batch($1, $2::jsonb[],
+                  clock_timestamp() + make_interval(secs => $3::double precision / 1000)) AS msg_id)
+       SELECT pg_notify($4, $5) FROM (SELECT count(*) FROM sent) AS batch`,
+      [
+        queue,
+        messages.map((m) => JSON.stringify(m)),
+        delayMs,
+        messageReadyChannel(queue),
+        JSON.stringify(notice),
+      ],
     );
   }
 
@@ -67,13 +104,7 @@ export class PgmqMessageBus extends MessageBus {
       'SELECT msg_id, read_ct, enqueued_at, message FROM pgmq.read($1, $2::integer, $3::integer)',
       [queue, toSeconds(options.visibilityTimeoutMs), options.maxMessages],
     );
-    return rows.map((row) => ({
-      id: String(row.msg_id),
-      queue,
-      body: row.message,
-      deliveryCount: row.read_ct,
-      enqueuedAt: row.enqueued_at,
-    }));
+    return rows.map((row) => toReceived(queue, row));
   }
 
   async ack(message: ReceivedMessage): Promise<void> {
@@ -81,11 +112,24 @@ export class PgmqMessageBus extends MessageBus {
   }
 
   async nack(message: ReceivedMessage, options: { delayMs?: number } = {}): Promise<void> {
-    await this.database.query('SELECT pgmq.set_vt($1, $2::bigint, $3::integer)', [
-      message.queue,
-      message.id,
-      toSeconds(options.delayMs ?? 0),
-    ]);
+    const seconds = toSeconds(options.delayMs ?? 0);
+    const notice: MessageReadyNotice = {
+      queue: message.queue,
+      count: 1,
+      visibleAt: seconds > 0 ? Date.now() + seconds * 1000 : null,
+    };
+    // Event-driven readers learn when it will be back; nothing else would wake them for it.
+    await this.database.query(
+      `SELECT pg_notify($4, $5)
+         FROM (SELECT pgmq.set_vt($1, $2::bigint, $3::integer)) AS nacked`,
+      [
+        message.queue,
+        message.id,
+        seconds,
+        messageReadyChannel(message.queue),
+        JSON.stringify(notice),
+      ],
+    );
   }
 
   async deadLetter(message: ReceivedMessage, reason: string): Promise<void> {
@@ -112,31 +156,112 @@ export class PgmqMessageBus extends MessageBus {
     return Number(rows[0]?.queue_length ?? 0);
   }
 
-  subscribe(
+  async subscribe(
     queues: readonly string[],
     handler: MessageHandler,
     options: SubscribeOptions,
   ): Promise<Subscription> {
-    const polling = new PollingSubscription(this, queues, handler, {
+    const { mode, pollIntervalMs, fallbackPollIntervalMs, fallbackPollMinAgeMs } =
+      this.options.events;
+    const loop = new ReadLoopSubscription(queues, handler, {
       ...options,
-      pollIntervalMs: this.options.pollIntervalMs,
+      pollIntervalMs:
+        mode === 'EventDrivenOnly'
+          ? null
+          : mode === 'Hybrid'
+            ? fallbackPollIntervalMs
+            : pollIntervalMs,
+      read: (queue: string, maxMessages: number, trigger: ReadTrigger) =>
+        mode === 'Hybrid' && trigger === 'poll'
+          ? this.receiveOlderThan(
+              queue,
+              maxMessages,
+              options.visibilityTimeoutMs,
+              fallbackPollMinAgeMs,
+            )
+          : this.receive(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
     });
+    const watcher = {
+      onNotice: (notice: MessageReadyNotice) =>
+        notice.visibleAt === null ? loop.wake() : loop.wakeAt(notice.visibleAt),
+      onConnected: () => loop.wake(),
+    };
     const subscription: Subscription = {
       close: async () => {
         this.subscriptions.delete(subscription);
-        await polling.close();
+        this.listener?.unwatch(watcher);
+        await loop.close();
       },
     };
     this.subscriptions.add(subscription);
-    return Promise.resolve(subscription);
+    if (mode !== 'PollingOnly') {
+      this.listener ??= new PgNotifyListener(this.options.databaseUrl);
+      try {
+        await this.listener.watch(queues, watcher);
+      } catch (err) {
+        await subscription.close();
+        throw err;
+      }
+    }
+    return subscription;
   }
 
+  /** Like `receive`, but only messages enqueued at least `minAgeMs` ago (Hybrid's fallback). */
+  private async receiveOlderThan(
+    queue: string,
+    maxMessages: number,
+    visibilityTimeoutMs: number,
+    minAgeMs: number,
+  ): Promise<ReceivedMessage[]> {
+    const table = pg.escapeIdentifier(`q_${queue}`);
+    const rows = await this.database.query<PgmqRow>(
+      `WITH due AS (
+         SELECT msg_id FROM pgmq.${table}
+          WHERE vt <= clock_timestamp()
+            AND enqueued_at <= clock_timestamp() - make_interval(secs => $1::double precision / 1000)
+          ORDER BY msg_id
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       UPDATE pgmq.${table} AS m
+          SET vt = clock_timestamp() + make_interval(secs => $3::integer), read_ct = m.read_ct + 1
+         FROM due
+        WHERE m.msg_id = due.msg_id
+       RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message`,
+      [minAgeMs, maxMessages, toSeconds(visibilityTimeoutMs)],
+    );
+    return rows.map((row) => toReceived(queue, row));
+  }
+
+  /**
+   * The queues answer; and where notifications are the only way to learn about messages
+   * (EventDrivenOnly), the LISTEN connection is up. Hybrid still polls, so it stays ready.
+   */
   async ping(): Promise<void> {
     await this.database.query('SELECT count(*) FROM pgmq.list_queues()');
+    const state = this.listener?.state;
+    if (this.options.events.mode === 'EventDrivenOnly' && state && state !== 'listening') {
+      throw new BrokerUnavailableError(`pg_notify listener is ${state}`);
+    }
   }
 
-  /** The pool belongs to Database; closing the bus only stops its subscriptions. */
+  /** The LISTEN connection's state, or null when this replica does not listen. */
+  get listenerState(): string | null {
+    return this.listener?.state ?? null;
+  }
+
+  /** The pool belongs to Database; closing the bus stops its subscriptions and LISTEN. */
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((s) => s.close()));
+    await this.listener?.close();
   }
+}
+
+function toReceived(queue: string, row: PgmqRow): ReceivedMessage {
+  return {
+    id: String(row.msg_id),
+    queue,
+    body: row.message,
+    deliveryCount: row.read_ct,
+    enqueuedAt: row.enqueued_at,
+  };
 }

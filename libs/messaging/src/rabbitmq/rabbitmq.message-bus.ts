@@ -13,7 +13,7 @@ import type {
   Subscription,
 } from '#core';
 import { BrokerUnavailableError, MessageBus } from '#core';
-import { errorMessage } from '../polling/polling-subscription.js';
+import { errorMessage } from '../polling/read-loop.subscription.js';
 import { delayBucketMs, delayExchangeName, delayQueueArguments } from './delay-buckets.js';
 
 /** Every queue's dead-letter queue is bound here under the queue's name. */

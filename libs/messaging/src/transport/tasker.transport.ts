@@ -5,7 +5,7 @@ import { lastValueFrom } from 'rxjs';
 import { parseEnvelope } from '#contracts';
 import type { ReceivedMessage, Subscription } from '#core';
 import { MessageBus } from '#core';
-import { errorMessage } from '../polling/polling-subscription.js';
+import { errorMessage } from '../polling/read-loop.subscription.js';
 import { TaskerContext } from './tasker.context.js';
 
 export const TASKER_TRANSPORT = Symbol('tasker');

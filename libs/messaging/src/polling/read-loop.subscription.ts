@@ -1,0 +1,143 @@
+import { Logger } from '@nestjs/common';
+import type { MessageHandler, ReceivedMessage, SubscribeOptions, Subscription } from '#core';
+
+/** Why a read happens: woken by an event (or at start), or by the poll timer. */
+export type ReadTrigger = 'wake' | 'poll';
+
+export type QueueReader = (
+  queue: string,
+  maxMessages: number,
+  trigger: ReadTrigger,
+) => Promise<ReceivedMessage[]>;
+
+export interface ReadLoopOptions extends SubscribeOptions {
+  /** Timer reads every this many ms while idle; null: only events (`wake`) cause reads. */
+  pollIntervalMs: number | null;
+  read: QueueReader;
+}
+
+/**
+ * `subscribe` for adapters whose broker does not push (PGMQ, in-memory). Reads every queue in
+ * turn and hands each message to the handler with at most `prefetch` in flight. A read happens
+ * at start (catch-up), whenever `wake()` is called (a notification), at `wakeAt()` times (a
+ * delayed message becoming visible) and, if a poll interval is set, on the timer. A round that
+ * found work is followed at once by another of the same kind, so a backlog drains without
+ * waiting. A handler that throws leaves its message to the visibility timeout.
+ */
+export class ReadLoopSubscription implements Subscription {
+  private readonly logger = new Logger(ReadLoopSubscription.name);
+  private running = true;
+  /** A wake is pending (or the last woken round found work): read without filters. */
+  private demand = true;
+  private lastPoll = 0;
+  private readonly loop: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private signal: (() => void) | undefined;
+
+  constructor(
+    private readonly queues: readonly string[],
+    private readonly handler: MessageHandler,
+    private readonly options: ReadLoopOptions,
+  ) {
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.demand = true;
+    this.signal?.();
+  }
+
+  wakeAt(epochMs: number): void {
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.wake();
+      },
+      Math.max(0, epochMs - Date.now()),
+    );
+    this.timers.add(timer);
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.signal?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async run(): Promise<void> {
+    const { pollIntervalMs, prefetch } = this.options;
+    while (this.running) {
+      if (this.inFlight.size >= prefetch) {
+        await this.pause(null);
+        continue;
+      }
+      const sincePoll = Date.now() - this.lastPoll;
+      const pollDue = pollIntervalMs !== null && sincePoll >= pollIntervalMs;
+      if (!this.demand && !pollDue) {
+        await this.pause(pollIntervalMs === null ? null : pollIntervalMs - sincePoll);
+        continue;
+      }
+      const trigger: ReadTrigger = this.demand ? 'wake' : 'poll';
+      this.demand = false;
+      this.lastPoll = Date.now();
+      const received = await this.readRound(trigger);
+      if (received > 0) {
+        // There may be more: go again with the same kind of read.
+        if (trigger === 'wake') this.demand = true;
+        else this.lastPoll = 0;
+      }
+    }
+  }
+
+  private async readRound(trigger: ReadTrigger): Promise<number> {
+    let received = 0;
+    for (const queue of this.queues) {
+      const capacity = this.options.prefetch - this.inFlight.size;
+      if (!this.running || capacity <= 0) break;
+      try {
+        const messages = await this.options.read(queue, capacity, trigger);
+        received += messages.length;
+        for (const message of messages) this.dispatch(message);
+      } catch (err) {
+        this.logger.error(`receive from ${queue} failed: ${errorMessage(err)}`);
+      }
+    }
+    return received;
+  }
+
+  private dispatch(message: ReceivedMessage): void {
+    const work = this.handler(message)
+      .catch((err: unknown) => {
+        this.logger.error(
+          `message ${message.id} on ${message.queue} failed; it will be redelivered: ${errorMessage(err)}`,
+        );
+      })
+      .finally(() => {
+        this.inFlight.delete(work);
+        this.signal?.();
+      });
+    this.inFlight.add(work);
+  }
+
+  /** Waits for a wake, a finished handler, close, or `ms` (null: no timeout). */
+  private pause(ms: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.signal = undefined;
+        resolve();
+      };
+      if (ms !== null) timer = setTimeout(done, Math.max(1, ms));
+      this.signal = done;
+    });
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
