@@ -1,16 +1,15 @@
 // `npm run demo`: creates the database if missing, starts orchestration (which migrates) and a
 // worker from the build, submits the example diamond over HTTP, prints its steps as they
 // finish and the result, stops both apps and exits 0 when the task completed.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { type AppProcess, startApp, waitReady } from './support/app-process.js';
 
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tasker';
 const orchestrationPort = Number(process.env.DEMO_ORCHESTRATION_PORT ?? 8080);
 const workerPort = Number(process.env.DEMO_WORKER_PORT ?? 8081);
 const baseUrl = `http://127.0.0.1:${orchestrationPort}`;
-const output: string[] = [];
-const children: ChildProcess[] = [];
+const apps: AppProcess[] = [];
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -34,38 +33,6 @@ async function ensureDatabase(): Promise<void> {
   }
 }
 
-function start(app: 'orchestration' | 'worker', port: number): ChildProcess {
-  const child = spawn(process.execPath, [`dist/apps/${app}/src/main.js`], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk: Buffer) =>
-    output.push(
-      ...chunk
-        .toString()
-        .split('\n')
-        .map((l) => `[${app}] ${l}`),
-    );
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  children.push(child);
-  return child;
-}
-
-async function waitReady(port: number, child: ChildProcess, name: string): Promise<void> {
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${name} was not ready within 60 s`);
-}
-
 interface StepView {
   name: string;
   state: string;
@@ -82,10 +49,13 @@ async function main(): Promise<void> {
     `database ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}, orchestration :${orchestrationPort}, worker :${workerPort}`,
   );
   await ensureDatabase();
-  const orchestration = start('orchestration', orchestrationPort);
-  await waitReady(orchestrationPort, orchestration, 'orchestration');
-  const worker = start('worker', workerPort);
-  await waitReady(workerPort, worker, 'worker');
+  const env = { DATABASE_URL: databaseUrl };
+  const orchestration = startApp('orchestration', { port: orchestrationPort, env });
+  apps.push(orchestration);
+  await waitReady(orchestration);
+  const worker = startApp('worker', { port: workerPort, env });
+  apps.push(worker);
+  await waitReady(worker);
   say('orchestration and worker are ready; submitting examples/diamond with n = 3');
 
   const started = Date.now();
@@ -132,16 +102,7 @@ async function main(): Promise<void> {
 }
 
 async function stopAll(): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all(apps.map((app) => app.stop()));
 }
 
 main()
@@ -149,7 +110,7 @@ main()
   .then(() => process.exit(0))
   .catch(async (err: unknown) => {
     process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.stderr.write(`${output.slice(-40).join('\n')}\n`);
+    process.stderr.write(`${apps.map((app) => app.tail()).join('\n')}\n`);
     await stopAll();
     process.exit(1);
   });
