@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { closeOnSignals } from '#observability';
 import { configSource, orchestrationConfig } from '#config';
 import { createOrchestrationApp } from './bootstrap/create-orchestration-app.js';
 import { prepareSchema } from './bootstrap/run-migrations.js';
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   await prepareSchema(values);
   if (process.argv[2] === 'migrate' || config.deploymentMode === 'migrate-only') return;
   const app = await createOrchestrationApp();
+  closeOnSignals(app, 'Orchestration');
   await app.listen(config.port);
   new Logger('Orchestration').log(`listening on port ${config.port} (${config.env})`);
 }

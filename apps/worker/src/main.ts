@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { closeOnSignals } from '#observability';
 import { workerConfig } from '#config';
 import { createWorkerApp } from './bootstrap/create-worker-app.js';
 import { EXAMPLE_HANDLERS } from './handlers/example.handlers.js';
@@ -7,6 +8,7 @@ import { EXAMPLE_HANDLERS } from './handlers/example.handlers.js';
 async function main(): Promise<void> {
   const config = workerConfig();
   const app = await createWorkerApp(EXAMPLE_HANDLERS);
+  closeOnSignals(app, 'Worker');
   await app.listen(config.port);
   new Logger('Worker').log(`listening on port ${config.port} (${config.env})`);
 }

@@ -1,3 +1,4 @@
 export * from './health.module.js';
 export * from './database.health.js';
 export * from './broker.health.js';
+export * from './shutdown.js';

@@ -34,7 +34,6 @@ export async function createOrchestrationApp(
     }),
   );
   app.useGlobalFilters(new DomainErrorFilter());
-  app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

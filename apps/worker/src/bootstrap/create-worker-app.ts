@@ -18,7 +18,6 @@ export async function createWorkerApp(
   const app = await NestFactory.create(WorkerModule.forRoot({ handlers }), {
     logger: options.logger ?? ['error', 'warn', 'log'],
   });
-  app.enableShutdownHooks();
   await app.init();
   await startTaskerTransport(app, {
     queues: app.get(WorkerQueues).queues,
