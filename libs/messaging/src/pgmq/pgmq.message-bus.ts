@@ -165,6 +165,8 @@ export class PgmqMessageBus extends MessageBus {
       this.options.events;
     const loop = new ReadLoopSubscription(queues, handler, {
       ...options,
+      // As pgmq applies it (whole seconds), so the loop looks again for failed messages in time.
+      visibilityTimeoutMs: toSeconds(options.visibilityTimeoutMs) * 1000,
       pollIntervalMs:
         mode === 'EventDrivenOnly'
           ? null

@@ -1,6 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { MessageHandler, ReceivedMessage, SubscribeOptions, Subscription } from '#core';
 
+/** After a handler failed, read again this long after its message's visibility timeout. */
+const VISIBLE_AGAIN_SLACK_MS = 100;
+
 /** Why a read happens: woken by an event (or at start), or by the poll timer. */
 export type ReadTrigger = 'wake' | 'poll';
 
@@ -11,6 +14,11 @@ export type QueueReader = (
 ) => Promise<ReceivedMessage[]>;
 
 export interface ReadLoopOptions extends SubscribeOptions {
+  /**
+   * How long a message stays hidden after `read`, as the broker applies it (rounded up where
+   * it counts coarser): the loop reads again this long after a handler failed.
+   */
+  visibilityTimeoutMs: number;
   /** Timer reads every this many ms while idle; null: only events (`wake`) cause reads. */
   pollIntervalMs: number | null;
   read: QueueReader;
@@ -22,7 +30,8 @@ export interface ReadLoopOptions extends SubscribeOptions {
  * at start (catch-up), whenever `wake()` is called (a notification), at `wakeAt()` times (a
  * delayed message becoming visible) and, if a poll interval is set, on the timer. A round that
  * found work is followed at once by another of the same kind, so a backlog drains without
- * waiting. A handler that throws leaves its message to the visibility timeout.
+ * waiting. A handler that throws leaves its message to the visibility timeout, and the loop
+ * reads again when that has run out.
  */
 export class ReadLoopSubscription implements Subscription {
   private readonly logger = new Logger(ReadLoopSubscription.name);
@@ -115,6 +124,11 @@ export class ReadLoopSubscription implements Subscription {
         this.logger.error(
           `message ${message.id} on ${message.queue} failed; it will be redelivered: ${errorMessage(err)}`,
         );
+        // Look again when its visibility timeout has run out: a loop that reads only when
+        // woken (no poll interval) would otherwise leave it until the next notification.
+        if (this.running) {
+          this.wakeAt(Date.now() + this.options.visibilityTimeoutMs + VISIBLE_AGAIN_SLACK_MS);
+        }
       })
       .finally(() => {
         this.inFlight.delete(work);

@@ -95,7 +95,11 @@ export class RabbitMqMessageBus extends MessageBus {
   ): Promise<void> {
     if (messages.length === 0) return;
     const link = await this.link();
-    const exchange = await this.exchangeFor(link, options.delayMs ?? 0);
+    const delayMs = options.delayMs ?? 0;
+    // A delay bucket takes any publish, and dead-lettering into a missing queue drops the
+    // message silently (mandatory does not apply there): fail now, as an undelayed send would.
+    if (delayMs > 0) await this.checkQueue(link, queue);
+    const exchange = await this.exchangeFor(link, delayMs);
     const enqueuedAt = Date.now();
     await Promise.all(
       messages.map((envelope) =>
@@ -186,16 +190,7 @@ export class RabbitMqMessageBus extends MessageBus {
   }
 
   async depth(queue: string): Promise<number> {
-    // checkQueue on a missing queue closes its channel: use a throwaway one.
-    const link = await this.link();
-    const channel = await link.connection.createChannel();
-    channel.on('error', () => undefined);
-    try {
-      return (await channel.checkQueue(queue)).messageCount;
-    } finally {
-      this.retiring.add(channel);
-      await channel.close().catch(() => undefined);
-    }
+    return (await this.checkQueue(await this.link(), queue)).messageCount;
   }
 
   /** Down at once while a reconnect is under way; connects first if nothing was used yet. */
@@ -404,6 +399,18 @@ export class RabbitMqMessageBus extends MessageBus {
         },
       );
     });
+  }
+
+  /** The queue's counts; rejects when it does not exist (which closes the throwaway channel). */
+  private async checkQueue(link: Link, queue: string): Promise<amqp.Replies.AssertQueue> {
+    const channel = await link.connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return await channel.checkQueue(queue);
+    } finally {
+      this.retiring.add(channel);
+      await channel.close().catch(() => undefined);
+    }
   }
 
   /** The exchange a publish with this delay goes to: the default one, or a delay bucket. */

@@ -2,11 +2,11 @@ import { createTestVhost } from '#testing';
 import { RabbitMqMessageBus } from '../rabbitmq/rabbitmq.message-bus.js';
 import { describeMessageBusContract } from './message-bus.contract.js';
 
+// A fresh vhost for the file; each bus has its own connection, as separate processes would.
 describeMessageBusContract('rabbitmq', async () => {
   const vhost = await createTestVhost();
   return {
-    // Each bus has its own connection, as separate processes would.
-    connect: () =>
+    bus: () =>
       new RabbitMqMessageBus({
         url: vhost.url,
         reconnectInitialMs: 100,
