@@ -62,11 +62,10 @@ export abstract class MessageBus {
   /** Creates the queue and its dead-letter destination if missing. Idempotent. */
   abstract ensureQueue(queue: string): Promise<void>;
   /** Resolves once the broker has the message durably (PGMQ: committed; RabbitMQ: confirmed). */
-  abstract send(
-    queue: string,
-    message: MessageEnvelope,
-    options?: { delayMs?: number },
-  ): Promise<void>;
+  send(queue: string, message: MessageEnvelope, options?: { delayMs?: number }): Promise<void> {
+    return this.sendBatch(queue, [message], options);
+  }
+  /** All or nothing where the broker allows it (PGMQ: one statement). */
   abstract sendBatch(
     queue: string,
     messages: readonly MessageEnvelope[],

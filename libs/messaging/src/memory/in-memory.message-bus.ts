@@ -55,10 +55,6 @@ export class InMemoryMessageBus extends MessageBus {
     }
   }
 
-  async send(queue: string, message: MessageEnvelope, options: { delayMs?: number } = {}) {
-    await this.sendBatch(queue, [message], options);
-  }
-
   async sendBatch(
     queue: string,
     messages: readonly MessageEnvelope[],

@@ -65,7 +65,8 @@ describe('pg_notify source reconnect', () => {
     );
   }
 
-  it('delivers a message through its notification', async () => {
+  /** A new queue with a subscriber that acks everything; `got` lists what it received. */
+  async function subscribeNewQueue() {
     const queue = `listen_${randomUUID().slice(0, 8)}`;
     await bus.ensureQueue(queue);
     const got: string[] = [];
@@ -77,6 +78,11 @@ describe('pg_notify source reconnect', () => {
       },
       { prefetch: 4, visibilityTimeoutMs: 30000 },
     );
+    return { queue, got };
+  }
+
+  it('delivers a message through its notification', async () => {
+    const { queue, got } = await subscribeNewQueue();
     expect(await listeners()).toHaveLength(1);
     await bus.send(queue, message());
     await pollUntil(
@@ -88,17 +94,7 @@ describe('pg_notify source reconnect', () => {
   });
 
   it('reconnects after pg_terminate_backend and catches up on what was sent meanwhile', async () => {
-    const queue = `listen_${randomUUID().slice(0, 8)}`;
-    await bus.ensureQueue(queue);
-    const got: string[] = [];
-    await bus.subscribe(
-      [queue],
-      async (m) => {
-        got.push(m.id);
-        await bus.ack(m);
-      },
-      { prefetch: 4, visibilityTimeoutMs: 30000 },
-    );
+    const { queue, got } = await subscribeNewQueue();
     // Warm the pool so sends need no new connection while the database refuses them.
     await bus.ping();
     const [killed] = await listeners();

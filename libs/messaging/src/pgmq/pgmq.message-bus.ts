@@ -68,10 +68,6 @@ export class PgmqMessageBus extends MessageBus {
     ]);
   }
 
-  async send(queue: string, message: MessageEnvelope, options: { delayMs?: number } = {}) {
-    await this.sendBatch(queue, [message], options);
-  }
-
   async sendBatch(
     queue: string,
     messages: readonly MessageEnvelope[],

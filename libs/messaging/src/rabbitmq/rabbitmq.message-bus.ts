@@ -84,10 +84,6 @@ export class RabbitMqMessageBus extends MessageBus {
     this.queues.add(queue);
   }
 
-  async send(queue: string, message: MessageEnvelope, options: { delayMs?: number } = {}) {
-    await this.sendBatch(queue, [message], options);
-  }
-
   async sendBatch(
     queue: string,
     messages: readonly MessageEnvelope[],
