@@ -1,4 +1,5 @@
-import { pollUntil } from '#testing';
+import pg from 'pg';
+import { adminUrl, pollUntil } from '#testing';
 import { TaskerHarness } from './support/tasker-harness.js';
 
 /** Both apps EventDrivenOnly; their LISTEN connections are killed in the middle of a run. */
@@ -55,5 +56,36 @@ describe('LISTEN connections killed during a run (EventDrivenOnly)', () => {
           WHERE to_state = 'complete' GROUP BY workflow_step_uuid HAVING count(*) > 1) AS twice`,
     );
     expect(rows[0]?.n).toBe(0);
+  });
+
+  it('answers 503 naming the event source while LISTEN cannot reconnect, 200 once it has', async () => {
+    const database = new URL(tasker.database.url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: adminUrl() });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = $1 AND application_name = 'tasker-listen'`,
+        [database],
+      );
+      const down = await pollUntil(
+        () =>
+          tasker.request<{ error?: Record<string, { status: string }> }>('GET', '/health/ready'),
+        (reply) => reply.status === 503,
+        { description: 'readiness to report the event source down' },
+      );
+      expect(down.body.error?.events?.status).toBe('down');
+      // The pool's open connections still work: only the event source is down.
+      expect(down.body.error?.database).toBeUndefined();
+    } finally {
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    await pollUntil(
+      () => tasker.request('GET', '/health/ready'),
+      (reply) => reply.status === 200,
+      { description: 'readiness to recover', timeoutMs: 15000 },
+    );
   });
 });

@@ -22,13 +22,40 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
       expect(tasker.bus().capabilities.needsFallbackPolling).toBe(backend === 'pgmq');
     });
 
-    it('reports both apps ready with the database and the broker in use up', async () => {
-      for (const base of [tasker.baseUrl, tasker.workerUrl]) {
+    it('reports both apps ready, with every component they depend on', async () => {
+      const ready = async (base: string) => {
         const reply = await fetch(`${base}/health/ready`);
         expect(reply.status).toBe(200);
-        const body = (await reply.json()) as { info: Record<string, { status: string }> };
-        expect(body.info).toMatchObject({ database: { status: 'up' }, broker: { status: 'up' } });
-      }
+        return ((await reply.json()) as { info: Record<string, { status: string }> }).info;
+      };
+      const common = {
+        database: { status: 'up' },
+        broker: { status: 'up', backend },
+        events: { status: 'up' },
+      };
+      expect(await ready(tasker.baseUrl)).toMatchObject({
+        ...common,
+        migrations: { status: 'up' },
+      });
+      const worker = await ready(tasker.workerUrl);
+      expect(worker).toMatchObject(common);
+      expect(worker).not.toHaveProperty('migrations');
+      expect((await fetch(`${tasker.workerUrl}/health/live`)).status).toBe(200);
+    });
+
+    it('details queue depths and how each app learns about messages', async () => {
+      const reply = await fetch(`${tasker.workerUrl}/health/detailed`);
+      expect(reply.status).toBe(200);
+      const { info } = (await reply.json()) as {
+        info: Record<string, Record<string, unknown>>;
+      };
+      expect(info.broker?.queues).toEqual({ worker_examples_queue: expect.any(Number) });
+      const delivery = setup.eventMode
+        ? { Hybrid: 'notify+poll', EventDrivenOnly: 'notify', PollingOnly: 'poll' }[setup.eventMode]
+        : 'push';
+      expect(info.events?.delivery).toBe(delivery);
+      expect(info.database?.pool).toMatchObject({ total: expect.any(Number) });
+      expect(info.database?.responseTime).toEqual(expect.any(Number));
     });
 
     it('runs the linear example to completion with each step feeding the next', async () => {

@@ -4,6 +4,7 @@ import { databaseConfig, messagingConfig, orchestrationConfig } from '#config';
 import { MessagingModule } from '#messaging';
 import { HealthModule } from '#observability';
 import { PersistenceModule } from '#persistence';
+import { MigrationsHealth } from './health/migrations.health.js';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
 import { StepResultController } from './messaging/step-result.controller.js';
@@ -24,7 +25,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     }),
     PersistenceModule,
     MessagingModule,
-    HealthModule,
+    HealthModule.forRoot({ components: [MigrationsHealth] }),
   ],
   controllers: [TasksController, TemplatesController, StepResultController],
   providers: [

@@ -24,7 +24,7 @@ export class WorkerModule {
         }),
         DatabaseModule,
         MessagingModule,
-        HealthModule,
+        HealthModule.forRoot(),
       ],
       providers: [
         { provide: HandlerRegistry, useValue: new HandlerRegistry(options.handlers) },

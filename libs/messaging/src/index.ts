@@ -5,3 +5,4 @@ export * from './polling/read-loop.subscription.js';
 export * from './messaging.module.js';
 export * from './transport/tasker.context.js';
 export * from './transport/tasker.transport.js';
+export * from './transport/consumed-queues.js';

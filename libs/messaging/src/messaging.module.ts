@@ -6,6 +6,7 @@ import { MessageBus } from '#core';
 import { Database, DatabaseModule } from '#persistence';
 import { PgmqMessageBus } from './pgmq/pgmq.message-bus.js';
 import { RabbitMqMessageBus } from './rabbitmq/rabbitmq.message-bus.js';
+import { ConsumedQueues } from './transport/consumed-queues.js';
 
 /** Builds the adapter TASKER_MESSAGING_BACKEND names; the config already rejected others. */
 export function createMessageBus(
@@ -42,8 +43,9 @@ export function createMessageBus(
       inject: [messagingConfig.KEY, Database, databaseConfig.KEY],
       useFactory: createMessageBus,
     },
+    ConsumedQueues,
   ],
-  exports: [MessageBus],
+  exports: [MessageBus, ConsumedQueues],
 })
 export class MessagingModule implements OnApplicationShutdown {
   constructor(private readonly moduleRef: ModuleRef) {}

@@ -1,4 +1,3 @@
-export * from './health.module.js';
-export * from './database.health.js';
-export * from './broker.health.js';
+export * from './health/health.module.js';
+export * from './health/component-health.js';
 export * from './shutdown.js';

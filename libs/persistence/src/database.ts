@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import pg from 'pg';
 import { databaseConfig } from '#config';
@@ -9,6 +9,7 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 @Injectable()
 export class Database implements OnApplicationShutdown {
   readonly pool: pg.Pool;
+  private readonly logger = new Logger(Database.name);
 
   constructor(@Inject(databaseConfig.KEY) config: ConfigType<typeof databaseConfig>) {
     // pg.Pool connects lazily: nothing happens here until the first query.
@@ -17,6 +18,11 @@ export class Database implements OnApplicationShutdown {
       max: config.poolMax,
       statement_timeout: config.statementTimeoutMs,
       application_name: 'tasker',
+    });
+    // An idle client the server dropped (restart, failover, pg_terminate_backend) is an
+    // 'error' on the pool; unheard it would crash the process. The pool replaces the client.
+    this.pool.on('error', (err) => {
+      this.logger.warn(`idle database connection lost: ${err.message}`);
     });
   }
 

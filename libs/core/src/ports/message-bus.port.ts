@@ -45,6 +45,15 @@ export interface MessageBusCapabilities {
   readonly needsFallbackPolling: boolean;
 }
 
+/** What health checks report about a bus, without naming adapter types. */
+export interface MessageBusStatus {
+  backend: string;
+  /** How this process learns about new messages. */
+  delivery: 'push' | 'notify' | 'notify+poll' | 'poll';
+  /** The connection that brings notices or pushes, where there is one. */
+  source: 'connected' | 'connecting' | 'error' | 'idle' | null;
+}
+
 /** Thrown when the broker cannot take or settle a message right now (connection lost). */
 export class BrokerUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -89,6 +98,7 @@ export abstract class MessageBus {
   abstract depth(queue: string): Promise<number>;
   /** Resolves when the broker answers a round trip now; rejects with the reason otherwise. */
   abstract ping(): Promise<void>;
+  abstract status(): MessageBusStatus;
   /** Closes subscriptions (draining them) and connections the adapter owns. */
   abstract close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
   MessageBusCapabilities,
+  MessageBusStatus,
   MessageHandler,
   ReceivedMessage,
   ReceiveOptions,
@@ -129,6 +130,10 @@ export class InMemoryMessageBus extends MessageBus {
   }
 
   async ping(): Promise<void> {}
+
+  status(): MessageBusStatus {
+    return { backend: 'memory', delivery: 'poll', source: null };
+  }
 
   /** Like a lost consumer: what it held unsettled comes back after its visibility timeout. */
   async close(): Promise<void> {

@@ -4,13 +4,14 @@ import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
   MessageBusCapabilities,
+  MessageBusStatus,
   MessageHandler,
   ReceivedMessage,
   ReceiveOptions,
   SubscribeOptions,
   Subscription,
 } from '#core';
-import { BrokerUnavailableError, MessageBus } from '#core';
+import { MessageBus } from '#core';
 import type { Database } from '#persistence';
 import { ReadLoopSubscription, type ReadTrigger } from '../polling/read-loop.subscription.js';
 import {
@@ -230,21 +231,18 @@ export class PgmqMessageBus extends MessageBus {
     return rows.map((row) => toReceived(queue, row));
   }
 
-  /**
-   * The queues answer; and where notifications are the only way to learn about messages
-   * (EventDrivenOnly), the LISTEN connection is up. Hybrid still polls, so it stays ready.
-   */
   async ping(): Promise<void> {
     await this.database.query('SELECT count(*) FROM pgmq.list_queues()');
-    const state = this.listener?.state;
-    if (this.options.events.mode === 'EventDrivenOnly' && state && state !== 'listening') {
-      throw new BrokerUnavailableError(`pg_notify listener is ${state}`);
-    }
   }
 
-  /** The LISTEN connection's state, or null when this replica does not listen. */
-  get listenerState(): string | null {
-    return this.listener?.state ?? null;
+  status(): MessageBusStatus {
+    const { mode } = this.options.events;
+    const state = this.listener?.state ?? 'idle';
+    return {
+      backend: 'pgmq',
+      delivery: mode === 'EventDrivenOnly' ? 'notify' : mode === 'Hybrid' ? 'notify+poll' : 'poll',
+      source: mode === 'PollingOnly' ? null : state === 'listening' ? 'connected' : state,
+    };
   }
 
   /** The pool belongs to Database; closing the bus stops its subscriptions and LISTEN. */

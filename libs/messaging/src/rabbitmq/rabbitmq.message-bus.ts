@@ -6,6 +6,7 @@ import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
   MessageBusCapabilities,
+  MessageBusStatus,
   MessageHandler,
   ReceivedMessage,
   ReceiveOptions,
@@ -196,6 +197,14 @@ export class RabbitMqMessageBus extends MessageBus {
     }
     const link = await this.link();
     await link.publisher.checkExchange(DEAD_LETTER_EXCHANGE);
+  }
+
+  status(): MessageBusStatus {
+    return {
+      backend: 'rabbitmq',
+      delivery: 'push',
+      source: this.current ? 'connected' : this.connecting ? 'connecting' : 'idle',
+    };
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { parseEnvelope } from '#contracts';
 import type { ReceivedMessage, Subscription } from '#core';
 import { MessageBus } from '#core';
 import { errorMessage } from '../polling/read-loop.subscription.js';
+import { ConsumedQueues } from './consumed-queues.js';
 import { TaskerContext } from './tasker.context.js';
 
 export const TASKER_TRANSPORT = Symbol('tasker');
@@ -122,6 +123,7 @@ export async function startTaskerTransport(
   app: INestApplication,
   options: TaskerTransportOptions,
 ): Promise<void> {
+  app.get(ConsumedQueues).add(options.queues);
   app.connectMicroservice({ strategy: new TaskerTransport(app.get(MessageBus), options) });
   await app.startAllMicroservices();
 }

@@ -1,0 +1,39 @@
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { MessagingModule } from '#messaging';
+import { DatabaseModule } from '#persistence';
+import { BrokerHealth } from './broker.health.js';
+import { COMPONENT_HEALTH, type ComponentHealth } from './component-health.js';
+import { DatabaseHealth } from './database.health.js';
+import { EventSourceHealth } from './event-source.health.js';
+import { HealthController } from './health.controller.js';
+
+/**
+ * /health, /health/live, /health/ready and /health/detailed for either app: the database, the
+ * broker and the event source always, plus the app's own `components` (orchestration adds
+ * its schema version).
+ */
+@Module({})
+export class HealthModule {
+  static forRoot(options: { components?: Type<ComponentHealth>[] } = {}): DynamicModule {
+    const components: Type<ComponentHealth>[] = [
+      DatabaseHealth,
+      BrokerHealth,
+      EventSourceHealth,
+      ...(options.components ?? []),
+    ];
+    return {
+      module: HealthModule,
+      imports: [TerminusModule, DatabaseModule, MessagingModule],
+      controllers: [HealthController],
+      providers: [
+        ...components,
+        {
+          provide: COMPONENT_HEALTH,
+          inject: components,
+          useFactory: (...checks: ComponentHealth[]) => checks,
+        },
+      ],
+    };
+  }
+}
