@@ -42,6 +42,7 @@ export default {
       ...project,
       displayName: 'serial',
       testMatch: ['<rootDir>/test/**/*.serial-spec.ts'],
+      globalSetup: '<rootDir>/test/support/build-once.mjs',
     },
   ],
 };

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import type { MessagingBackend } from '#config';
 import {
@@ -19,15 +18,6 @@ import { type AppProcess, freePort, startApp, waitReady } from '../scripts/suppo
  * readiness sweep's company; the run must hold all the same. Serial: five processes need the
  * machine to themselves.
  */
-/** The processes run the build; make it match the sources once per test file. */
-let built = false;
-function buildOnce(): void {
-  if (built) return;
-  const build = spawnSync('npm', ['run', 'build'], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-  built = true;
-}
-
 describe.each<MessagingBackend>(['pgmq', 'rabbitmq'])(
   'mixed-mode replicas on one database over %s',
   (backend) => {
@@ -38,7 +28,6 @@ describe.each<MessagingBackend>(['pgmq', 'rabbitmq'])(
     const apps: AppProcess[] = [];
 
     beforeAll(async () => {
-      buildOnce();
       database = await createTestDatabase();
       vhost = backend === 'rabbitmq' ? await createTestVhost() : undefined;
       pool = new pg.Pool({ connectionString: database.url, max: 2 });

@@ -34,6 +34,8 @@ export interface MessagingConfig {
   events: PgmqEventsConfig;
   /** Results orchestration processes at once. */
   batchSize: number;
+  /** At shutdown: how long handlers in flight may finish before their messages are released. */
+  shutdownGraceMs: number;
   /** Present only when backend is rabbitmq. */
   rabbitmq: RabbitMqConfig | undefined;
 }
@@ -52,6 +54,7 @@ export function parseMessagingConfig(values: ConfigValues): MessagingConfig {
       fallbackPollMinAgeMs: read.integer('TASKER_FALLBACK_POLL_MIN_AGE_MS', 2000, 0, 3600000),
     },
     batchSize: read.integer('TASKER_BATCH_SIZE', 20, 1, 1000),
+    shutdownGraceMs: read.integer('TASKER_SHUTDOWN_GRACE_MS', 30000, 0, 3600000),
     rabbitmq:
       backend === 'rabbitmq'
         ? {

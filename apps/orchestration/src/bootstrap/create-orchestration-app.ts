@@ -49,6 +49,7 @@ export async function createOrchestrationApp(
     queues: [ORCHESTRATION_STEP_RESULTS_QUEUE],
     prefetch: messaging.batchSize,
     visibilityTimeoutMs: RESULT_VISIBILITY_TIMEOUT_MS,
+    shutdownGraceMs: messaging.shutdownGraceMs,
   });
   return app;
 }

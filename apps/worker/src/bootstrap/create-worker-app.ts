@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { workerConfig } from '#config';
+import { messagingConfig, workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
 import { startTaskerTransport } from '#messaging';
 import { STEP_VISIBILITY_TIMEOUT_MS } from '../services/step-executor.service.js';
@@ -23,6 +23,8 @@ export async function createWorkerApp(
     queues: app.get(WorkerQueues).queues,
     prefetch: app.get<ReturnType<typeof workerConfig>>(workerConfig.KEY).concurrency,
     visibilityTimeoutMs: STEP_VISIBILITY_TIMEOUT_MS,
+    shutdownGraceMs: app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY)
+      .shutdownGraceMs,
   });
   return app;
 }

@@ -14,7 +14,7 @@ export class StepExecuteController {
     @Payload() envelope: MessageEnvelope<'step.execute.v1'>,
     @Ctx() context: TaskerContext,
   ): Promise<void> {
-    const { redeliverAfterMs } = await this.executor.execute(envelope);
+    const { redeliverAfterMs } = await this.executor.execute(envelope, context.shutdownSignal);
     if (redeliverAfterMs !== undefined) context.redeliverAfter(redeliverAfterMs);
   }
 }

@@ -4,7 +4,14 @@ import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import type { StepFailure } from '#core';
 import { describeFailure, MessageBus } from '#core';
 import type { ClaimedStep, StepRunOutcome } from '#persistence';
-import { claimStep, Database, ProcessIdentity, readStep, recordStepRun } from '#persistence';
+import {
+  claimStep,
+  Database,
+  ProcessIdentity,
+  readStep,
+  recordStepRun,
+  releaseStep,
+} from '#persistence';
 import { HandlerRegistry } from './handler-registry.js';
 
 /** Time a step message stays hidden from other workers while one works on it. */
@@ -32,12 +39,30 @@ export class StepExecutor {
     private readonly identity: ProcessIdentity,
   ) {}
 
-  async execute(envelope: MessageEnvelope<'step.execute.v1'>): Promise<StepMessageDisposition> {
+  /** `shutdown` aborts when the process stops: an unfinished run is released, not recorded. */
+  async execute(
+    envelope: MessageEnvelope<'step.execute.v1'>,
+    shutdown: AbortSignal,
+  ): Promise<StepMessageDisposition> {
     const { stepUuid } = envelope.payload;
     const processor = this.identity.processorUuid;
     const claimed = await claimStep(this.database.pool, stepUuid, processor);
     if (!claimed) return this.handleUnclaimable(envelope);
-    const outcome = await this.run(claimed);
+    const outcome = await this.run(claimed, shutdown);
+    if (outcome.kind === 'interrupted') {
+      const released = await releaseStep(
+        this.database,
+        stepUuid,
+        claimed.attempt,
+        'worker_shutdown',
+        processor,
+      );
+      this.logger.warn(
+        `step ${stepUuid} attempt ${claimed.attempt}: ${released ? 'released' : 'could not be released'} at shutdown`,
+      );
+      // Back on the queue at once for another worker (released or not: a redelivery sorts it out).
+      return { redeliverAfterMs: 0 };
+    }
     const recorded = await recordStepRun(
       this.database.pool,
       stepUuid,
@@ -55,7 +80,10 @@ export class StepExecutor {
     return {};
   }
 
-  private async run(step: ClaimedStep): Promise<StepRunOutcome> {
+  private async run(
+    step: ClaimedStep,
+    shutdown: AbortSignal,
+  ): Promise<StepRunOutcome | { kind: 'interrupted' }> {
     const handler = this.registry.get(step.handler);
     if (!handler) {
       return {
@@ -66,6 +94,7 @@ export class StepExecutor {
     const timeoutMs = step.timeoutSeconds * 1000;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let onShutdown: (() => void) | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const err = new Error(`step ${step.stepName} timed out after ${step.timeoutSeconds}s`);
@@ -73,27 +102,35 @@ export class StepExecutor {
         reject(err);
       }, timeoutMs);
     });
+    const interrupted = new Promise<{ kind: 'interrupted' }>((resolve) => {
+      onShutdown = () => {
+        controller.abort(shutdown.reason);
+        resolve({ kind: 'interrupted' });
+      };
+      if (shutdown.aborted) onShutdown();
+      else shutdown.addEventListener('abort', onShutdown, { once: true });
+    });
+    const ran = Promise.resolve()
+      .then(() =>
+        handler.run({
+          taskUuid: step.taskUuid,
+          stepUuid: step.stepUuid,
+          stepName: step.stepName,
+          context: step.context,
+          inputs: step.inputs,
+          dependencyResults: step.dependencyResults,
+          attempt: step.attempt,
+          signal: controller.signal,
+        }),
+      )
+      .then((result: unknown): StepRunOutcome => ({ kind: 'success', result: result ?? null }));
     try {
-      const result: unknown = await Promise.race([
-        Promise.resolve().then(() =>
-          handler.run({
-            taskUuid: step.taskUuid,
-            stepUuid: step.stepUuid,
-            stepName: step.stepName,
-            context: step.context,
-            inputs: step.inputs,
-            dependencyResults: step.dependencyResults,
-            attempt: step.attempt,
-            signal: controller.signal,
-          }),
-        ),
-        timedOut,
-      ]);
-      return { kind: 'success', result: result ?? null };
+      return await Promise.race([ran, timedOut, interrupted]);
     } catch (err) {
       return { kind: 'failure', failure: describeFailure(err, controller.signal.aborted) };
     } finally {
       clearTimeout(timer);
+      if (onShutdown) shutdown.removeEventListener('abort', onShutdown);
     }
   }
 

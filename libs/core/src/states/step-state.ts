@@ -34,7 +34,8 @@ export const SATISFIED_STEP_STATES: readonly StepState[] = ['complete', 'resolve
 const STEP_TRANSITIONS: Record<StepState, readonly StepState[]> = {
   pending: ['enqueued'],
   enqueued: ['in_progress'],
-  in_progress: ['enqueued_for_orchestration', 'enqueued_as_error_for_orchestration'],
+  // Back to enqueued: a stopping worker releases a run it could not finish.
+  in_progress: ['enqueued_for_orchestration', 'enqueued_as_error_for_orchestration', 'enqueued'],
   enqueued_for_orchestration: ['complete'],
   enqueued_as_error_for_orchestration: ['waiting_for_retry', 'error'],
   waiting_for_retry: ['pending'],

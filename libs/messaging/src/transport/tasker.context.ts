@@ -6,7 +6,7 @@ import type { ReceivedMessage } from '#core';
  * What a Tasker message handler gets with `@Ctx()`: the broker message and its validated
  * envelope, and ways to settle it otherwise than by the ack that follows a normal return.
  */
-export class TaskerContext extends BaseRpcContext<[ReceivedMessage, MessageEnvelope]> {
+export class TaskerContext extends BaseRpcContext<[ReceivedMessage, MessageEnvelope, AbortSignal]> {
   private redeliveryDelayMs: number | undefined;
   private deadLetterReason: string | undefined;
 
@@ -16,6 +16,14 @@ export class TaskerContext extends BaseRpcContext<[ReceivedMessage, MessageEnvel
 
   get envelope(): MessageEnvelope {
     return this.args[1];
+  }
+
+  /**
+   * Aborted when the process is stopping and the shutdown grace period has run out: a handler
+   * still working should give its work back (and ask for redelivery) instead of finishing.
+   */
+  get shutdownSignal(): AbortSignal {
+    return this.args[2];
   }
 
   /** Do not ack when the handler returns: deliver the message again after `delayMs`. */

@@ -53,6 +53,7 @@ describe('TaskerTransport', () => {
         queues: [QUEUE],
         prefetch: 4,
         visibilityTimeoutMs: 60000,
+        shutdownGraceMs: 1000,
       }),
       logger: false,
     });

@@ -18,6 +18,8 @@ export interface TaskerTransportOptions {
   prefetch: number;
   /** Pulling brokers: how long a message in a handler stays hidden from other consumers. */
   visibilityTimeoutMs: number;
+  /** At close: how long handlers in flight may run on before their shutdown signal aborts. */
+  shutdownGraceMs: number;
 }
 
 /** Redelivery delay after a handler failed on its `deliveryCount`-th delivery. */
@@ -37,6 +39,7 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
   override readonly propagatesEventHandlerErrors = true;
   private readonly log = new Logger(TaskerTransport.name);
   private subscription: Subscription | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly bus: MessageBus,
@@ -52,11 +55,25 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
     );
   }
 
-  /** Stops taking messages and waits for the handlers in flight to settle theirs. */
+  /**
+   * Stops taking messages and waits for the handlers in flight to settle theirs; once the
+   * grace period has passed, aborts their shutdown signal so they release what is left.
+   */
   async close(): Promise<void> {
     const subscription = this.subscription;
     this.subscription = undefined;
-    await subscription?.close();
+    if (!subscription) return;
+    const grace = setTimeout(() => {
+      this.log.warn(
+        `shutdown grace of ${this.options.shutdownGraceMs} ms is over: releasing unfinished messages`,
+      );
+      this.stopping.abort(new Error('the process is shutting down'));
+    }, this.options.shutdownGraceMs);
+    try {
+      await subscription.close();
+    } finally {
+      clearTimeout(grace);
+    }
   }
 
   on(): never {
@@ -84,7 +101,7 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
     if (!handler) {
       return this.deadLetter(message, `no handler for ${envelope.type} on ${message.queue}`);
     }
-    const context = new TaskerContext([message, envelope]);
+    const context = new TaskerContext([message, envelope, this.stopping.signal]);
     try {
       const result: unknown = await handler(envelope, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });

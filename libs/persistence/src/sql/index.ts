@@ -10,3 +10,4 @@ export * from './record-step-run.js';
 export * from './schedule-step-retry.js';
 export * from './find-tasks-due.js';
 export * from './read-step.js';
+export * from './release-step.js';
