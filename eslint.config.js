@@ -21,6 +21,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       'scripts/*.mjs',
+      'test/support/*.mjs',
       'eslint.config.js',
       'jest.config.js',
     ],
