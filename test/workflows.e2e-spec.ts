@@ -262,6 +262,58 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
       );
     });
 
+    it('exposes Prometheus metrics of what the earlier cases did', async () => {
+      const scrape = async (base: string) => {
+        const reply = await fetch(`${base}/metrics`);
+        expect(reply.status).toBe(200);
+        expect(reply.headers.get('content-type')).toMatch(/^text\/plain/);
+        return reply.text();
+      };
+      /** The value of one sample, by name and exact label set as Prometheus prints it. */
+      const sample = (text: string, series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      const orchestration = await scrape(tasker.baseUrl);
+      expect(
+        sample(orchestration, 'tasker_tasks_submitted_total{namespace="examples",name="linear"}'),
+      ).toBeGreaterThanOrEqual(1);
+      for (const status of ['complete', 'error', 'cancelled']) {
+        expect(orchestration).toMatch(
+          new RegExp(
+            `^tasker_tasks_finished_total\\{namespace="examples",name="\\w+",status="${status}"\\} [1-9]`,
+            'm',
+          ),
+        );
+      }
+      expect(
+        sample(
+          orchestration,
+          'tasker_http_request_duration_seconds_count{method="POST",route="/v1/tasks",status="201"}',
+        ),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(orchestration, 'tasker_queue_depth{queue="orchestration_step_results"}'),
+      ).toBeGreaterThanOrEqual(0);
+      expect(sample(orchestration, 'tasker_event_source_reconnects_total')).toBe(0);
+      expect(orchestration).toMatch(/^process_resident_memory_bytes \d+/m);
+
+      const worker = await scrape(tasker.workerUrl);
+      expect(
+        sample(
+          worker,
+          'tasker_step_duration_seconds_count{handler="examples.square",outcome="success"}',
+        ),
+      ).toBeGreaterThanOrEqual(4);
+      expect(
+        sample(worker, 'tasker_step_attempts_total{handler="examples.flaky"}'),
+      ).toBeGreaterThanOrEqual(3);
+      expect(sample(worker, 'tasker_step_pickup_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(worker, 'tasker_queue_depth{queue="worker_examples_queue"}'),
+      ).toBeGreaterThanOrEqual(0);
+    });
+
     describe('bad input is rejected with a useful message and writes nothing', () => {
       const cases: [string, { body?: unknown; raw?: string }, number, RegExp][] = [
         ['malformed JSON', { raw: '{"namespace": "examples", ' }, 400, /JSON|Unexpected|Expected/i],

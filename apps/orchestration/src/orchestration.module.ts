@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { databaseConfig, messagingConfig, orchestrationConfig } from '#config';
 import { MessagingModule } from '#messaging';
-import { HealthModule } from '#observability';
+import { HealthModule, MetricsModule } from '#observability';
 import { PersistenceModule } from '#persistence';
 import { MigrationsHealth } from './health/migrations.health.js';
 import { TasksController } from './http/tasks.controller.js';
@@ -25,6 +25,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     }),
     PersistenceModule,
     MessagingModule,
+    MetricsModule,
     HealthModule.forRoot({ components: [MigrationsHealth] }),
   ],
   controllers: [TasksController, TemplatesController, StepResultController],

@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { databaseConfig, messagingConfig, workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
 import { MessagingModule } from '#messaging';
-import { HealthModule } from '#observability';
+import { HealthModule, MetricsModule } from '#observability';
 import { DatabaseModule } from '#persistence';
 import { HandlerRegistry } from './services/handler-registry.js';
 import { StepExecutor } from './services/step-executor.service.js';
@@ -24,6 +24,7 @@ export class WorkerModule {
         }),
         DatabaseModule,
         MessagingModule,
+        MetricsModule,
         HealthModule.forRoot(),
       ],
       providers: [

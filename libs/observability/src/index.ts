@@ -1,3 +1,5 @@
 export * from './health/health.module.js';
 export * from './health/component-health.js';
 export * from './shutdown.js';
+export * from './metrics/metrics.module.js';
+export * from './metrics/tasker.metrics.js';

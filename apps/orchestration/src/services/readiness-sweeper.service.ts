@@ -7,10 +7,11 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
-import type { EnqueuedStep, LockedTask, Queryable } from '#persistence';
+import { TaskerMetrics } from '#observability';
+import type { LockedTask, Queryable } from '#persistence';
 import { Database, findTasksDue, lockTask, reannounceEnqueuedSteps } from '#persistence';
 import { StepAnnouncer } from './step-announcer.service.js';
-import { TaskEvaluator } from './task-evaluator.service.js';
+import { type Evaluation, TaskEvaluator } from './task-evaluator.service.js';
 
 const SWEEP_BATCH = 100;
 
@@ -31,6 +32,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     private readonly database: Database,
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
+    private readonly metrics: TaskerMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -52,20 +54,25 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
         moved++;
     }
     for (const taskUuid of due.staleAnnouncements) {
-      if (await this.onLockedTask(taskUuid, (tx) => reannounceEnqueuedSteps(tx, taskUuid))) moved++;
+      const reannounce = async (tx: Queryable): Promise<Evaluation> => ({
+        steps: await reannounceEnqueuedSteps(tx, taskUuid),
+        ended: null,
+      });
+      if (await this.onLockedTask(taskUuid, reannounce)) moved++;
     }
     return moved;
   }
 
   private async onLockedTask(
     taskUuid: string,
-    work: (tx: Queryable, task: LockedTask) => Promise<EnqueuedStep[]>,
+    work: (tx: Queryable, task: LockedTask) => Promise<Evaluation>,
   ): Promise<boolean> {
     const result = await this.database.transaction(async (tx) => {
       const task = await lockTask(tx, taskUuid, { skipLocked: true });
-      return task ? { task, steps: await work(tx, task) } : null;
+      return task ? { task, ...(await work(tx, task)) } : null;
     });
     if (!result) return false;
+    if (result.ended) this.metrics.taskEnded(result.task.namespace, result.task.name, result.ended);
     await this.announcer.announce({
       taskUuid,
       namespace: result.task.namespace,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { TaskerMetrics } from '#observability';
 import type { MessageEnvelope } from '#contracts';
 import { computeBackoffMs, isRetryEligible, isTerminalTaskState } from '#core';
 import {
@@ -30,6 +31,7 @@ export class StepResultProcessor {
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
     private readonly identity: ProcessIdentity,
+    private readonly metrics: TaskerMetrics,
   ) {}
 
   async handle(envelope: MessageEnvelope<'step.result.v1'>): Promise<StepResultDisposition> {
@@ -75,17 +77,20 @@ export class StepResultProcessor {
       } else {
         decided = false;
       }
-      const steps = await this.evaluator.evaluate(tx, task);
+      const { steps, ended } = await this.evaluator.evaluate(tx, task);
       // A result seen before (redelivery): its first processing may have died after commit
       // but before announcing, so announce whatever is still waiting in `enqueued`.
       if (!decided) steps.push(...(await reannounceEnqueuedSteps(tx, taskUuid)));
-      return { kind: 'evaluated' as const, task, steps: dedupe(steps) };
+      return { kind: 'evaluated' as const, task, ended, steps: dedupe(steps) };
     });
 
     if (outcome.kind === 'unknown') {
       return { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` };
     }
     if (outcome.kind === 'evaluated') {
+      if (outcome.ended) {
+        this.metrics.taskEnded(outcome.task.namespace, outcome.task.name, outcome.ended);
+      }
       await this.announcer.announce({
         taskUuid,
         namespace: outcome.task.namespace,

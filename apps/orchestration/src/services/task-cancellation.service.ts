@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { TaskerMetrics } from '#observability';
 import { ConflictError, isTerminalTaskState, TaskNotFoundError } from '#core';
 import { Database, lockTask, transitionSteps, transitionTask, ProcessIdentity } from '#persistence';
 
@@ -11,10 +12,11 @@ export class TaskCancellationService {
   constructor(
     private readonly database: Database,
     private readonly identity: ProcessIdentity,
+    private readonly metrics: TaskerMetrics,
   ) {}
 
   async cancel(taskUuid: string, reason?: string): Promise<{ cancelledSteps: number }> {
-    return this.database.transaction(async (tx) => {
+    const done = await this.database.transaction(async (tx) => {
       const task = await lockTask(tx, taskUuid);
       if (!task) throw new TaskNotFoundError(taskUuid);
       if (isTerminalTaskState(task.state)) {
@@ -39,7 +41,9 @@ export class TaskCancellationService {
         'UPDATE tasker.workflow_steps SET next_retry_at = NULL WHERE workflow_step_uuid = ANY ($1::uuid[])',
         [cancelled],
       );
-      return { cancelledSteps: cancelled.length };
+      return { task, cancelledSteps: cancelled.length };
     });
+    this.metrics.taskEnded(done.task.namespace, done.task.name, 'cancelled');
+    return { cancelledSteps: done.cancelledSteps };
   }
 }

@@ -4,6 +4,12 @@ import { decideTaskOutcome, EVALUABLE_TASK_STATES } from '#core';
 import type { EnqueuedStep, LockedTask, Queryable } from '#persistence';
 import { enqueueReadySteps, stepStateCounts, transitionTask, ProcessIdentity } from '#persistence';
 
+/** What an evaluation did: steps to announce once committed, and whether the task ended. */
+export interface Evaluation {
+  steps: EnqueuedStep[];
+  ended: 'complete' | 'error' | null;
+}
+
 /**
  * Moves a task on after something changed (a step result, a retry coming due). The caller
  * holds the task's row lock and commits; it then announces the returned steps.
@@ -12,8 +18,8 @@ import { enqueueReadySteps, stepStateCounts, transitionTask, ProcessIdentity } f
 export class TaskEvaluator {
   constructor(private readonly identity: ProcessIdentity) {}
 
-  async evaluate(tx: Queryable, task: LockedTask): Promise<EnqueuedStep[]> {
-    if (!EVALUABLE_TASK_STATES.includes(task.state)) return [];
+  async evaluate(tx: Queryable, task: LockedTask): Promise<Evaluation> {
+    if (!EVALUABLE_TASK_STATES.includes(task.state)) return { steps: [], ended: null };
     const processor = this.identity.processorUuid;
     const enqueued = await enqueueReadySteps(tx, task.taskUuid, processor);
     const outcome = decideTaskOutcome(await stepStateCounts(tx, task.taskUuid), enqueued.length);
@@ -36,8 +42,12 @@ export class TaskEvaluator {
         break;
     }
     // Re-recording the state a waiting task is already in would only add noise to its history.
-    if (chain.length === 2 && chain[1] === task.state) return enqueued;
+    if (chain.length === 2 && chain[1] === task.state) return { steps: enqueued, ended: null };
     await transitionTask(tx, task.taskUuid, [task.state], chain, { outcome }, processor);
-    return enqueued;
+    const last = chain[chain.length - 1];
+    return {
+      steps: enqueued,
+      ended: last === 'complete' || last === 'error' ? last : null,
+    };
   }
 }

@@ -1,3 +1,4 @@
+import { TaskerMetrics } from '#observability';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   computeIdentityHash,
@@ -55,6 +56,7 @@ export class TaskSubmissionService {
     private readonly templates: TemplateRepository,
     private readonly announcer: StepAnnouncer,
     private readonly identity: ProcessIdentity,
+    private readonly metrics: TaskerMetrics,
   ) {}
 
   async submit(request: TaskSubmission): Promise<SubmittedTask> {
@@ -106,6 +108,7 @@ export class TaskSubmissionService {
       await transitionTask(tx, taskUuid, ['enqueuing_steps'], ['steps_in_process'], {}, processor);
       return { taskUuid, correlationId, steps };
     });
+    this.metrics.taskSubmitted(template.namespace, template.name);
 
     try {
       await this.announcer.announce({ ...created, namespace: template.namespace });

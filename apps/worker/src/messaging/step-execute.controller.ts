@@ -14,7 +14,10 @@ export class StepExecuteController {
     @Payload() envelope: MessageEnvelope<'step.execute.v1'>,
     @Ctx() context: TaskerContext,
   ): Promise<void> {
-    const { redeliverAfterMs } = await this.executor.execute(envelope, context.shutdownSignal);
+    const { redeliverAfterMs } = await this.executor.execute(envelope, {
+      shutdown: context.shutdownSignal,
+      enqueuedAt: context.message.enqueuedAt,
+    });
     if (redeliverAfterMs !== undefined) context.redeliverAfter(redeliverAfterMs);
   }
 }

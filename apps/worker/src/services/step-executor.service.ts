@@ -12,6 +12,7 @@ import {
   recordStepRun,
   releaseStep,
 } from '#persistence';
+import { TaskerMetrics } from '#observability';
 import { HandlerRegistry } from './handler-registry.js';
 
 /** Time a step message stays hidden from other workers while one works on it. */
@@ -37,18 +38,25 @@ export class StepExecutor {
     private readonly bus: MessageBus,
     private readonly registry: HandlerRegistry,
     private readonly identity: ProcessIdentity,
+    private readonly metrics: TaskerMetrics,
   ) {}
 
-  /** `shutdown` aborts when the process stops: an unfinished run is released, not recorded. */
+  /**
+   * `delivery.shutdown` aborts when the process stops: an unfinished run is released, not
+   * recorded. `delivery.enqueuedAt` is when the message was sent, for the pickup metric.
+   */
   async execute(
     envelope: MessageEnvelope<'step.execute.v1'>,
-    shutdown: AbortSignal,
+    delivery: { shutdown: AbortSignal; enqueuedAt: Date },
   ): Promise<StepMessageDisposition> {
     const { stepUuid } = envelope.payload;
     const processor = this.identity.processorUuid;
     const claimed = await claimStep(this.database.pool, stepUuid, processor);
     if (!claimed) return this.handleUnclaimable(envelope);
-    const outcome = await this.run(claimed, shutdown);
+    this.metrics.stepStarted(claimed.handler, delivery.enqueuedAt);
+    const started = performance.now();
+    const outcome = await this.run(claimed, delivery.shutdown);
+    this.metrics.stepFinished(claimed.handler, outcome.kind, (performance.now() - started) / 1000);
     if (outcome.kind === 'interrupted') {
       const released = await releaseStep(
         this.database,

@@ -52,6 +52,8 @@ export interface MessageBusStatus {
   delivery: 'push' | 'notify' | 'notify+poll' | 'poll';
   /** The connection that brings notices or pushes, where there is one. */
   source: 'connected' | 'connecting' | 'error' | 'idle' | null;
+  /** Times that connection was lost since the process started. */
+  reconnects: number;
 }
 
 /** Thrown when the broker cannot take or settle a message right now (connection lost). */

@@ -242,6 +242,7 @@ export class PgmqMessageBus extends MessageBus {
       backend: 'pgmq',
       delivery: mode === 'EventDrivenOnly' ? 'notify' : mode === 'Hybrid' ? 'notify+poll' : 'poll',
       source: mode === 'PollingOnly' ? null : state === 'listening' ? 'connected' : state,
+      reconnects: this.listener?.reconnectCount ?? 0,
     };
   }
 

@@ -74,6 +74,7 @@ export class RabbitMqMessageBus extends MessageBus {
   private generation = 0;
   private nextId = 0;
   private closed = false;
+  private reconnects = 0;
 
   constructor(private readonly config: RabbitMqConfig) {
     super();
@@ -204,6 +205,7 @@ export class RabbitMqMessageBus extends MessageBus {
       backend: 'rabbitmq',
       delivery: 'push',
       source: this.current ? 'connected' : this.connecting ? 'connecting' : 'idle',
+      reconnects: this.reconnects,
     };
   }
 
@@ -255,6 +257,7 @@ export class RabbitMqMessageBus extends MessageBus {
     const link = this.current;
     if (this.closed || link?.generation !== generation) return;
     this.current = undefined;
+    this.reconnects += 1;
     this.logger.warn(`RabbitMQ ${what}; reconnecting`);
     void link.connection.close().catch(() => undefined);
     this.link().catch(() => undefined);

@@ -5,6 +5,8 @@ export interface LockedTask {
   taskUuid: string;
   state: TaskState;
   namespace: string;
+  /** The template's name. */
+  name: string;
   correlationId: string;
 }
 
@@ -20,7 +22,7 @@ export async function lockTask(
 ): Promise<LockedTask | null> {
   const { rows } = await q.query<LockedTask>(
     `SELECT t.task_uuid AS "taskUuid", tr.to_state AS state, ns.name AS namespace,
-            t.correlation_id AS "correlationId"
+            nt.name AS name, t.correlation_id AS "correlationId"
        FROM tasker.tasks t
        JOIN tasker.task_transitions tr ON tr.task_uuid = t.task_uuid AND tr.most_recent
        JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid

@@ -1,0 +1,108 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { MessageBus } from '#core';
+import { ConsumedQueues } from '#messaging';
+
+/** Seconds buckets from 1 ms to 5 min: pickups are milliseconds, handlers can take minutes. */
+const SECONDS_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
+
+export type TaskEnd = 'complete' | 'error' | 'cancelled';
+
+/**
+ * Every Tasker metric, in one registry per app, served at /metrics. Counters count what this
+ * replica did (Prometheus sums replicas); queue depth and reconnects are read at scrape time.
+ */
+@Injectable()
+export class TaskerMetrics {
+  readonly registry = new Registry();
+
+  private readonly tasksSubmitted = new Counter({
+    name: 'tasker_tasks_submitted_total',
+    help: 'Tasks accepted by this orchestration replica',
+    labelNames: ['namespace', 'name'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly tasksEnded = new Counter({
+    name: 'tasker_tasks_finished_total',
+    help: 'Tasks this orchestration replica moved to a final state, by that state',
+    labelNames: ['namespace', 'name', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly stepDuration = new Histogram({
+    name: 'tasker_step_duration_seconds',
+    help: 'Handler run time on this worker, by handler and outcome',
+    labelNames: ['handler', 'outcome'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly stepAttempts = new Counter({
+    name: 'tasker_step_attempts_total',
+    help: 'Step runs started on this worker (claims), by handler',
+    labelNames: ['handler'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly pickup = new Histogram({
+    name: 'tasker_step_pickup_seconds',
+    help: 'Time from a step message being enqueued to a worker claiming the step',
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'tasker_http_request_duration_seconds',
+    help: 'HTTP request durations, by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor(bus: MessageBus, consumed: ConsumedQueues) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'tasker_queue_depth',
+      help: 'Messages waiting in the queues this process consumes (RabbitMQ: ready ones)',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const queue of consumed.list()) {
+          this.set({ queue }, await bus.depth(queue).catch(() => Number.NaN));
+        }
+      },
+    });
+    let counted = 0;
+    new Counter({
+      name: 'tasker_event_source_reconnects_total',
+      help: 'Times the notify (PGMQ) or broker (RabbitMQ) connection was lost and re-established',
+      registers: [this.registry],
+      collect() {
+        const now = bus.status().reconnects;
+        if (now > counted) this.inc(now - counted);
+        counted = now;
+      },
+    });
+  }
+
+  taskSubmitted(namespace: string, name: string): void {
+    this.tasksSubmitted.inc({ namespace, name });
+  }
+
+  taskEnded(namespace: string, name: string, status: TaskEnd): void {
+    this.tasksEnded.inc({ namespace, name, status });
+  }
+
+  stepStarted(handler: string, enqueuedAt: Date): void {
+    this.stepAttempts.inc({ handler });
+    this.pickup.observe(Math.max(0, (Date.now() - enqueuedAt.getTime()) / 1000));
+  }
+
+  stepFinished(handler: string, outcome: string, seconds: number): void {
+    this.stepDuration.observe({ handler, outcome }, seconds);
+  }
+}
