@@ -109,7 +109,12 @@ describe('pg_notify source reconnect', () => {
         description: 'the listener to notice',
       },
     );
-    expect(bus.status()).toEqual({ backend: 'pgmq', delivery: 'notify', source: 'connecting' });
+    expect(bus.status()).toEqual({
+      backend: 'pgmq',
+      delivery: 'notify',
+      source: 'connecting',
+      reconnects: 1,
+    });
     await bus.send(queue, message());
     await bus.send(queue, message());
     // Nobody is listening: nothing is read while the connection is out.
