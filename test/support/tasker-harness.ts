@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import { resetConfigSourceForTests } from '#config';
 import type { StepHandlerDefinition, TaskView } from '#core';
@@ -61,6 +61,8 @@ export class TaskerHarness {
       eventMode?: EventMode;
       handlers?: readonly StepHandlerDefinition[];
       env?: Record<string, string>;
+      /** Both apps log here instead of printing errors only. */
+      logger?: LoggerService;
     } = {},
   ): Promise<TaskerHarness> {
     const backend = options.backend ?? 'pgmq';
@@ -79,7 +81,7 @@ export class TaskerHarness {
       ...options.env,
     });
     resetConfigSourceForTests();
-    const logger: ('error' | 'warn')[] = ['error'];
+    const logger = options.logger ?? (['error'] as 'error'[]);
     const orchestration = await createOrchestrationApp({ logger });
     await orchestration.listen(0, '127.0.0.1');
     const worker = await createWorkerApp(options.handlers ?? EXAMPLE_HANDLERS, { logger });

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { closeOnSignals } from '#observability';
-import { configSource, orchestrationConfig } from '#config';
+import { closeOnSignals, installProcessLogger, setProcessLogFields } from '#observability';
+import { ProcessIdentity } from '#persistence';
+import { configSource, loggingConfig, orchestrationConfig } from '#config';
 import { createOrchestrationApp } from './bootstrap/create-orchestration-app.js';
 import { prepareSchema } from './bootstrap/run-migrations.js';
 
@@ -10,11 +11,13 @@ import { prepareSchema } from './bootstrap/run-migrations.js';
  * `node main.js migrate` or DEPLOYMENT_MODE=migrate-only migrates and exits.
  */
 async function main(): Promise<void> {
+  const logger = installProcessLogger(loggingConfig(), 'orchestration');
   const values = configSource();
   const config = orchestrationConfig();
   await prepareSchema(values);
   if (process.argv[2] === 'migrate' || config.deploymentMode === 'migrate-only') return;
-  const app = await createOrchestrationApp();
+  const app = await createOrchestrationApp({ logger });
+  setProcessLogFields({ replicaId: app.get(ProcessIdentity).processorUuid });
   closeOnSignals(app, 'Orchestration');
   await app.listen(config.port);
   new Logger('Orchestration').log(`listening on port ${config.port} (${config.env})`);

@@ -1,13 +1,16 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { closeOnSignals } from '#observability';
-import { workerConfig } from '#config';
+import { closeOnSignals, installProcessLogger, setProcessLogFields } from '#observability';
+import { ProcessIdentity } from '#persistence';
+import { loggingConfig, workerConfig } from '#config';
 import { createWorkerApp } from './bootstrap/create-worker-app.js';
 import { EXAMPLE_HANDLERS } from './handlers/example.handlers.js';
 
 async function main(): Promise<void> {
+  const logger = installProcessLogger(loggingConfig(), 'worker');
   const config = workerConfig();
-  const app = await createWorkerApp(EXAMPLE_HANDLERS);
+  const app = await createWorkerApp(EXAMPLE_HANDLERS, { logger });
+  setProcessLogFields({ workerId: app.get(ProcessIdentity).processorUuid });
   closeOnSignals(app, 'Worker');
   await app.listen(config.port);
   new Logger('Worker').log(`listening on port ${config.port} (${config.env})`);

@@ -1,5 +1,6 @@
 import { ConfigError } from '#core';
 import { parseDatabaseConfig } from './database.config.js';
+import { parseLoggingConfig } from './logging.config.js';
 import { parseMessagingConfig } from './messaging.config.js';
 import { parseOrchestrationConfig } from './orchestration.config.js';
 
@@ -59,6 +60,14 @@ describe('config namespaces', () => {
       'TASKER_RABBITMQ_RECONNECT_MAX_MS must be an integer from 100 to 300000 (got "1")',
     ]);
     expect(problems.join(' ')).not.toContain('hunter2');
+  });
+
+  it('log JSON outside development and reject an unknown level by name', () => {
+    expect(parseLoggingConfig({})).toEqual({ level: 'info', format: 'pretty' });
+    expect(parseLoggingConfig({ TASKER_ENV: 'production' }).format).toBe('json');
+    expect(problemsOf(() => parseLoggingConfig({ TASKER_LOG_LEVEL: 'loud' }))).toEqual([
+      'TASKER_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal (got "loud")',
+    ]);
   });
 
   it('list every problem at once', () => {

@@ -5,3 +5,4 @@ export * from './database.config.js';
 export * from './messaging.config.js';
 export * from './orchestration.config.js';
 export * from './worker.config.js';
+export * from './logging.config.js';

@@ -1,2 +1,3 @@
 export * from './queues.js';
 export * from './messages.js';
+export * from './trace-context.js';

@@ -8,3 +8,4 @@ export * from './ports/message-bus.port.js';
 export * from './templates/index.js';
 export * from './readiness/task-outcome.js';
 export * from './views/task-views.js';
+export * from './logging/log-context.js';

@@ -3,3 +3,4 @@ export * from './health/component-health.js';
 export * from './shutdown.js';
 export * from './metrics/metrics.module.js';
 export * from './metrics/tasker.metrics.js';
+export * from './logging/pino.logger.js';

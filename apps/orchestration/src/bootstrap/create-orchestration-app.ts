@@ -1,4 +1,4 @@
-import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import { type INestApplication, type LoggerService, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -17,7 +17,7 @@ const RESULT_VISIBILITY_TIMEOUT_MS = 30000;
  * The caller only adds the HTTP listener.
  */
 export async function createOrchestrationApp(
-  options: { logger?: false | ('error' | 'warn' | 'log')[] } = {},
+  options: { logger?: LoggerService | false | ('error' | 'warn' | 'log' | 'debug')[] } = {},
 ): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(OrchestrationModule, {
     logger: options.logger ?? ['error', 'warn', 'log'],

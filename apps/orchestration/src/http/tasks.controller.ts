@@ -3,11 +3,13 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   Param,
   ParseUUIDPipe,
   Post,
   Query,
+  Res,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { TaskPage, TaskView } from '#core';
@@ -29,9 +31,16 @@ export class TasksController {
     private readonly tasks: TaskQueryRepository,
   ) {}
 
+  /** A W3C `traceparent` header joins the caller's trace; the reply names the task's trace. */
   @Post()
-  create(@Body() body: CreateTaskDto): Promise<SubmittedTask> {
-    return this.submission.submit(body);
+  async create(
+    @Body() body: CreateTaskDto,
+    @Headers('traceparent') traceparent: string | undefined,
+    @Res({ passthrough: true }) response: { setHeader(name: string, value: string): void },
+  ): Promise<SubmittedTask> {
+    const submitted = await this.submission.submit({ ...body, traceparent });
+    response.setHeader('traceparent', submitted.traceparent);
+    return submitted;
   }
 
   @Get()

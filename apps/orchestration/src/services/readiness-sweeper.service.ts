@@ -77,6 +77,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
       taskUuid,
       namespace: result.task.namespace,
       correlationId: result.task.correlationId,
+      traceparent: result.task.traceparent,
       steps: result.steps,
     });
     return true;

@@ -7,6 +7,7 @@ export interface Announcement {
   taskUuid: string;
   namespace: string;
   correlationId: string;
+  traceparent: string | null;
   steps: EnqueuedStep[];
   causationId?: string | null;
 }
@@ -35,6 +36,7 @@ export class StepAnnouncer {
           {
             correlationId: announcement.correlationId,
             causationId: announcement.causationId ?? null,
+            traceparent: announcement.traceparent,
           },
         ),
       ),

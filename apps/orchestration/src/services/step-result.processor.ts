@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { TaskerMetrics } from '#observability';
 import type { MessageEnvelope } from '#contracts';
 import { computeBackoffMs, isRetryEligible, isTerminalTaskState } from '#core';
@@ -26,6 +26,7 @@ export interface StepResultDisposition {
  */
 @Injectable()
 export class StepResultProcessor {
+  private readonly logger = new Logger(StepResultProcessor.name);
   constructor(
     private readonly database: Database,
     private readonly evaluator: TaskEvaluator,
@@ -87,6 +88,9 @@ export class StepResultProcessor {
     if (outcome.kind === 'unknown') {
       return { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` };
     }
+    this.logger.debug(
+      `result of attempt ${envelope.payload.attempt} (${envelope.payload.outcome}): ${outcome.kind}`,
+    );
     if (outcome.kind === 'evaluated') {
       if (outcome.ended) {
         this.metrics.taskEnded(outcome.task.namespace, outcome.task.name, outcome.ended);
@@ -95,6 +99,7 @@ export class StepResultProcessor {
         taskUuid,
         namespace: outcome.task.namespace,
         correlationId: outcome.task.correlationId,
+        traceparent: outcome.task.traceparent,
         steps: outcome.steps,
         causationId: envelope.id,
       });

@@ -1,11 +1,13 @@
-import { TaskerMetrics } from '#observability';
 import { Injectable, Logger } from '@nestjs/common';
+import { traceIdOf, traceparentFor } from '#contracts';
+import { TaskerMetrics } from '#observability';
 import {
   computeIdentityHash,
   ContextValidator,
   TaskerError,
   templateKey,
   ValidationError,
+  withLogContext,
 } from '#core';
 import {
   Database,
@@ -29,6 +31,8 @@ export interface TaskSubmission {
   sourceSystem?: string | undefined;
   reason?: string | undefined;
   tags?: string[] | undefined;
+  /** The caller's W3C traceparent header; an invalid or missing one starts a new trace. */
+  traceparent?: string | undefined;
 }
 
 export interface SubmittedTask {
@@ -38,6 +42,8 @@ export interface SubmittedTask {
   version: string;
   status: 'steps_in_process';
   correlationId: string;
+  /** The trace every message of this task carries. */
+  traceparent: string;
   stepCount: number;
   enqueuedSteps: string[];
 }
@@ -79,6 +85,7 @@ export class TaskSubmissionService {
       idempotencyKey: request.idempotencyKey,
     });
     const processor = this.identity.processorUuid;
+    const traceparent = traceparentFor(request.traceparent);
 
     const created = await this.database.transaction(async (tx) => {
       const { taskUuid, correlationId } = await insertTaskGraph(
@@ -90,6 +97,7 @@ export class TaskSubmissionService {
           identityHash,
           priority: request.priority ?? 0,
           correlationId: request.correlationId ?? null,
+          traceparent,
           initiator: request.initiator ?? null,
           sourceSystem: request.sourceSystem ?? null,
           reason: request.reason ?? null,
@@ -109,9 +117,15 @@ export class TaskSubmissionService {
       return { taskUuid, correlationId, steps };
     });
     this.metrics.taskSubmitted(template.namespace, template.name);
+    const fields = {
+      taskUuid: created.taskUuid,
+      correlationId: created.correlationId,
+      traceId: traceIdOf(traceparent) ?? undefined,
+    };
+    withLogContext(fields, () => this.logger.debug(`submitted ${templateKey(template)}`));
 
     try {
-      await this.announcer.announce({ ...created, namespace: template.namespace });
+      await this.announcer.announce({ ...created, namespace: template.namespace, traceparent });
     } catch (err) {
       // The task is committed; the sweep re-announces steps left enqueued. Do not fail the
       // request: retrying it would be a duplicate submission.
@@ -126,6 +140,7 @@ export class TaskSubmissionService {
       version: template.version,
       status: 'steps_in_process',
       correlationId: created.correlationId,
+      traceparent,
       stepCount: template.steps.length,
       enqueuedSteps: created.steps.map((s) => s.stepName),
     };

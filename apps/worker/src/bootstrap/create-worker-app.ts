@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { messagingConfig, workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
@@ -13,7 +13,7 @@ import { WorkerModule } from '../worker.module.js';
  */
 export async function createWorkerApp(
   handlers: readonly StepHandlerDefinition[],
-  options: { logger?: false | ('error' | 'warn' | 'log')[] } = {},
+  options: { logger?: LoggerService | false | ('error' | 'warn' | 'log' | 'debug')[] } = {},
 ): Promise<INestApplication> {
   const app = await NestFactory.create(WorkerModule.forRoot({ handlers }), {
     logger: options.logger ?? ['error', 'warn', 'log'],

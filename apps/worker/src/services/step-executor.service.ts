@@ -79,6 +79,7 @@ export class StepExecutor {
       processor,
     );
     if (recorded) {
+      this.logger.debug(`ran ${claimed.stepName} attempt ${claimed.attempt}: ${outcome.kind}`);
       await this.sendResult(envelope, claimed.attempt, outcome.kind);
     } else {
       this.logger.warn(
@@ -198,7 +199,12 @@ export class StepExecutor {
       createEnvelope(
         'step.result.v1',
         { taskUuid, stepUuid, attempt, outcome },
-        { correlationId: cause.correlationId, causationId: cause.id, attempt },
+        {
+          correlationId: cause.correlationId,
+          causationId: cause.id,
+          attempt,
+          traceparent: cause.traceparent,
+        },
       ),
     );
   }

@@ -1,10 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
-import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { parseEnvelope } from '#contracts';
+import type { MessageEnvelope } from '#contracts';
+import { parseEnvelope, traceIdOf } from '#contracts';
 import type { ReceivedMessage, Subscription } from '#core';
-import { MessageBus } from '#core';
+import { MessageBus, withLogContext } from '#core';
 import { errorMessage } from '../polling/read-loop.subscription.js';
 import { ConsumedQueues } from './consumed-queues.js';
 import { TaskerContext } from './tasker.context.js';
@@ -102,6 +103,25 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
       return this.deadLetter(message, `no handler for ${envelope.type} on ${message.queue}`);
     }
     const context = new TaskerContext([message, envelope, this.stopping.signal]);
+    // Every line logged while handling it says which task, step and trace it is about.
+    const { taskUuid, stepUuid } = envelope.payload;
+    const fields = {
+      taskUuid,
+      stepUuid,
+      correlationId: envelope.correlationId,
+      traceId: traceIdOf(envelope.traceparent) ?? undefined,
+      messageType: envelope.type,
+      messageId: envelope.id,
+    };
+    await withLogContext(fields, () => this.settle(message, envelope, handler, context));
+  }
+
+  private async settle(
+    message: ReceivedMessage,
+    envelope: MessageEnvelope,
+    handler: MessageHandler,
+    context: TaskerContext,
+  ): Promise<void> {
     try {
       const result: unknown = await handler(envelope, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });

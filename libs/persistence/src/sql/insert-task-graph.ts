@@ -9,6 +9,8 @@ export interface NewTask {
   identityHash: string;
   priority: number;
   correlationId: string | null;
+  /** W3C traceparent the task's messages carry. */
+  traceparent: string;
   initiator: string | null;
   sourceSystem: string | null;
   reason: string | null;
@@ -32,8 +34,8 @@ export async function insertTaskGraph(
   const inserted = await q.query(
     `INSERT INTO tasker.tasks
        (task_uuid, named_task_uuid, context, identity_hash, priority, correlation_id, initiator,
-        source_system, reason, tags)
-     VALUES ($10, $1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9::text[])
+        source_system, reason, tags, traceparent)
+     VALUES ($10, $1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9::text[], $11)
      ON CONFLICT (identity_hash) DO NOTHING`,
     [
       task.namedTaskUuid,
@@ -46,6 +48,7 @@ export async function insertTaskGraph(
       task.reason,
       task.tags,
       taskUuid,
+      task.traceparent,
     ],
   );
   if (inserted.rowCount === 0) {

@@ -8,6 +8,7 @@ export interface LockedTask {
   /** The template's name. */
   name: string;
   correlationId: string;
+  traceparent: string | null;
 }
 
 /**
@@ -22,7 +23,8 @@ export async function lockTask(
 ): Promise<LockedTask | null> {
   const { rows } = await q.query<LockedTask>(
     `SELECT t.task_uuid AS "taskUuid", tr.to_state AS state, ns.name AS namespace,
-            nt.name AS name, t.correlation_id AS "correlationId"
+            nt.name AS name, t.correlation_id AS "correlationId",
+            t.traceparent
        FROM tasker.tasks t
        JOIN tasker.task_transitions tr ON tr.task_uuid = t.task_uuid AND tr.most_recent
        JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
