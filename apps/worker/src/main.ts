@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { closeOnSignals, installProcessLogger, setProcessLogFields } from '#observability';
 import { ProcessIdentity } from '#persistence';
-import { loggingConfig, workerConfig } from '#config';
+import { loggingConfig, printEffectiveConfig, workerConfig } from '#config';
 import { createWorkerApp } from './bootstrap/create-worker-app.js';
 import { EXAMPLE_HANDLERS } from './handlers/example.handlers.js';
 
+/** `node main.js config` prints the effective configuration (secrets redacted) and exits. */
 async function main(): Promise<void> {
+  if (process.argv[2] === 'config') return printEffectiveConfig('worker');
   const logger = installProcessLogger(loggingConfig(), 'worker');
   const config = workerConfig();
   const app = await createWorkerApp(EXAMPLE_HANDLERS, { logger });

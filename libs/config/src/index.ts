@@ -6,3 +6,4 @@ export * from './messaging.config.js';
 export * from './orchestration.config.js';
 export * from './worker.config.js';
 export * from './logging.config.js';
+export * from './effective-config.js';

@@ -1,0 +1,31 @@
+import { ConfigError } from '#core';
+import { effectiveConfig } from './effective-config.js';
+
+describe('effective config', () => {
+  const values = {
+    TASKER_ENV: 'production',
+    DATABASE_URL: 'postgres://tasker:s3cret-db@db:5432/tasker',
+    TASKER_MESSAGING_BACKEND: 'rabbitmq',
+    RABBITMQ_URL: 'amqp://tasker:s3cret-mq@mq:5672',
+    TASKER_WORKER_CONCURRENCY: '4',
+  };
+
+  it('shows every namespace of the app with the passwords redacted', () => {
+    const config = effectiveConfig('worker', values);
+    const printed = JSON.stringify(config);
+    expect(printed).not.toMatch(/s3cret/);
+    expect(config).toMatchObject({
+      worker: { concurrency: 4 },
+      database: { url: 'postgres://tasker:***@db:5432/tasker' },
+      messaging: { backend: 'rabbitmq', rabbitmq: { url: 'amqp://tasker:***@mq:5672' } },
+      logging: { format: 'json' },
+    });
+    expect(config).not.toHaveProperty('orchestration');
+  });
+
+  it('fails like the boot would, naming the variable', () => {
+    expect(() => effectiveConfig('orchestration', { ...values, DEPLOYMENT_MODE: 'often' })).toThrow(
+      ConfigError,
+    );
+  });
+});
