@@ -1,5 +1,7 @@
 import { traceIdOf } from '#contracts';
+import { defineHandler } from '#core';
 import { createPinoLogger, PinoNestLogger } from '#observability';
+import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
 import { TaskerHarness } from './support/tasker-harness.js';
 
 /**
@@ -9,6 +11,8 @@ import { TaskerHarness } from './support/tasker-harness.js';
  */
 describe('trace context through a task', () => {
   const lines: Record<string, unknown>[] = [];
+  /** What the square handler saw: handlers can continue the task's trace. */
+  const handlerTraces = new Map<string, string | null>();
   let tasker: TaskerHarness;
 
   beforeAll(async () => {
@@ -18,7 +22,15 @@ describe('trace context through a task', () => {
     const logger = new PinoNestLogger(
       createPinoLogger({ level: 'debug', format: 'json' }, 'tasker-test', capture),
     );
-    tasker = await TaskerHarness.start({ logger });
+    const handlers = EXAMPLE_HANDLERS.map((h) =>
+      h.name === 'examples.square'
+        ? defineHandler(h.name, (ctx) => {
+            handlerTraces.set(ctx.stepUuid, ctx.traceparent);
+            return h.run(ctx);
+          })
+        : h,
+    );
+    tasker = await TaskerHarness.start({ logger, handlers });
   });
 
   afterAll(async () => {
@@ -69,6 +81,8 @@ describe('trace context through a task', () => {
           .sort(),
       ).toEqual(stepUuids);
     }
+    const squares = task.steps.filter((s) => s.name !== 'end').map((s) => s.stepUuid);
+    expect(squares.map((uuid) => handlerTraces.get(uuid))).toEqual(squares.map(() => traceparent));
     for (const line of traced) {
       expect(line).toMatchObject({ taskUuid, correlationId: expect.any(String) });
     }

@@ -55,7 +55,7 @@ export class StepExecutor {
     if (!claimed) return this.handleUnclaimable(envelope);
     this.metrics.stepStarted(claimed.handler, delivery.enqueuedAt);
     const started = performance.now();
-    const outcome = await this.run(claimed, delivery.shutdown);
+    const outcome = await this.run(claimed, delivery.shutdown, envelope.traceparent);
     this.metrics.stepFinished(claimed.handler, outcome.kind, (performance.now() - started) / 1000);
     if (outcome.kind === 'interrupted') {
       const released = await releaseStep(
@@ -92,6 +92,7 @@ export class StepExecutor {
   private async run(
     step: ClaimedStep,
     shutdown: AbortSignal,
+    traceparent: string | null,
   ): Promise<StepRunOutcome | { kind: 'interrupted' }> {
     const handler = this.registry.get(step.handler);
     if (!handler) {
@@ -130,6 +131,7 @@ export class StepExecutor {
           dependencyResults: step.dependencyResults,
           attempt: step.attempt,
           signal: controller.signal,
+          traceparent,
         }),
       )
       .then((result: unknown): StepRunOutcome => ({ kind: 'success', result: result ?? null }));

@@ -13,6 +13,8 @@ export interface StepHandlerContext<TContext = Record<string, unknown>> {
   attempt: number;
   /** Aborted when the step's timeout passes or the worker shuts down. */
   signal: AbortSignal;
+  /** The task's W3C traceparent, to continue its trace in calls the handler makes. */
+  traceparent: string | null;
 }
 
 /** Returns (or resolves to) the step's result, stored as JSON. */
