@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { ConfigModule } from '@nestjs/config';
 import { databaseConfig, messagingConfig, orchestrationConfig } from '#config';
 import { MessagingModule } from '#messaging';
 import { HealthModule, MetricsModule } from '#observability';
 import { PersistenceModule } from '#persistence';
 import { MigrationsHealth } from './health/migrations.health.js';
+import { ApiKeyGuard } from './http/api-key.guard.js';
+import { Backpressure } from './http/backpressure.service.js';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
 import { StepResultController } from './messaging/step-result.controller.js';
@@ -30,6 +33,8 @@ import { TemplateRegistrationService } from './services/template-registration.se
   ],
   controllers: [TasksController, TemplatesController, StepResultController],
   providers: [
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    Backpressure,
     StepAnnouncer,
     TaskEvaluator,
     TaskSubmissionService,

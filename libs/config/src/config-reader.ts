@@ -64,6 +64,11 @@ export class ConfigReader {
       .filter((s) => s.length > 0);
   }
 
+  /** Records a problem found by a caller's own parsing (never include a secret's value). */
+  report(problem: string): void {
+    this.problems.push(problem);
+  }
+
   /** Returns the parsed config, or throws one ConfigError listing every problem. */
   done<T>(config: T): T {
     if (this.problems.length > 0) throw new ConfigError(this.problems);

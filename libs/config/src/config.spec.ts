@@ -70,6 +70,25 @@ describe('config namespaces', () => {
     ]);
   });
 
+  it('read scoped API keys, refusing short keys and unknown scopes without printing them', () => {
+    expect(
+      parseOrchestrationConfig({
+        TASKER_API_KEYS: 'a-long-operator-key-1:write, a-long-reader-key-22:read',
+      }).apiKeys,
+    ).toEqual([
+      { key: 'a-long-operator-key-1', scope: 'write' },
+      { key: 'a-long-reader-key-22', scope: 'read' },
+    ]);
+    const problems = problemsOf(() =>
+      parseOrchestrationConfig({ TASKER_API_KEYS: 'k7x:read,a-long-operator-key-1:admin' }),
+    );
+    expect(problems).toEqual([
+      'TASKER_API_KEYS entry 1 is shorter than 16 characters',
+      'TASKER_API_KEYS entry 2 has scope "admin"; use read or write',
+    ]);
+    expect(problems.join(' ')).not.toMatch(/k7x|operator-key/);
+  });
+
   it('list every problem at once', () => {
     const problems = problemsOf(() =>
       parseOrchestrationConfig({

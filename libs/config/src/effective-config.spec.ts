@@ -23,6 +23,20 @@ describe('effective config', () => {
     expect(config).not.toHaveProperty('orchestration');
   });
 
+  it('never shows an API key', () => {
+    const config = effectiveConfig('orchestration', {
+      ...values,
+      TASKER_API_KEYS: 'operator-key-0123456789:write,dashboard-key-0123456:read',
+    });
+    expect(JSON.stringify(config)).not.toMatch(/0123456/);
+    expect(config.orchestration).toMatchObject({
+      apiKeys: [
+        { key: '***', scope: 'write' },
+        { key: '***', scope: 'read' },
+      ],
+    });
+  });
+
   it('fails like the boot would, naming the variable', () => {
     expect(() => effectiveConfig('orchestration', { ...values, DEPLOYMENT_MODE: 'often' })).toThrow(
       ConfigError,

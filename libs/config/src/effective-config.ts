@@ -17,8 +17,15 @@ export function effectiveConfig(
 ): Record<string, unknown> {
   const messaging = parseMessagingConfig(values);
   const database = parseDatabaseConfig(values);
+  const own =
+    app === 'orchestration'
+      ? (({ apiKeys, ...rest }) => ({
+          ...rest,
+          apiKeys: apiKeys.map(({ scope }) => ({ key: '***', scope })),
+        }))(parseOrchestrationConfig(values))
+      : parseWorkerConfig(values);
   return {
-    [app]: app === 'orchestration' ? parseOrchestrationConfig(values) : parseWorkerConfig(values),
+    [app]: own,
     database: { ...database, url: redactUrl(database.url) },
     messaging: {
       ...messaging,

@@ -6,6 +6,18 @@ import { readTaskerEnv, type TaskerEnv } from './tasker-env.js';
 export const DEPLOYMENT_MODES = ['standard', 'migrate-only', 'no-migrate'] as const;
 export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
 
+export const API_KEY_SCOPES = ['read', 'write'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export interface ApiKey {
+  key: string;
+  /** read: GET only; write: everything. */
+  scope: ApiKeyScope;
+}
+
+/** Shorter keys are refused: they can be guessed. */
+const MIN_API_KEY_LENGTH = 16;
+
 export interface OrchestrationConfig {
   env: TaskerEnv;
   port: number;
@@ -17,6 +29,32 @@ export interface OrchestrationConfig {
   sweepIntervalMs: number;
   /** A step still `enqueued` this long after its announcement is announced again. */
   reannounceAfterMs: number;
+  /** Empty: the API is open. Otherwise every /v1 request needs one of these in X-API-Key. */
+  apiKeys: ApiKey[];
+  /** POST /v1/tasks answers 503 while the namespace's queue holds more (0: never). */
+  maxQueueDepth: number;
+  /** An HTTP request taking longer is cut off. */
+  requestTimeoutMs: number;
+}
+
+/** TASKER_API_KEYS: comma-separated `key:scope` entries (scope read or write; default write). */
+function parseApiKeys(read: ConfigReader): ApiKey[] {
+  return read.list('TASKER_API_KEYS').flatMap((entry, index) => {
+    const at = entry.lastIndexOf(':');
+    const key = at > 0 ? entry.slice(0, at) : entry;
+    const scope = at > 0 ? entry.slice(at + 1) : 'write';
+    if (!(API_KEY_SCOPES as readonly string[]).includes(scope)) {
+      read.report(`TASKER_API_KEYS entry ${index + 1} has scope "${scope}"; use read or write`);
+      return [];
+    }
+    if (key.length < MIN_API_KEY_LENGTH) {
+      read.report(
+        `TASKER_API_KEYS entry ${index + 1} is shorter than ${MIN_API_KEY_LENGTH} characters`,
+      );
+      return [];
+    }
+    return [{ key, scope: scope as ApiKeyScope }];
+  });
 }
 
 export function parseOrchestrationConfig(values: ConfigValues): OrchestrationConfig {
@@ -30,6 +68,9 @@ export function parseOrchestrationConfig(values: ConfigValues): OrchestrationCon
     templatePath: read.string('TASKER_TEMPLATE_PATH', 'config/tasks'),
     sweepIntervalMs: read.integer('TASKER_SWEEP_INTERVAL_MS', 1000, 50, 3600000),
     reannounceAfterMs: read.integer('TASKER_REANNOUNCE_AFTER_MS', 300000, 1000, 86400000),
+    apiKeys: parseApiKeys(read),
+    maxQueueDepth: read.integer('TASKER_MAX_QUEUE_DEPTH', 0, 0, 100000000),
+    requestTimeoutMs: read.integer('TASKER_HTTP_REQUEST_TIMEOUT_MS', 30000, 1000, 600000),
   });
 }
 

@@ -2,7 +2,7 @@ import { type INestApplication, type LoggerService, ValidationPipe } from '@nest
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { messagingConfig } from '#config';
+import { messagingConfig, orchestrationConfig } from '#config';
 import { ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import { startTaskerTransport } from '#messaging';
 import { DomainErrorFilter } from '../http/domain-error.filter.js';
@@ -44,6 +44,10 @@ export async function createOrchestrationApp(
   );
   SwaggerModule.setup('docs', app, document);
   await app.init();
+  const http = app.getHttpServer() as { requestTimeout: number };
+  http.requestTimeout = app.get<ReturnType<typeof orchestrationConfig>>(
+    orchestrationConfig.KEY,
+  ).requestTimeoutMs;
   const messaging = app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY);
   await startTaskerTransport(app, {
     queues: [ORCHESTRATION_STEP_RESULTS_QUEUE],

@@ -10,12 +10,14 @@ import {
   Post,
   Query,
   Res,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { TaskPage, TaskView } from '#core';
 import { TaskQueryRepository } from '#persistence';
 import { TaskCancellationService } from '../services/task-cancellation.service.js';
 import { type SubmittedTask, TaskSubmissionService } from '../services/task-submission.service.js';
+import { Backpressure, RETRY_AFTER_SECONDS } from './backpressure.service.js';
 import { CancelTaskQuery } from './dto/cancel-task.query.js';
 import { CreateTaskDto } from './dto/create-task.dto.js';
 import { ListTasksQuery } from './dto/list-tasks.query.js';
@@ -29,6 +31,7 @@ export class TasksController {
     private readonly submission: TaskSubmissionService,
     private readonly cancellation: TaskCancellationService,
     private readonly tasks: TaskQueryRepository,
+    private readonly backpressure: Backpressure,
   ) {}
 
   /** A W3C `traceparent` header joins the caller's trace; the reply names the task's trace. */
@@ -38,6 +41,11 @@ export class TasksController {
     @Headers('traceparent') traceparent: string | undefined,
     @Res({ passthrough: true }) response: { setHeader(name: string, value: string): void },
   ): Promise<SubmittedTask> {
+    const refusal = await this.backpressure.refusal(body.namespace);
+    if (refusal) {
+      response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      throw new ServiceUnavailableException(refusal);
+    }
     const submitted = await this.submission.submit({ ...body, traceparent });
     response.setHeader('traceparent', submitted.traceparent);
     return submitted;
