@@ -102,5 +102,48 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
       );
       expect(await tasker.queueLength(workerQueueName('examples'))).toBe(0);
     });
+
+    it('dead-letters step and result messages about a step that does not exist, and counts them', async () => {
+      const ghost = '01900000-0000-7000-8000-00000000dead';
+      const meta = { correlationId: ghost };
+      const workerDlq = deadLetterQueueName(workerQueueName('examples'));
+      const resultsDlq = deadLetterQueueName(ORCHESTRATION_STEP_RESULTS_QUEUE);
+      const before = await tasker.queueLength(workerDlq);
+      await tasker
+        .bus()
+        .send(
+          workerQueueName('examples'),
+          createEnvelope(
+            'step.execute.v1',
+            { taskUuid: ghost, stepUuid: ghost, stepName: 'ghost', namespace: 'examples' },
+            meta,
+          ),
+        );
+      await tasker
+        .bus()
+        .send(
+          ORCHESTRATION_STEP_RESULTS_QUEUE,
+          createEnvelope(
+            'step.result.v1',
+            { taskUuid: ghost, stepUuid: ghost, attempt: 1, outcome: 'success' },
+            meta,
+          ),
+        );
+      await pollUntil(
+        async () => [await tasker.queueLength(workerDlq), await tasker.queueLength(resultsDlq)],
+        ([worker, results]) => worker === before + 1 && results === 1,
+        { description: 'both messages to be dead-lettered' },
+      );
+      const metrics = async (base: string) => (await fetch(`${base}/metrics`)).text();
+      expect(await metrics(tasker.workerUrl)).toMatch(
+        new RegExp(
+          `^tasker_messages_dead_lettered_total\\{queue="worker_examples_queue"\\} ${before + 1}$`,
+          'm',
+        ),
+      );
+      expect(await metrics(tasker.baseUrl)).toMatch(
+        /^tasker_messages_dead_lettered_total\{queue="orchestration_step_results"\} 1$/m,
+      );
+    });
   },
 );

@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { messagingConfig, orchestrationConfig } from '#config';
 import { ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import { startTaskerTransport } from '#messaging';
+import { TaskerMetrics } from '#observability';
 import { DomainErrorFilter } from '../http/domain-error.filter.js';
 import { OrchestrationModule } from '../orchestration.module.js';
 
@@ -50,6 +51,7 @@ export async function createOrchestrationApp(
   ).requestTimeoutMs;
   const messaging = app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY);
   await startTaskerTransport(app, {
+    onDeadLetter: (queue) => app.get(TaskerMetrics).messageDeadLettered(queue),
     queues: [ORCHESTRATION_STEP_RESULTS_QUEUE],
     prefetch: messaging.batchSize,
     visibilityTimeoutMs: RESULT_VISIBILITY_TIMEOUT_MS,

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { messagingConfig, workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
 import { startTaskerTransport } from '#messaging';
+import { TaskerMetrics } from '#observability';
 import { STEP_VISIBILITY_TIMEOUT_MS } from '../services/step-executor.service.js';
 import { WorkerQueues } from '../services/worker-queues.js';
 import { WorkerModule } from '../worker.module.js';
@@ -20,6 +21,7 @@ export async function createWorkerApp(
   });
   await app.init();
   await startTaskerTransport(app, {
+    onDeadLetter: (queue) => app.get(TaskerMetrics).messageDeadLettered(queue),
     queues: app.get(WorkerQueues).queues,
     prefetch: app.get<ReturnType<typeof workerConfig>>(workerConfig.KEY).concurrency,
     visibilityTimeoutMs: STEP_VISIBILITY_TIMEOUT_MS,

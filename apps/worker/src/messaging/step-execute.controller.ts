@@ -14,10 +14,11 @@ export class StepExecuteController {
     @Payload() envelope: MessageEnvelope<'step.execute.v1'>,
     @Ctx() context: TaskerContext,
   ): Promise<void> {
-    const { redeliverAfterMs } = await this.executor.execute(envelope, {
+    const { redeliverAfterMs, deadLetterReason } = await this.executor.execute(envelope, {
       shutdown: context.shutdownSignal,
       enqueuedAt: context.message.enqueuedAt,
     });
-    if (redeliverAfterMs !== undefined) context.redeliverAfter(redeliverAfterMs);
+    if (deadLetterReason !== undefined) context.deadLetter(deadLetterReason);
+    else if (redeliverAfterMs !== undefined) context.redeliverAfter(redeliverAfterMs);
   }
 }

@@ -21,6 +21,8 @@ export const STEP_VISIBILITY_TIMEOUT_MS = 30000;
 /** What to do with the step message once `execute` returns: ack it, or have it back later. */
 export interface StepMessageDisposition {
   redeliverAfterMs?: number;
+  /** The message can never be processed (its step does not exist). */
+  deadLetterReason?: string;
 }
 
 /**
@@ -151,7 +153,10 @@ export class StepExecutor {
   ): Promise<StepMessageDisposition> {
     const { stepUuid } = step.payload;
     const run = await readStep(this.database.pool, stepUuid);
-    if (run?.state === 'in_progress') {
+    if (!run || run.taskUuid !== step.payload.taskUuid) {
+      return { deadLetterReason: `no step ${stepUuid} in task ${step.payload.taskUuid}` };
+    }
+    if (run.state === 'in_progress') {
       const remaining = run.msUntilTimeout ?? 0;
       if (remaining > 0) {
         // Another worker may still be running it: look again once its timeout has passed.
@@ -178,14 +183,14 @@ export class StepExecutor {
         await this.sendResult(step, run.attempts, 'failure');
       }
     } else if (
-      run?.state === 'enqueued_for_orchestration' ||
-      run?.state === 'enqueued_as_error_for_orchestration'
+      run.state === 'enqueued_for_orchestration' ||
+      run.state === 'enqueued_as_error_for_orchestration'
     ) {
       // Recorded, but we may have died before sending the result: send it (again).
       const outcome = run.state === 'enqueued_for_orchestration' ? 'success' : 'failure';
       await this.sendResult(step, run.attempts, outcome);
     }
-    // Anything else (done, cancelled, unknown step): this message has nothing left to do.
+    // Anything else (done, cancelled): this message has nothing left to do.
     return {};
   }
 

@@ -21,6 +21,8 @@ export interface TaskerTransportOptions {
   visibilityTimeoutMs: number;
   /** At close: how long handlers in flight may run on before their shutdown signal aborts. */
   shutdownGraceMs: number;
+  /** Told about every message the transport dead-letters (for a metric). */
+  onDeadLetter?: (queue: string) => void;
 }
 
 /** Redelivery delay after a handler failed on its `deliveryCount`-th delivery. */
@@ -143,6 +145,7 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
   private async deadLetter(message: ReceivedMessage, reason: string): Promise<void> {
     this.log.warn(`dead-lettering message ${message.id} from ${message.queue}: ${reason}`);
     await this.bus.deadLetter(message, reason);
+    this.options.onDeadLetter?.(message.queue);
   }
 }
 

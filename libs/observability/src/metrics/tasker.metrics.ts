@@ -54,6 +54,13 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
+  private readonly deadLettered = new Counter({
+    name: 'tasker_messages_dead_lettered_total',
+    help: 'Messages that could never be processed and went to the dead-letter queue, by source queue',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'tasker_http_request_duration_seconds',
     help: 'HTTP request durations, by method, route template and status',
@@ -100,6 +107,10 @@ export class TaskerMetrics {
   stepStarted(handler: string, enqueuedAt: Date): void {
     this.stepAttempts.inc({ handler });
     this.pickup.observe(Math.max(0, (Date.now() - enqueuedAt.getTime()) / 1000));
+  }
+
+  messageDeadLettered(queue: string): void {
+    this.deadLettered.inc({ queue });
   }
 
   stepFinished(handler: string, outcome: string, seconds: number): void {
