@@ -19,7 +19,10 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
     it('runs on the backend TASKER_MESSAGING_BACKEND names', () => {
       const expected = backend === 'rabbitmq' ? RabbitMqMessageBus : PgmqMessageBus;
       expect(tasker.bus()).toBeInstanceOf(expected);
-      expect(tasker.bus().capabilities.needsFallbackPolling).toBe(backend === 'pgmq');
+      const status = tasker.bus().status();
+      expect(status.backend).toBe(backend);
+      // Only RabbitMQ pushes; PGMQ consumers must be notified or poll.
+      expect(status.delivery === 'push').toBe(backend === 'rabbitmq');
     });
 
     it('reports both apps ready, with every component they depend on', async () => {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { closeOnSignals, installProcessLogger, setProcessLogFields } from '#observability';
+import { errorMessage } from '#core';
 import { ProcessIdentity } from '#persistence';
 import { configSource, loggingConfig, printEffectiveConfig, orchestrationConfig } from '#config';
 import { createOrchestrationApp } from './bootstrap/create-orchestration-app.js';
@@ -26,6 +27,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  new Logger('Orchestration').error(err instanceof Error ? err.message : String(err));
+  new Logger('Orchestration').error(errorMessage(err));
   process.exit(1);
 });

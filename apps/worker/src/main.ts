@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { closeOnSignals, installProcessLogger, setProcessLogFields } from '#observability';
+import { errorMessage } from '#core';
 import { ProcessIdentity } from '#persistence';
 import { loggingConfig, printEffectiveConfig, workerConfig } from '#config';
 import { createWorkerApp } from './bootstrap/create-worker-app.js';
@@ -19,6 +20,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  new Logger('Worker').error(err instanceof Error ? err.message : String(err));
+  new Logger('Worker').error(errorMessage(err));
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '#core';
+import { ConfigError, errorMessage } from '#core';
 
 export type ConfigValues = Readonly<Record<string, string | undefined>>;
 
@@ -27,9 +27,7 @@ export function loadConfigSource(env: NodeJS.ProcessEnv): ConfigValues {
   try {
     fileValues = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError([
-      `TASKER_CONFIG_PATH: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`,
-    ]);
+    throw new ConfigError([`TASKER_CONFIG_PATH: cannot read ${path}: ${errorMessage(err)}`]);
   }
   if (fileValues === null || typeof fileValues !== 'object' || Array.isArray(fileValues)) {
     throw new ConfigError([`TASKER_CONFIG_PATH: ${path} must hold a mapping of VARIABLE: value`]);

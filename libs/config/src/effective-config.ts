@@ -17,13 +17,13 @@ export function effectiveConfig(
 ): Record<string, unknown> {
   const messaging = parseMessagingConfig(values);
   const database = parseDatabaseConfig(values);
-  const own =
-    app === 'orchestration'
-      ? (({ apiKeys, ...rest }) => ({
-          ...rest,
-          apiKeys: apiKeys.map(({ scope }) => ({ key: '***', scope })),
-        }))(parseOrchestrationConfig(values))
-      : parseWorkerConfig(values);
+  const orchestration = app === 'orchestration' ? parseOrchestrationConfig(values) : undefined;
+  const own = orchestration
+    ? {
+        ...orchestration,
+        apiKeys: orchestration.apiKeys.map(({ scope }) => ({ key: '***', scope })),
+      }
+    : parseWorkerConfig(values);
   return {
     [app]: own,
     database: { ...database, url: redactUrl(database.url) },

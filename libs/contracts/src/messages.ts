@@ -98,14 +98,13 @@ const payloadValidators = Object.fromEntries(
   Object.entries(payloadSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
 ) as { [K in MessageType]: ValidateFunction<MessagePayloads[K]> };
 
-export type ParseResult<T extends MessageType> =
-  { ok: true; message: MessageEnvelope<T> } | { ok: false; error: string };
+export type ParseResult = { ok: true; message: MessageEnvelope } | { ok: false; error: string };
 
 /**
  * Validates a raw body as an envelope of any known type, payload included. A failure is
  * permanent for that message (dead-letter it), never a reason to crash or retry.
  */
-export function parseEnvelope(body: unknown): ParseResult<MessageType> {
+export function parseEnvelope(body: unknown): ParseResult {
   if (!validateEnvelope(body)) {
     return { ok: false, error: `invalid envelope: ${ajv.errorsText(validateEnvelope.errors)}` };
   }
@@ -118,16 +117,6 @@ export function parseEnvelope(body: unknown): ParseResult<MessageType> {
     };
   }
   return { ok: true, message: envelope };
-}
-
-/** Validates a raw body as an envelope of the expected type. */
-export function parseMessage<T extends MessageType>(body: unknown, expected: T): ParseResult<T> {
-  const parsed = parseEnvelope(body);
-  if (!parsed.ok) return parsed;
-  if (parsed.message.type !== expected) {
-    return { ok: false, error: `expected message type ${expected}, got ${parsed.message.type}` };
-  }
-  return { ok: true, message: parsed.message as MessageEnvelope<T> };
 }
 
 export function createEnvelope<T extends MessageType>(

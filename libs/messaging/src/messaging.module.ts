@@ -1,5 +1,4 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { databaseConfig, messagingConfig } from '#config';
 import { MessageBus } from '#core';
@@ -48,9 +47,9 @@ export function createMessageBus(
   exports: [MessageBus, ConsumedQueues],
 })
 export class MessagingModule implements OnApplicationShutdown {
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(private readonly bus: MessageBus) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.moduleRef.get(MessageBus).close();
+    await this.bus.close();
   }
 }

@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
+import { errorMessage } from '#core';
 
 /**
  * SIGTERM/SIGINT close the app (consumers drain their in-flight messages, then connections
@@ -17,7 +18,7 @@ export function closeOnSignals(app: INestApplicationContext, name: string): void
       app.close().then(
         () => process.exit(0),
         (err: unknown) => {
-          logger.error(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          logger.error(`shutdown failed: ${errorMessage(err)}`);
           process.exit(1);
         },
       );

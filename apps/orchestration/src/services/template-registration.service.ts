@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { ORCHESTRATION_STEP_RESULTS_QUEUE, workerQueueName } from '#contracts';
+import { workerQueueName } from '#contracts';
 import { orchestrationConfig } from '#config';
 import { loadTemplatesFromDirectory, MessageBus } from '#core';
 import { TemplateRepository } from '#persistence';
@@ -24,7 +24,7 @@ export class TemplateRegistrationService implements OnModuleInit {
     const templates = await loadTemplatesFromDirectory(this.config.templatePath);
     await this.templates.register(templates);
     const namespaces = [...new Set(templates.map((t) => t.namespace))];
-    await this.bus.ensureQueue(ORCHESTRATION_STEP_RESULTS_QUEUE);
+    // The results queue is ensured by the transport that consumes it.
     for (const namespace of namespaces) await this.bus.ensureQueue(workerQueueName(namespace));
     this.logger.log(
       `registered ${templates.length} templates in ${namespaces.length} namespaces from ${this.config.templatePath}`,

@@ -96,3 +96,8 @@ export class ConfigError extends TaskerError {
     });
   }
 }
+
+/** The message of anything thrown, for log lines and error texts. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

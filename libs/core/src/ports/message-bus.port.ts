@@ -40,11 +40,6 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
-export interface MessageBusCapabilities {
-  /** True when the broker does not push, so consumers must poll (or listen for notifications). */
-  readonly needsFallbackPolling: boolean;
-}
-
 /** What health checks report about a bus, without naming adapter types. */
 export interface MessageBusStatus {
   backend: string;
@@ -69,7 +64,6 @@ export class BrokerUnavailableError extends Error {
  * Messages carry identifiers only; consumers re-read state from the database.
  */
 export abstract class MessageBus {
-  abstract readonly capabilities: MessageBusCapabilities;
   /** Creates the queue and its dead-letter destination if missing. Idempotent. */
   abstract ensureQueue(queue: string): Promise<void>;
   /** Resolves once the broker has the message durably (PGMQ: committed; RabbitMQ: confirmed). */

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { TemplateValidationError } from '../errors/tasker.error.js';
+import { errorMessage, TemplateValidationError } from '../errors/tasker.error.js';
 import { templateKey, type TaskTemplate } from './task-template.js';
 
 /** The ajv settings used for template input schemas everywhere. */
@@ -16,7 +16,7 @@ export function compileSchemaProblem(schema: Record<string, unknown>): string | 
     createAjv().compile(schema);
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }
 
@@ -65,7 +65,7 @@ export class ContextValidator {
     try {
       validate = this.ajv.compile(template.inputSchema);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       throw new TemplateValidationError(template.source, [
         `input_schema of ${key} is not a valid JSON Schema: ${reason}`,
       ]);

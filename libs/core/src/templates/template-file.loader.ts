@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parseDocument } from 'yaml';
-import { TemplateValidationError } from '../errors/tasker.error.js';
+import { errorMessage, TemplateValidationError } from '../errors/tasker.error.js';
 import { parseTemplate } from './template.parser.js';
 import { templateKey, type TaskTemplate } from './task-template.js';
 
@@ -89,7 +89,7 @@ async function readYaml(file: string, source: string): Promise<unknown> {
     return doc.toJS();
   } catch (error) {
     // e.g. too many alias expansions (a "billion laughs" file)
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new TemplateValidationError(source, [`YAML could not be read: ${reason}`]);
   }
 }

@@ -3,7 +3,6 @@
 import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
-  MessageBusCapabilities,
   MessageBusStatus,
   MessageHandler,
   ReceivedMessage,
@@ -39,7 +38,6 @@ export class InMemoryBroker {
  * it passes the same contract suite as the real adapters.
  */
 export class InMemoryMessageBus extends MessageBus {
-  readonly capabilities: MessageBusCapabilities = { needsFallbackPolling: true };
   private readonly subscriptions = new Set<Subscription>();
   private readonly broker: InMemoryBroker;
   private readonly pollIntervalMs: number;
@@ -93,20 +91,13 @@ export class InMemoryMessageBus extends MessageBus {
     handler: MessageHandler,
     options: SubscribeOptions,
   ): Promise<Subscription> {
-    const polling = new ReadLoopSubscription(queues, handler, {
+    return new ReadLoopSubscription(queues, handler, {
       ...options,
       pollIntervalMs: this.pollIntervalMs,
       read: (queue, maxMessages) =>
         this.receive(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
+      openIn: this.subscriptions,
     });
-    const subscription: Subscription = {
-      close: async () => {
-        this.subscriptions.delete(subscription);
-        await polling.close();
-      },
-    };
-    this.subscriptions.add(subscription);
-    return subscription;
   }
 
   async ack(message: ReceivedMessage): Promise<void> {

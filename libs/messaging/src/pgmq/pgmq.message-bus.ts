@@ -3,7 +3,6 @@ import type { PgmqEventsConfig } from '#config';
 import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
-  MessageBusCapabilities,
   MessageBusStatus,
   MessageHandler,
   ReceivedMessage,
@@ -50,7 +49,6 @@ export interface PgmqBusOptions {
  * - PollingOnly: poll on an interval; no LISTEN connection.
  */
 export class PgmqMessageBus extends MessageBus {
-  readonly capabilities: MessageBusCapabilities = { needsFallbackPolling: true };
   private readonly subscriptions = new Set<Subscription>();
   private listener: PgNotifyListener | undefined;
 
@@ -179,30 +177,24 @@ export class PgmqMessageBus extends MessageBus {
               fallbackPollMinAgeMs,
             )
           : this.receive(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
+      openIn: this.subscriptions,
+      onClose: () => this.listener?.unwatch(watcher),
     });
     const watcher = {
       onNotice: (notice: MessageReadyNotice) =>
         notice.visibleAt === null ? loop.wake() : loop.wakeAt(notice.visibleAt),
       onConnected: () => loop.wake(),
     };
-    const subscription: Subscription = {
-      close: async () => {
-        this.subscriptions.delete(subscription);
-        this.listener?.unwatch(watcher);
-        await loop.close();
-      },
-    };
-    this.subscriptions.add(subscription);
     if (mode !== 'PollingOnly') {
       this.listener ??= new PgNotifyListener(this.options.databaseUrl);
       try {
         await this.listener.watch(queues, watcher);
       } catch (err) {
-        await subscription.close();
+        await loop.close();
         throw err;
       }
     }
-    return subscription;
+    return loop;
   }
 
   /** Like `receive`, but only messages enqueued at least `minAgeMs` ago (Hybrid's fallback). */

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { MessageHandler, ReceivedMessage, SubscribeOptions, Subscription } from '#core';
+import { errorMessage } from '#core';
 
 /** After a handler failed, read again this long after its message's visibility timeout. */
 const VISIBLE_AGAIN_SLACK_MS = 100;
@@ -22,6 +23,10 @@ export interface ReadLoopOptions extends SubscribeOptions {
   /** Timer reads every this many ms while idle; null: only events (`wake`) cause reads. */
   pollIntervalMs: number | null;
   read: QueueReader;
+  /** The owning bus's open subscriptions: the loop is in it from creation until closed. */
+  openIn: Set<Subscription>;
+  /** Runs when the loop is closed, before it drains (e.g. stop listening for its queues). */
+  onClose?: () => void;
 }
 
 /**
@@ -50,6 +55,7 @@ export class ReadLoopSubscription implements Subscription {
     private readonly options: ReadLoopOptions,
   ) {
     this.loop = this.run();
+    options.openIn.add(this);
   }
 
   wake(): void {
@@ -69,6 +75,8 @@ export class ReadLoopSubscription implements Subscription {
   }
 
   async close(): Promise<void> {
+    this.options.openIn.delete(this);
+    this.options.onClose?.();
     this.running = false;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
@@ -150,8 +158,4 @@ export class ReadLoopSubscription implements Subscription {
       this.signal = done;
     });
   }
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -5,7 +5,6 @@ import type { RabbitMqConfig } from '#config';
 import type { MessageEnvelope } from '#contracts';
 import { deadLetterQueueName } from '#contracts';
 import type {
-  MessageBusCapabilities,
   MessageBusStatus,
   MessageHandler,
   ReceivedMessage,
@@ -13,8 +12,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '#core';
-import { BrokerUnavailableError, MessageBus } from '#core';
-import { errorMessage } from '../polling/read-loop.subscription.js';
+import { BrokerUnavailableError, errorMessage, MessageBus } from '#core';
 import { delayBucketMs, delayExchangeName, delayQueueArguments } from './delay-buckets.js';
 
 /** Every queue's dead-letter queue is bound here under the queue's name. */
@@ -62,7 +60,6 @@ interface Pending {
  * BrokerUnavailableError instead of acking a delivery tag the new channel does not know.
  */
 export class RabbitMqMessageBus extends MessageBus {
-  readonly capabilities: MessageBusCapabilities = { needsFallbackPolling: false };
   private readonly logger = new Logger(RabbitMqMessageBus.name);
   private readonly queues = new Set<string>();
   private readonly subscriptions = new Set<RabbitSubscription>();
@@ -261,10 +258,6 @@ export class RabbitMqMessageBus extends MessageBus {
     this.logger.warn(`RabbitMQ ${what}; reconnecting`);
     void link.connection.close().catch(() => undefined);
     this.link().catch(() => undefined);
-  }
-
-  unsettledRedeliveryMs(): number {
-    return UNSETTLED_REDELIVERY_MS;
   }
 
   // ---- connection management ----
@@ -548,7 +541,7 @@ class RabbitSubscription implements Subscription {
         // Unsettled, it would hold a prefetch slot until the channel dies: hand it back.
         if (this.bus.isPending(message)) {
           await this.bus
-            .nack(message, { delayMs: this.bus.unsettledRedeliveryMs() })
+            .nack(message, { delayMs: UNSETTLED_REDELIVERY_MS })
             .catch((err: unknown) => this.logger.warn(errorMessage(err)));
         }
       })

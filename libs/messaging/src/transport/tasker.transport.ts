@@ -5,8 +5,7 @@ import { lastValueFrom } from 'rxjs';
 import type { MessageEnvelope } from '#contracts';
 import { parseEnvelope, traceIdOf } from '#contracts';
 import type { ReceivedMessage, Subscription } from '#core';
-import { MessageBus, withLogContext } from '#core';
-import { errorMessage } from '../polling/read-loop.subscription.js';
+import { errorMessage, MessageBus, withLogContext } from '#core';
 import { ConsumedQueues } from './consumed-queues.js';
 import { TaskerContext } from './tasker.context.js';
 

@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { COMPONENT_HEALTH, type ComponentHealth } from './component-health.js';
 
 /** No single check may hold a probe longer than this; a slow dependency counts as down. */
-export const CHECK_TIMEOUT_MS = 2000;
+const CHECK_TIMEOUT_MS = 2000;
 
 /**
  * Terminus probes. Liveness looks at the process only (a slow database must not get pods

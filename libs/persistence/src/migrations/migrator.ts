@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
+import { errorMessage } from '#core';
 import { defaultMigrationsDir } from './migrations-dir.js';
 
 export interface Migration {
@@ -86,7 +87,7 @@ export class Migrator {
         if (!transient || attempt >= retries || Date.now() >= deadline) throw err;
         const delayMs = Math.min(1000 * 2 ** attempt, 15000, Math.max(0, deadline - Date.now()));
         this.logger.warn(
-          `migration attempt ${attempt + 1} failed (${describe(err)}); retrying in ${delayMs} ms`,
+          `migration attempt ${attempt + 1} failed (${errorMessage(err)}); retrying in ${delayMs} ms`,
         );
         await sleep(delayMs);
       }
@@ -166,7 +167,7 @@ export class Migrator {
       } catch (err) {
         await client.query('ROLLBACK');
         throw new Error(
-          `migration ${migration.version}_${migration.name} failed: ${describe(err)}`,
+          `migration ${migration.version}_${migration.name} failed: ${errorMessage(err)}`,
           { cause: err },
         );
       }
@@ -219,8 +220,4 @@ function isTransient(err: unknown): boolean {
     code === 'ETIMEDOUT' ||
     code === 'ENOTFOUND'
   );
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
