@@ -8,9 +8,12 @@ import { PersistenceModule } from '#persistence';
 import { MigrationsHealth } from './health/migrations.health.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { Backpressure } from './http/backpressure.service.js';
+import { SchedulesController } from './http/schedules.controller.js';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
 import { StepResultController } from './messaging/step-result.controller.js';
+import { ScheduleFiring } from './services/schedule-firing.service.js';
+import { ScheduleService } from './services/schedule.service.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
 import { StepAnnouncer } from './services/step-announcer.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
@@ -31,7 +34,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     MetricsModule,
     HealthModule.forRoot({ components: [MigrationsHealth] }),
   ],
-  controllers: [TasksController, TemplatesController, StepResultController],
+  controllers: [TasksController, TemplatesController, SchedulesController, StepResultController],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     Backpressure,
@@ -41,6 +44,8 @@ import { TemplateRegistrationService } from './services/template-registration.se
     TaskCancellationService,
     StepResultProcessor,
     ReadinessSweeper,
+    ScheduleFiring,
+    ScheduleService,
     TemplateRegistrationService,
   ],
 })

@@ -57,6 +57,15 @@ export class ConfigReader {
     return value;
   }
 
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.values[name]?.trim().toLowerCase();
+    if (!raw) return fallback;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
   list(name: string): string[] {
     return (this.values[name] ?? '')
       .split(',')

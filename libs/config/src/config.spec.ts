@@ -103,6 +103,16 @@ describe('config namespaces', () => {
     }
   });
 
+  it('read the scheduler switch as a strict boolean', () => {
+    expect(parseOrchestrationConfig({}).schedulerEnabled).toBe(true);
+    expect(parseOrchestrationConfig({ TASKER_SCHEDULER_ENABLED: 'FALSE' }).schedulerEnabled).toBe(
+      false,
+    );
+    expect(problemsOf(() => parseOrchestrationConfig({ TASKER_SCHEDULER_ENABLED: 'no' }))).toEqual([
+      'TASKER_SCHEDULER_ENABLED must be true or false (got "no")',
+    ]);
+  });
+
   it('require DATABASE_URL in production and never print its value', () => {
     expect(problemsOf(() => parseDatabaseConfig({ TASKER_ENV: 'production' }))).toEqual([
       'DATABASE_URL is required',

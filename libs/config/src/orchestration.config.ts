@@ -35,6 +35,10 @@ export interface OrchestrationConfig {
   maxQueueDepth: number;
   /** An HTTP request taking longer is cut off. */
   requestTimeoutMs: number;
+  /** Whether this replica fires due schedules (any number of replicas may). */
+  schedulerEnabled: boolean;
+  /** Longest wait between looks for due schedules; a known earlier fire wakes it sooner. */
+  schedulerPollIntervalMs: number;
 }
 
 /** TASKER_API_KEYS: comma-separated `key:scope` entries (scope read or write; default write). */
@@ -71,6 +75,8 @@ export function parseOrchestrationConfig(values: ConfigValues): OrchestrationCon
     apiKeys: parseApiKeys(read),
     maxQueueDepth: read.integer('TASKER_MAX_QUEUE_DEPTH', 0, 0, 100000000),
     requestTimeoutMs: read.integer('TASKER_HTTP_REQUEST_TIMEOUT_MS', 30000, 1000, 600000),
+    schedulerEnabled: read.boolean('TASKER_SCHEDULER_ENABLED', true),
+    schedulerPollIntervalMs: read.integer('TASKER_SCHEDULER_POLL_INTERVAL_MS', 5000, 100, 3600000),
   });
 }
 

@@ -9,3 +9,5 @@ export * from './templates/index.js';
 export * from './readiness/task-outcome.js';
 export * from './views/task-views.js';
 export * from './logging/log-context.js';
+export * from './schedules/index.js';
+export * from './views/schedule-views.js';

@@ -8,3 +8,4 @@ export * from './repositories/task-query.repository.js';
 export * from './repositories/template.repository.js';
 export * from './sql/index.js';
 export * from './process-identity.js';
+export * from './repositories/schedule.repository.js';

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '#config';
 import { DatabaseModule } from './database.module.js';
 import { ENTITIES } from './entities/index.js';
+import { ScheduleRepository } from './repositories/schedule.repository.js';
 import { TaskQueryRepository } from './repositories/task-query.repository.js';
 import { TemplateRepository } from './repositories/template.repository.js';
 
@@ -29,7 +30,7 @@ import { TemplateRepository } from './repositories/template.repository.js';
       }),
     }),
   ],
-  providers: [TemplateRepository, TaskQueryRepository],
-  exports: [DatabaseModule, TemplateRepository, TaskQueryRepository],
+  providers: [TemplateRepository, TaskQueryRepository, ScheduleRepository],
+  exports: [DatabaseModule, TemplateRepository, TaskQueryRepository, ScheduleRepository],
 })
 export class PersistenceModule {}

@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<TaskerErrorCode, number> = {
   template_not_found: HttpStatus.NOT_FOUND,
   task_not_found: HttpStatus.NOT_FOUND,
   step_not_found: HttpStatus.NOT_FOUND,
+  schedule_not_found: HttpStatus.NOT_FOUND,
   duplicate_task: HttpStatus.CONFLICT,
   illegal_transition: HttpStatus.CONFLICT,
   conflict: HttpStatus.CONFLICT,

@@ -8,6 +8,7 @@ export type TaskerErrorCode =
   | 'template_not_found'
   | 'task_not_found'
   | 'step_not_found'
+  | 'schedule_not_found'
   | 'duplicate_task'
   | 'illegal_transition'
   | 'conflict'
@@ -62,6 +63,12 @@ export class StepNotFoundError extends TaskerError {
       taskUuid,
       stepUuid,
     });
+  }
+}
+
+export class ScheduleNotFoundError extends TaskerError {
+  constructor(scheduleUuid: string) {
+    super('schedule_not_found', `schedule ${scheduleUuid} does not exist`, { scheduleUuid });
   }
 }
 

@@ -35,6 +35,8 @@ export interface TaskView extends TaskSummaryView {
   initiator: string | null;
   sourceSystem: string | null;
   reason: string | null;
+  /** The schedule and fire time that created the task, if a schedule did. */
+  schedule: { scheduleUuid: string; fireAt: string } | null;
   stepCounts: Partial<Record<StepState, number>>;
   totalSteps: number;
   /** Share of steps complete or resolved manually, 0..100. */

@@ -61,6 +61,20 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
+  private readonly scheduleFires = new Counter({
+    name: 'tasker_schedule_fires_total',
+    help: 'Schedule fires this replica handled, by outcome (created, misfired, coalesced, skipped_overlap, failed)',
+    labelNames: ['namespace', 'name', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly scheduleLag = new Histogram({
+    name: 'tasker_schedule_lag_seconds',
+    help: 'Time from a schedule fire time to its task being committed',
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'tasker_http_request_duration_seconds',
     help: 'HTTP request durations, by method, route template and status',
@@ -107,6 +121,11 @@ export class TaskerMetrics {
   stepStarted(handler: string, enqueuedAt: Date): void {
     this.stepAttempts.inc({ handler });
     this.pickup.observe(Math.max(0, (Date.now() - enqueuedAt.getTime()) / 1000));
+  }
+
+  scheduleFired(namespace: string, name: string, outcome: string, lagSeconds?: number): void {
+    this.scheduleFires.inc({ namespace, name, outcome });
+    if (lagSeconds !== undefined) this.scheduleLag.observe(Math.max(0, lagSeconds));
   }
 
   messageDeadLettered(queue: string): void {

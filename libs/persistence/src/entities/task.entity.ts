@@ -34,4 +34,10 @@ export class TaskEntity {
 
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
   completedAt!: Date | null;
+
+  @Column({ name: 'schedule_uuid', type: 'uuid', nullable: true })
+  scheduleUuid!: string | null;
+
+  @Column({ name: 'scheduled_fire_at', type: 'timestamptz', nullable: true })
+  scheduledFireAt!: Date | null;
 }

@@ -55,9 +55,15 @@ export class TaskQueryRepository {
       .addSelect('t.initiator', 'initiator')
       .addSelect('t.sourceSystem', 'sourceSystem')
       .addSelect('t.reason', 'reason')
+      .addSelect('t.scheduleUuid', 'scheduleUuid')
+      .addSelect('t.scheduledFireAt', 'scheduledFireAt')
       .where('t.uuid = :taskUuid', { taskUuid })
       .getRawOne<
-        SummaryRow & Pick<TaskView, 'context' | 'initiator' | 'sourceSystem' | 'reason'>
+        SummaryRow &
+          Pick<TaskView, 'context' | 'initiator' | 'sourceSystem' | 'reason'> & {
+            scheduleUuid: string | null;
+            scheduledFireAt: Date | null;
+          }
       >();
     if (!row) throw new TaskNotFoundError(taskUuid);
     const steps = await this.steps(taskUuid);
@@ -70,6 +76,10 @@ export class TaskQueryRepository {
       initiator: row.initiator,
       sourceSystem: row.sourceSystem,
       reason: row.reason,
+      schedule:
+        row.scheduleUuid && row.scheduledFireAt
+          ? { scheduleUuid: row.scheduleUuid, fireAt: row.scheduledFireAt.toISOString() }
+          : null,
       stepCounts,
       totalSteps: steps.length,
       completionPercentage: steps.length === 0 ? 0 : Math.round((satisfied / steps.length) * 100),

@@ -11,3 +11,6 @@ export * from './schedule-step-retry.js';
 export * from './find-tasks-due.js';
 export * from './read-step.js';
 export * from './release-step.js';
+export * from './claim-due-schedule.js';
+export * from './record-schedule-runs.js';
+export * from './advance-schedule.js';

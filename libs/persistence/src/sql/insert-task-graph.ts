@@ -15,6 +15,8 @@ export interface NewTask {
   sourceSystem: string | null;
   reason: string | null;
   tags: string[];
+  /** Set when a schedule fired the task. */
+  schedule?: { scheduleUuid: string; fireAt: Date } | undefined;
 }
 
 /**
@@ -34,8 +36,8 @@ export async function insertTaskGraph(
   const inserted = await q.query(
     `INSERT INTO tasker.tasks
        (task_uuid, named_task_uuid, context, identity_hash, priority, correlation_id, initiator,
-        source_system, reason, tags, traceparent)
-     VALUES ($10, $1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9::text[], $11)
+        source_system, reason, tags, traceparent, schedule_uuid, scheduled_fire_at)
+     VALUES ($10, $1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9::text[], $11, $12, $13)
      ON CONFLICT (identity_hash) DO NOTHING`,
     [
       task.namedTaskUuid,
@@ -49,6 +51,8 @@ export async function insertTaskGraph(
       task.tags,
       taskUuid,
       task.traceparent,
+      task.schedule?.scheduleUuid ?? null,
+      task.schedule?.fireAt ?? null,
     ],
   );
   if (inserted.rowCount === 0) {

@@ -1,0 +1,2 @@
+export * from './schedule-expression.js';
+export * from './fire-plan.js';
