@@ -9,6 +9,7 @@ import { MigrationsHealth } from './health/migrations.health.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { Backpressure } from './http/backpressure.service.js';
 import { SchedulesController } from './http/schedules.controller.js';
+import { TaskStepsController } from './http/task-steps.controller.js';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
 import { StepResultController } from './messaging/step-result.controller.js';
@@ -16,6 +17,7 @@ import { ScheduleFiring } from './services/schedule-firing.service.js';
 import { ScheduleService } from './services/schedule.service.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
 import { StepAnnouncer } from './services/step-announcer.service.js';
+import { StepOperationsService } from './services/step-operations.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
 import { TaskCancellationService } from './services/task-cancellation.service.js';
 import { TaskEvaluator } from './services/task-evaluator.service.js';
@@ -34,7 +36,13 @@ import { TemplateRegistrationService } from './services/template-registration.se
     MetricsModule,
     HealthModule.forRoot({ components: [MigrationsHealth] }),
   ],
-  controllers: [TasksController, TemplatesController, SchedulesController, StepResultController],
+  controllers: [
+    TasksController,
+    TaskStepsController,
+    TemplatesController,
+    SchedulesController,
+    StepResultController,
+  ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     Backpressure,
@@ -43,6 +51,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     TaskSubmissionService,
     TaskCancellationService,
     StepResultProcessor,
+    StepOperationsService,
     ReadinessSweeper,
     ScheduleFiring,
     ScheduleService,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { TaskState } from '#core';
-import { decideTaskOutcome, EVALUABLE_TASK_STATES } from '#core';
+import { ConflictError, decideTaskOutcome, EVALUABLE_TASK_STATES } from '#core';
 import type { EnqueuedStep, LockedTask, Queryable } from '#persistence';
 import { enqueueReadySteps, stepStateCounts, transitionTask, ProcessIdentity } from '#persistence';
 
@@ -19,7 +19,9 @@ export class TaskEvaluator {
   constructor(private readonly identity: ProcessIdentity) {}
 
   async evaluate(tx: Queryable, task: LockedTask): Promise<Evaluation> {
-    if (!EVALUABLE_TASK_STATES.includes(task.state)) return { steps: [], ended: null };
+    // evaluating_results: an operator reopened the task in this transaction.
+    const reopened = task.state === 'evaluating_results';
+    if (!reopened && !EVALUABLE_TASK_STATES.includes(task.state)) return { steps: [], ended: null };
     const processor = this.identity.processorUuid;
     const enqueued = await enqueueReadySteps(tx, task.taskUuid, processor);
     const outcome = decideTaskOutcome(await stepStateCounts(tx, task.taskUuid), enqueued.length);
@@ -41,9 +43,22 @@ export class TaskEvaluator {
         chain = ['evaluating_results', 'waiting_for_retry'];
         break;
     }
+    if (reopened) chain = chain.slice(1);
     // Re-recording the state a waiting task is already in would only add noise to its history.
-    if (chain.length === 2 && chain[1] === task.state) return { steps: enqueued, ended: null };
-    await transitionTask(tx, task.taskUuid, [task.state], chain, { outcome }, processor);
+    else if (chain.length === 2 && chain[1] === task.state) return { steps: enqueued, ended: null };
+    const moved = await transitionTask(
+      tx,
+      task.taskUuid,
+      [task.state],
+      chain,
+      { outcome },
+      processor,
+    );
+    if (!moved) {
+      // The caller's lock guarantees the state it read is current; if not, roll back loudly
+      // (the message is retried) rather than leave the task waiting for nothing.
+      throw new ConflictError(`task ${task.taskUuid} is no longer ${task.state}`);
+    }
     const last = chain[chain.length - 1];
     return {
       steps: enqueued,

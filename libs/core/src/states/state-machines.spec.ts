@@ -15,10 +15,17 @@ describe('task state machine', () => {
       expect(canTransitionTask(path[i - 1]!, path[i]!)).toBe(true);
   });
 
-  it('reaches error only through blocked_by_failures once steps run', () => {
+  it('reaches error through blocked_by_failures, or from a waiting state when it went stale', () => {
     expect(canTransitionTask('evaluating_results', 'error')).toBe(false);
     expect(canTransitionTask('evaluating_results', 'blocked_by_failures')).toBe(true);
     expect(canTransitionTask('blocked_by_failures', 'error')).toBe(true);
+    for (const stuck of [
+      'steps_in_process',
+      'waiting_for_dependencies',
+      'waiting_for_retry',
+    ] as const) {
+      expect(canTransitionTask(stuck, 'error')).toBe(true);
+    }
   });
 
   it('cancels anything not finished and nothing finished', () => {
@@ -27,9 +34,11 @@ describe('task state machine', () => {
     }
   });
 
-  it('never leaves a terminal state', () => {
+  it('never leaves a terminal state, except an errored task an operator reopens', () => {
     for (const from of TERMINAL_TASK_STATES) {
-      for (const to of TASK_STATES) expect(canTransitionTask(from, to)).toBe(false);
+      for (const to of TASK_STATES) {
+        expect(canTransitionTask(from, to)).toBe(from === 'error' && to === 'evaluating_results');
+      }
     }
   });
 

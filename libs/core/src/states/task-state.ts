@@ -26,7 +26,8 @@ const TASK_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   pending: ['initializing'],
   initializing: ['enqueuing_steps', 'error'],
   enqueuing_steps: ['steps_in_process', 'error'],
-  steps_in_process: ['evaluating_results'],
+  // error from the waiting states: staleness detection gives up on a stuck task.
+  steps_in_process: ['evaluating_results', 'error'],
   evaluating_results: [
     'enqueuing_steps',
     'waiting_for_dependencies',
@@ -35,11 +36,12 @@ const TASK_TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
     'blocked_by_failures',
     'resolved_manually',
   ],
-  waiting_for_dependencies: ['evaluating_results'],
-  waiting_for_retry: ['evaluating_results'],
+  waiting_for_dependencies: ['evaluating_results', 'error'],
+  waiting_for_retry: ['evaluating_results', 'error'],
   blocked_by_failures: ['error', 'resolved_manually', 'evaluating_results'],
   complete: [],
-  error: [],
+  // An operator reset, resolved or completed a failed step: the task is evaluated again.
+  error: ['evaluating_results'],
   cancelled: [],
   resolved_manually: [],
 };

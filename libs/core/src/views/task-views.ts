@@ -17,6 +17,22 @@ export interface StepView {
   error: Record<string, unknown> | null;
 }
 
+/** One entry of a transition log. */
+export interface TransitionView {
+  fromState: string | null;
+  toState: string;
+  /** Why: an outcome, an error, or an operator's action, name and reason. */
+  metadata: Record<string, unknown>;
+  processorUuid: string | null;
+  createdAt: string;
+}
+
+export interface StepDetailView extends StepView {
+  taskUuid: string;
+  /** Oldest first. */
+  transitions: TransitionView[];
+}
+
 export interface TaskSummaryView {
   taskUuid: string;
   namespace: string;

@@ -1,8 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type SelectQueryBuilder } from 'typeorm';
-import type { StepState, StepView, TaskPage, TaskState, TaskSummaryView, TaskView } from '#core';
-import { SATISFIED_STEP_STATES, TaskNotFoundError } from '#core';
+import type {
+  StepDetailView,
+  StepState,
+  StepView,
+  TaskPage,
+  TaskState,
+  TaskSummaryView,
+  TaskView,
+  TransitionView,
+} from '#core';
+import { SATISFIED_STEP_STATES, StepNotFoundError, TaskNotFoundError } from '#core';
 import {
   NamedTaskEntity,
   TaskEntity,
@@ -87,7 +96,28 @@ export class TaskQueryRepository {
     };
   }
 
-  private async steps(taskUuid: string): Promise<StepView[]> {
+  /** One step of a task with its whole transition history. */
+  async step(taskUuid: string, stepUuid: string): Promise<StepDetailView> {
+    const [step] = await this.steps(taskUuid, stepUuid);
+    if (!step) throw new StepNotFoundError(taskUuid, stepUuid);
+    const transitions = await this.dataSource.query<
+      (Omit<TransitionView, 'createdAt'> & { createdAt: Date })[]
+    >(
+      `SELECT from_state AS "fromState", to_state AS "toState", metadata,
+              processor_uuid AS "processorUuid", created_at AS "createdAt"
+         FROM tasker.workflow_step_transitions
+        WHERE workflow_step_uuid = $1
+        ORDER BY sort_key`,
+      [stepUuid],
+    );
+    return {
+      ...step,
+      taskUuid,
+      transitions: transitions.map((t) => ({ ...t, createdAt: t.createdAt.toISOString() })),
+    };
+  }
+
+  private async steps(taskUuid: string, stepUuid?: string): Promise<StepView[]> {
     const rows = await this.dataSource
       .createQueryBuilder()
       .from(WorkflowStepEntity, 's')
@@ -110,6 +140,7 @@ export class TaskQueryRepository {
         'dependsOn',
       )
       .where('s.taskUuid = :taskUuid', { taskUuid })
+      .andWhere(stepUuid ? 's.uuid = :stepUuid' : 'TRUE', { stepUuid })
       .orderBy('s.uuid', 'ASC')
       .getRawMany<
         Omit<StepView, 'lastAttemptedAt' | 'nextRetryAt'> & {

@@ -14,3 +14,6 @@ export * from './release-step.js';
 export * from './claim-due-schedule.js';
 export * from './record-schedule-runs.js';
 export * from './advance-schedule.js';
+export * from './reset-step-attempts.js';
+export * from './set-step-result.js';
+export * from './clear-task-completion.js';
