@@ -8,6 +8,7 @@ import { PersistenceModule } from '#persistence';
 import { MigrationsHealth } from './health/migrations.health.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { Backpressure } from './http/backpressure.service.js';
+import { DlqController } from './http/dlq.controller.js';
 import { SchedulesController } from './http/schedules.controller.js';
 import { TaskStepsController } from './http/task-steps.controller.js';
 import { TasksController } from './http/tasks.controller.js';
@@ -17,6 +18,7 @@ import { ScheduleFiring } from './services/schedule-firing.service.js';
 import { ScheduleService } from './services/schedule.service.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
 import { StepAnnouncer } from './services/step-announcer.service.js';
+import { StalenessDetector } from './services/staleness-detector.service.js';
 import { StepOperationsService } from './services/step-operations.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
 import { TaskCancellationService } from './services/task-cancellation.service.js';
@@ -41,6 +43,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     TaskStepsController,
     TemplatesController,
     SchedulesController,
+    DlqController,
     StepResultController,
   ],
   providers: [
@@ -54,6 +57,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     StepOperationsService,
     ReadinessSweeper,
     ScheduleFiring,
+    StalenessDetector,
     ScheduleService,
     TemplateRegistrationService,
   ],

@@ -39,6 +39,15 @@ export interface OrchestrationConfig {
   schedulerEnabled: boolean;
   /** Longest wait between looks for due schedules; a known earlier fire wakes it sooner. */
   schedulerPollIntervalMs: number;
+  /** How often this replica looks for stuck tasks. */
+  stalenessIntervalMs: number;
+  /** Minutes in a state (or alive) after which a task is stuck; templates may override. */
+  staleness: {
+    waitingForDependenciesMinutes: number;
+    waitingForRetryMinutes: number;
+    stepsInProcessMinutes: number;
+    maxLifetimeMinutes: number;
+  };
 }
 
 /** TASKER_API_KEYS: comma-separated `key:scope` entries (scope read or write; default write). */
@@ -77,6 +86,18 @@ export function parseOrchestrationConfig(values: ConfigValues): OrchestrationCon
     requestTimeoutMs: read.integer('TASKER_HTTP_REQUEST_TIMEOUT_MS', 30000, 1000, 600000),
     schedulerEnabled: read.boolean('TASKER_SCHEDULER_ENABLED', true),
     schedulerPollIntervalMs: read.integer('TASKER_SCHEDULER_POLL_INTERVAL_MS', 5000, 100, 3600000),
+    stalenessIntervalMs: read.integer('TASKER_STALENESS_INTERVAL_MS', 60000, 100, 86400000),
+    staleness: {
+      waitingForDependenciesMinutes: read.integer(
+        'TASKER_STALE_WAITING_FOR_DEPENDENCIES_MINUTES',
+        60,
+        1,
+        525600,
+      ),
+      waitingForRetryMinutes: read.integer('TASKER_STALE_WAITING_FOR_RETRY_MINUTES', 60, 1, 525600),
+      stepsInProcessMinutes: read.integer('TASKER_STALE_STEPS_IN_PROCESS_MINUTES', 60, 1, 525600),
+      maxLifetimeMinutes: read.integer('TASKER_MAX_TASK_LIFETIME_MINUTES', 1440, 1, 525600),
+    },
   });
 }
 

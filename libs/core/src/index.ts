@@ -11,3 +11,4 @@ export * from './views/task-views.js';
 export * from './logging/log-context.js';
 export * from './schedules/index.js';
 export * from './views/schedule-views.js';
+export * from './views/dlq-views.js';

@@ -9,3 +9,4 @@ export * from './repositories/template.repository.js';
 export * from './sql/index.js';
 export * from './process-identity.js';
 export * from './repositories/schedule.repository.js';
+export * from './repositories/dlq.repository.js';

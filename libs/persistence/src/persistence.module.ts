@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '#config';
 import { DatabaseModule } from './database.module.js';
 import { ENTITIES } from './entities/index.js';
+import { DlqRepository } from './repositories/dlq.repository.js';
 import { ScheduleRepository } from './repositories/schedule.repository.js';
 import { TaskQueryRepository } from './repositories/task-query.repository.js';
 import { TemplateRepository } from './repositories/template.repository.js';
@@ -30,7 +31,13 @@ import { TemplateRepository } from './repositories/template.repository.js';
       }),
     }),
   ],
-  providers: [TemplateRepository, TaskQueryRepository, ScheduleRepository],
-  exports: [DatabaseModule, TemplateRepository, TaskQueryRepository, ScheduleRepository],
+  providers: [TemplateRepository, TaskQueryRepository, ScheduleRepository, DlqRepository],
+  exports: [
+    DatabaseModule,
+    TemplateRepository,
+    TaskQueryRepository,
+    ScheduleRepository,
+    DlqRepository,
+  ],
 })
 export class PersistenceModule {}

@@ -15,6 +15,7 @@ const STATUS_BY_CODE: Record<TaskerErrorCode, number> = {
   task_not_found: HttpStatus.NOT_FOUND,
   step_not_found: HttpStatus.NOT_FOUND,
   schedule_not_found: HttpStatus.NOT_FOUND,
+  dlq_entry_not_found: HttpStatus.NOT_FOUND,
   duplicate_task: HttpStatus.CONFLICT,
   illegal_transition: HttpStatus.CONFLICT,
   conflict: HttpStatus.CONFLICT,

@@ -9,6 +9,7 @@ export type TaskerErrorCode =
   | 'task_not_found'
   | 'step_not_found'
   | 'schedule_not_found'
+  | 'dlq_entry_not_found'
   | 'duplicate_task'
   | 'illegal_transition'
   | 'conflict'
@@ -69,6 +70,12 @@ export class StepNotFoundError extends TaskerError {
 export class ScheduleNotFoundError extends TaskerError {
   constructor(scheduleUuid: string) {
     super('schedule_not_found', `schedule ${scheduleUuid} does not exist`, { scheduleUuid });
+  }
+}
+
+export class DlqEntryNotFoundError extends TaskerError {
+  constructor(dlqEntryUuid: string) {
+    super('dlq_entry_not_found', `DLQ entry ${dlqEntryUuid} does not exist`, { dlqEntryUuid });
   }
 }
 

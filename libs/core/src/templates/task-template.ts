@@ -28,6 +28,15 @@ export interface StepTemplate {
   inputs: Record<string, unknown>;
 }
 
+/** Minutes a task may stay in a state before staleness detection gives up on it. */
+export interface StalenessThresholds {
+  waitingForDependenciesMinutes?: number;
+  waitingForRetryMinutes?: number;
+  stepsInProcessMinutes?: number;
+  /** From submission, whatever the state. */
+  maxLifetimeMinutes?: number;
+}
+
 export interface TaskTemplate {
   namespace: string;
   name: string;
@@ -38,6 +47,8 @@ export interface TaskTemplate {
   inputSchema: Record<string, unknown>;
   /** Steps in a topological order (every step after all its dependencies). */
   steps: StepTemplate[];
+  /** Overrides of the orchestration-wide staleness thresholds, for this template. */
+  staleness?: StalenessThresholds;
   /** Where the template was read from, for error messages. */
   source: string;
 }

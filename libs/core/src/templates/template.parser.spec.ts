@@ -134,6 +134,21 @@ describe('parseTemplate', () => {
     ]);
   });
 
+  it('reads staleness overrides and refuses bad ones', () => {
+    const template = parseTemplate(
+      { ...diamond(), staleness: { steps_in_process_minutes: 5, max_lifetime_minutes: 60 } },
+      SOURCE,
+    );
+    expect(template.staleness).toEqual({ stepsInProcessMinutes: 5, maxLifetimeMinutes: 60 });
+    expect(parseTemplate(diamond(), SOURCE).staleness).toBeUndefined();
+    expect(
+      problemsOf({ ...diamond(), staleness: { steps_in_process_minutes: 0, waiting: 3 } }).problems,
+    ).toEqual([
+      "staleness: unknown key 'waiting'",
+      'staleness.steps_in_process_minutes must be a whole number of minutes from 1 to 525600, got 0',
+    ]);
+  });
+
   it('rejects an unknown dependency, naming the file, the step and the dependency', () => {
     const raw = diamond();
     (raw.steps as Record<string, unknown>[])[3] = {

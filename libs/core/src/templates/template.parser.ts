@@ -7,6 +7,7 @@ import {
   IDENTITY_STRATEGIES,
   type IdentityStrategy,
   type RetryPolicy,
+  type StalenessThresholds,
   type StepTemplate,
   type TaskTemplate,
 } from './task-template.js';
@@ -25,8 +26,15 @@ const TOP_LEVEL_KEYS = [
   'description',
   'identity_strategy',
   'input_schema',
+  'staleness',
   'steps',
 ] as const;
+const STALENESS_KEYS = {
+  waiting_for_dependencies_minutes: 'waitingForDependenciesMinutes',
+  waiting_for_retry_minutes: 'waitingForRetryMinutes',
+  steps_in_process_minutes: 'stepsInProcessMinutes',
+  max_lifetime_minutes: 'maxLifetimeMinutes',
+} as const satisfies Record<string, keyof StalenessThresholds>;
 const STEP_KEYS = [
   'name',
   'handler',
@@ -110,6 +118,8 @@ export function parseTemplate(raw: unknown, source: string): TaskTemplate {
     }
   }
 
+  const staleness = parseStaleness(raw.staleness, problems);
+
   const steps: StepTemplate[] = [];
   if (raw.steps === undefined || raw.steps === null) {
     problems.push('steps is required (a non-empty list)');
@@ -137,8 +147,29 @@ export function parseTemplate(raw: unknown, source: string): TaskTemplate {
     identityStrategy,
     inputSchema,
     steps: topologicalOrder(steps),
+    ...(staleness !== undefined ? { staleness } : {}),
     source,
   };
+}
+
+function parseStaleness(raw: unknown, problems: string[]): StalenessThresholds | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isMapping(raw)) {
+    problems.push(`staleness must be a mapping, got ${show(raw)}`);
+    return undefined;
+  }
+  problems.push(...unknownKeys(raw, Object.keys(STALENESS_KEYS), 'staleness: '));
+  const thresholds: StalenessThresholds = {};
+  for (const [key, field] of Object.entries(STALENESS_KEYS)) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (isIntegerIn(value, 1, 525600)) thresholds[field] = value;
+    else
+      problems.push(
+        `staleness.${key} must be a whole number of minutes from 1 to 525600, got ${show(value)}`,
+      );
+  }
+  return thresholds;
 }
 
 /**

@@ -61,6 +61,13 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
+  private readonly staleTasks = new Counter({
+    name: 'tasker_tasks_stale_total',
+    help: 'Tasks staleness detection moved to error (and the DLQ), by reason',
+    labelNames: ['namespace', 'name', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly scheduleFires = new Counter({
     name: 'tasker_schedule_fires_total',
     help: 'Schedule fires this replica handled, by outcome (created, misfired, coalesced, skipped_overlap, failed)',
@@ -121,6 +128,10 @@ export class TaskerMetrics {
   stepStarted(handler: string, enqueuedAt: Date): void {
     this.stepAttempts.inc({ handler });
     this.pickup.observe(Math.max(0, (Date.now() - enqueuedAt.getTime()) / 1000));
+  }
+
+  taskStale(namespace: string, name: string, reason: string): void {
+    this.staleTasks.inc({ namespace, name, reason });
   }
 
   scheduleFired(namespace: string, name: string, outcome: string, lagSeconds?: number): void {

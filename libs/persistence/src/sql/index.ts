@@ -17,3 +17,5 @@ export * from './advance-schedule.js';
 export * from './reset-step-attempts.js';
 export * from './set-step-result.js';
 export * from './clear-task-completion.js';
+export * from './find-stale-tasks.js';
+export * from './record-dlq-entry.js';
