@@ -11,6 +11,11 @@ export interface WorkerConfig {
   namespaces: string[];
   /** Handlers running at once in this process. */
   concurrency: number;
+  /**
+   * PGMQ: how long a step message stays hidden while this worker holds it. After a worker
+   * dies, its steps are picked up again after this (and after their own timeout).
+   */
+  stepVisibilityTimeoutMs: number;
 }
 
 export function parseWorkerConfig(values: ConfigValues): WorkerConfig {
@@ -21,6 +26,12 @@ export function parseWorkerConfig(values: ConfigValues): WorkerConfig {
     templatePath: read.string('TASKER_TEMPLATE_PATH', 'config/tasks'),
     namespaces: read.list('TASKER_WORKER_NAMESPACES'),
     concurrency: read.integer('TASKER_WORKER_CONCURRENCY', 10, 1, 1000),
+    stepVisibilityTimeoutMs: read.integer(
+      'TASKER_STEP_VISIBILITY_TIMEOUT_MS',
+      30000,
+      1000,
+      3600000,
+    ),
   });
 }
 

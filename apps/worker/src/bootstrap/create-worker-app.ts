@@ -4,7 +4,6 @@ import { messagingConfig, workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
 import { startTaskerTransport } from '#messaging';
 import { TaskerMetrics } from '#observability';
-import { STEP_VISIBILITY_TIMEOUT_MS } from '../services/step-executor.service.js';
 import { WorkerQueues } from '../services/worker-queues.js';
 import { WorkerModule } from '../worker.module.js';
 
@@ -20,11 +19,12 @@ export async function createWorkerApp(
     logger: options.logger ?? ['error', 'warn', 'log'],
   });
   await app.init();
+  const worker = app.get<ReturnType<typeof workerConfig>>(workerConfig.KEY);
   await startTaskerTransport(app, {
     onDeadLetter: (queue) => app.get(TaskerMetrics).messageDeadLettered(queue),
     queues: app.get(WorkerQueues).queues,
-    prefetch: app.get<ReturnType<typeof workerConfig>>(workerConfig.KEY).concurrency,
-    visibilityTimeoutMs: STEP_VISIBILITY_TIMEOUT_MS,
+    prefetch: worker.concurrency,
+    visibilityTimeoutMs: worker.stepVisibilityTimeoutMs,
     shutdownGraceMs: app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY)
       .shutdownGraceMs,
   });

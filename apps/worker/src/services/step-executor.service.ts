@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import type { StepFailure } from '#core';
-import { describeFailure, MessageBus } from '#core';
+import { describeFailure, errorMessage, MessageBus } from '#core';
 import type { ClaimedStep, StepRunOutcome } from '#persistence';
 import {
   claimStep,
@@ -14,9 +14,6 @@ import {
 } from '#persistence';
 import { TaskerMetrics } from '#observability';
 import { HandlerRegistry } from './handler-registry.js';
-
-/** Time a step message stays hidden from other workers while one works on it. */
-export const STEP_VISIBILITY_TIMEOUT_MS = 30000;
 
 /** What to do with the step message once `execute` returns: ack it, or have it back later. */
 export interface StepMessageDisposition {
@@ -136,7 +133,12 @@ export class StepExecutor {
           traceparent,
         }),
       )
-      .then((result: unknown): StepRunOutcome => ({ kind: 'success', result: result ?? null }));
+      .then((result: unknown): StepRunOutcome => {
+        const stored = storableResult(result);
+        return stored.ok
+          ? { kind: 'success', result: stored.value }
+          : { kind: 'failure', failure: stored.failure };
+      });
     try {
       return await Promise.race([ran, timedOut, interrupted]);
     } catch (err) {
@@ -214,5 +216,29 @@ export class StepExecutor {
         },
       ),
     );
+  }
+}
+
+/**
+ * A handler's return value as it will be stored (JSON). One that cannot be (a BigInt, a
+ * cycle) is a permanent step failure saying so, not a worker error retried until timeout.
+ */
+function storableResult(
+  result: unknown,
+): { ok: true; value: unknown } | { ok: false; failure: StepFailure } {
+  try {
+    const json = JSON.stringify(result ?? null);
+    return { ok: true, value: JSON.parse(json) as unknown };
+  } catch (err) {
+    return {
+      ok: false,
+      failure: {
+        message: `the handler returned a value that is not JSON-serialisable: ${errorMessage(err)}`,
+        errorClass: 'ResultNotSerializable',
+        permanent: true,
+        backoffHintMs: null,
+        timedOut: false,
+      },
+    };
   }
 }

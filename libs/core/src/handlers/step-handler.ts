@@ -89,10 +89,19 @@ export function describeFailure(err: unknown, timedOut = false): StepFailure {
     };
   }
   return {
-    message: String(err),
-    errorClass: 'Error',
+    message: `the handler threw a non-Error value: ${describeThrown(err)}`,
+    errorClass: 'NonErrorThrown',
     permanent: false,
     backoffHintMs: null,
     timedOut,
   };
+}
+
+function describeThrown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
