@@ -39,6 +39,8 @@ export interface OrchestrationConfig {
   schedulerEnabled: boolean;
   /** Longest wait between looks for due schedules; a known earlier fire wakes it sooner. */
   schedulerPollIntervalMs: number;
+  /** PGMQ: how long a result message stays hidden while a replica processes it. */
+  resultVisibilityTimeoutMs: number;
   /** How often this replica looks for stuck tasks. */
   stalenessIntervalMs: number;
   /** Minutes in a state (or alive) after which a task is stuck; templates may override. */
@@ -86,6 +88,12 @@ export function parseOrchestrationConfig(values: ConfigValues): OrchestrationCon
     requestTimeoutMs: read.integer('TASKER_HTTP_REQUEST_TIMEOUT_MS', 30000, 1000, 600000),
     schedulerEnabled: read.boolean('TASKER_SCHEDULER_ENABLED', true),
     schedulerPollIntervalMs: read.integer('TASKER_SCHEDULER_POLL_INTERVAL_MS', 5000, 100, 3600000),
+    resultVisibilityTimeoutMs: read.integer(
+      'TASKER_RESULT_VISIBILITY_TIMEOUT_MS',
+      30000,
+      1000,
+      3600000,
+    ),
     stalenessIntervalMs: read.integer('TASKER_STALENESS_INTERVAL_MS', 60000, 100, 86400000),
     staleness: {
       waitingForDependenciesMinutes: read.integer(

@@ -37,6 +37,14 @@ export class Database implements OnApplicationShutdown {
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   async transaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client whose connection dies between two statements emits 'error' with no
+    // pool listener attached: unheard, that crashes the process. The next statement fails
+    // anyway, rolling the transaction back; release(err) then discards the broken client.
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -46,7 +54,8 @@ export class Database implements OnApplicationShutdown {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 

@@ -9,9 +9,6 @@ import { TaskerMetrics } from '#observability';
 import { DomainErrorFilter } from '../http/domain-error.filter.js';
 import { OrchestrationModule } from '../orchestration.module.js';
 
-/** Time a result message stays hidden while one replica processes it (pulling brokers). */
-const RESULT_VISIBILITY_TIMEOUT_MS = 30000;
-
 /**
  * The orchestration HTTP app, initialised and consuming step results, configured the same way for `main.ts` and for the e2e tests:
  * strict validation (unknown fields are a 400), domain errors mapped, OpenAPI at /docs.
@@ -45,16 +42,15 @@ export async function createOrchestrationApp(
   );
   SwaggerModule.setup('docs', app, document);
   await app.init();
+  const orchestration = app.get<ReturnType<typeof orchestrationConfig>>(orchestrationConfig.KEY);
   const http = app.getHttpServer() as { requestTimeout: number };
-  http.requestTimeout = app.get<ReturnType<typeof orchestrationConfig>>(
-    orchestrationConfig.KEY,
-  ).requestTimeoutMs;
+  http.requestTimeout = orchestration.requestTimeoutMs;
   const messaging = app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY);
   await startTaskerTransport(app, {
     onDeadLetter: (queue) => app.get(TaskerMetrics).messageDeadLettered(queue),
     queues: [ORCHESTRATION_STEP_RESULTS_QUEUE],
     prefetch: messaging.batchSize,
-    visibilityTimeoutMs: RESULT_VISIBILITY_TIMEOUT_MS,
+    visibilityTimeoutMs: orchestration.resultVisibilityTimeoutMs,
     shutdownGraceMs: messaging.shutdownGraceMs,
   });
   return app;

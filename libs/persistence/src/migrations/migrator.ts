@@ -96,6 +96,8 @@ export class Migrator {
 
   async status(): Promise<MigrationStatus> {
     const client = new pg.Client({ connectionString: this.options.databaseUrl });
+    // A connection lost mid-query also rejects the query; the event alone must not crash us.
+    client.on('error', () => undefined);
     await client.connect();
     try {
       return await this.readStatus(client);
@@ -126,6 +128,7 @@ export class Migrator {
       connectionTimeoutMillis: Math.max(1000, deadline - Date.now()),
       application_name: 'tasker-migrator',
     });
+    client.on('error', () => undefined);
     await client.connect();
     try {
       const remaining = Math.max(1, deadline - Date.now());

@@ -1,0 +1,201 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { MessagingBackend } from '#config';
+import {
+  createTestDatabase,
+  createTestVhost,
+  pollUntil,
+  type TestDatabase,
+  type TestVhost,
+} from '#testing';
+import {
+  type AppName,
+  type AppProcess,
+  freePort,
+  startApp,
+  waitReady,
+} from '../scripts/support/app-process.js';
+import { expectCleanLedger } from './support/ledger.js';
+
+const run = promisify(execFile);
+
+/**
+ * Faults on real processes and services: a worker or an orchestration replica killed with
+ * SIGKILL in the middle of a run, and PostgreSQL restarted under load. Each run must end with
+ * every task complete, no step completed twice and no result applied twice (from the
+ * transition tables), and no surviving process exited. Serial: they kill processes and
+ * restart the machine's PostgreSQL.
+ */
+describe('fault tolerance', () => {
+  let database: TestDatabase;
+  let vhost: TestVhost | undefined;
+  let pool: pg.Pool;
+  let apps: AppProcess[];
+
+  async function setUp(backend: MessagingBackend): Promise<void> {
+    database = await createTestDatabase();
+    vhost = backend === 'rabbitmq' ? await createTestVhost() : undefined;
+    pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    // A restarted server drops idle clients; the pool replaces them.
+    pool.on('error', () => undefined);
+    apps = [];
+  }
+
+  async function tearDown(): Promise<void> {
+    const codes = await Promise.all(apps.map((app) => app.stop()));
+    await pool.end();
+    await database.drop();
+    await vhost?.drop();
+    // Every process still running at the end stopped cleanly on SIGTERM.
+    expect(codes).toEqual(apps.map(() => 0));
+  }
+
+  async function start(
+    app: AppName,
+    name: string,
+    backend: MessagingBackend,
+    env: Record<string, string> = {},
+  ): Promise<AppProcess> {
+    const process = startApp(app, {
+      name,
+      port: await freePort(),
+      env: {
+        DATABASE_URL: database.url,
+        TASKER_ENV: 'test',
+        TASKER_MESSAGING_BACKEND: backend,
+        ...(vhost ? { RABBITMQ_URL: vhost.url } : {}),
+        TASKER_EVENT_MODE: 'Hybrid',
+        TASKER_TEMPLATE_PATH: 'test/fixtures/templates',
+        TASKER_STEP_VISIBILITY_TIMEOUT_MS: '2000',
+        TASKER_RESULT_VISIBILITY_TIMEOUT_MS: '2000',
+        TASKER_REANNOUNCE_AFTER_MS: '2000',
+        TASKER_SWEEP_INTERVAL_MS: '250',
+        TASKER_RABBITMQ_RECONNECT_MAX_MS: '1000',
+        ...env,
+      },
+    });
+    apps.push(process);
+    await waitReady(process);
+    return process;
+  }
+
+  async function submit(via: AppProcess, count: number): Promise<string[]> {
+    const created: string[] = [];
+    for (let i = 0; i < count; i += 20) {
+      const replies = await Promise.all(
+        Array.from({ length: Math.min(20, count - i) }, () =>
+          fetch(`${via.url}/v1/tasks`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ namespace: 'faults', name: 'nap_pair', context: {} }),
+          }).then(async (r) => ({
+            status: r.status,
+            body: (await r.json()) as { taskUuid: string },
+          })),
+        ),
+      );
+      for (const reply of replies) {
+        if (reply.status !== 201) throw new Error(`submit answered ${reply.status}`);
+        created.push(reply.body.taskUuid);
+      }
+    }
+    return created;
+  }
+
+  const count = async (sql: string): Promise<number> =>
+    (await pool.query<{ n: number }>(sql)).rows[0]?.n ?? -1;
+  const completed = () =>
+    count(`SELECT count(*)::int AS n FROM tasker.task_transitions
+            WHERE most_recent AND to_state = 'complete'`);
+  const inProgress = () =>
+    count(`SELECT count(*)::int AS n FROM tasker.workflow_step_transitions
+            WHERE most_recent AND to_state = 'in_progress'`);
+
+  async function allComplete(total: number, timeoutMs = 120000): Promise<void> {
+    await pollUntil(completed, (n) => n === total, {
+      timeoutMs,
+      intervalMs: 250,
+      description: `all ${total} tasks to complete\n${apps.map((a) => a.tail(8)).join('\n')}`,
+    });
+  }
+
+  describe.each<MessagingBackend>(['pgmq', 'rabbitmq'])('on %s', (backend) => {
+    beforeEach(() => setUp(backend));
+    afterEach(() => tearDown());
+
+    it('a worker killed with SIGKILL mid-run: its steps run again elsewhere, every task completes', async () => {
+      const orchestration = await start('orchestration', 'orchestration', backend);
+      const doomed = await start('worker', 'worker-doomed', backend);
+      await start('worker', 'worker-survivor', backend);
+      const TASKS = 80;
+      await submit(orchestration, TASKS);
+      await pollUntil(inProgress, (n) => n >= 4, {
+        timeoutMs: 30000,
+        intervalMs: 20,
+        description: 'handlers to be running',
+      });
+      doomed.child.kill('SIGKILL');
+      apps.splice(apps.indexOf(doomed), 1);
+
+      await allComplete(TASKS);
+      const { retriedSteps } = await expectCleanLedger(pool, { tasks: TASKS, stepsPerTask: 2 });
+      // The kill really did cut runs short: they were taken over as new attempts.
+      expect(retriedSteps).toBeGreaterThan(0);
+    }, 180000);
+
+    it('an orchestration replica killed with SIGKILL while enqueuing: the survivor finishes everything', async () => {
+      const doomed = await start('orchestration', 'orchestration-doomed', backend);
+      const survivor = await start('orchestration', 'orchestration-survivor', backend);
+      await start('worker', 'worker', backend, { TASKER_WORKER_CONCURRENCY: '20' });
+      // Submissions to the doomed replica go on while it is killed; some answers never come.
+      const flood = submit(doomed, 400).catch(() => undefined);
+      await pollUntil(completed, (n) => n >= 20, {
+        timeoutMs: 30000,
+        intervalMs: 20,
+        description: 'the run to be under way',
+      });
+      doomed.child.kill('SIGKILL');
+      apps.splice(apps.indexOf(doomed), 1);
+      await flood;
+      const accepted = await submit(survivor, 40);
+
+      const total = await count('SELECT count(*)::int AS n FROM tasker.tasks');
+      expect(total).toBeGreaterThanOrEqual(60);
+      await allComplete(total);
+      await expectCleanLedger(pool, { tasks: total, stepsPerTask: 2 });
+      expect(
+        await count(
+          `SELECT count(*)::int AS n FROM tasker.tasks WHERE task_uuid = ANY('{${accepted.join(',')}}')`,
+        ),
+      ).toBe(accepted.length);
+    }, 180000);
+  });
+
+  describe('on pgmq', () => {
+    beforeEach(() => setUp('pgmq'));
+    afterEach(() => tearDown());
+
+    it('PostgreSQL restarted under load: every app reconnects by itself and every task completes', async () => {
+      const orchestration = await start('orchestration', 'orchestration', 'pgmq');
+      const worker = await start('worker', 'worker', 'pgmq', { TASKER_WORKER_CONCURRENCY: '20' });
+      const TASKS = 500;
+      await submit(orchestration, TASKS);
+      await pollUntil(completed, (n) => n >= 30, {
+        timeoutMs: 60000,
+        intervalMs: 50,
+        description: 'the run to be under way',
+      });
+      await run('pg_ctlcluster', ['15', 'main', 'restart']);
+      const midway = await completed();
+
+      await allComplete(TASKS, 150000);
+      expect(midway).toBeLessThan(TASKS);
+      await expectCleanLedger(pool, { tasks: TASKS, stepsPerTask: 2 });
+      for (const app of [orchestration, worker]) {
+        expect(app.child.exitCode).toBeNull();
+        expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
+      }
+    }, 240000);
+  });
+});
