@@ -7,6 +7,7 @@ import { validate as lintDockerfile, ValidationSeverity } from 'dockerfile-utils
 import pg from 'pg';
 import { parse } from 'yaml';
 import { createEmptyDatabase, type TestDatabase } from '#testing';
+import { variablesReadBy } from './support/app-variables.js';
 
 /**
  * Static and live checks of docker/: compose files against the Compose Specification schema,
@@ -267,6 +268,20 @@ describe('compose files', () => {
       expect(template).toMatch(/^RABBITMQ_URL=amqp:\/\/tasker:CHANGE_ME@rabbitmq:5672$/m);
       expect(template).toMatch(/^RABBITMQ_DEFAULT_USER=tasker$/m);
       expect(template).toMatch(/^RABBITMQ_DEFAULT_PASS=CHANGE_ME$/m);
+    });
+
+    it('.env.prod.template sets only variables an app, the db, the broker or compose reads', () => {
+      const template = readFileSync(path.join(dockerDir, '.env.prod.template'), 'utf8');
+      const keys = [...template.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+      const apps = new Set([...variablesReadBy('orchestration'), ...variablesReadBy('worker')]);
+      const others =
+        /^(POSTGRES_(USER|PASSWORD|DB)|RABBITMQ_DEFAULT_(USER|PASS)|TASKER_(REGISTRY|VERSION|HTTP_PORT))$/;
+      expect(keys.filter((key) => !apps.has(key) && !others.test(key))).toEqual([]);
+      // The compose-interpolation variables are the ones compose.prod.yml uses.
+      const compose = readFileSync(path.join(dockerDir, 'compose.prod.yml'), 'utf8');
+      for (const key of ['TASKER_REGISTRY', 'TASKER_VERSION', 'TASKER_HTTP_PORT']) {
+        expect(compose).toContain(`\${${key}:-`);
+      }
     });
 
     it('.env.prod.template sets every variable the apps require in production', () => {

@@ -7,6 +7,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import type { IContainer, IPodTemplateSpec } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
+import { variablesReadBy } from './support/app-variables.js';
 
 /**
  * The Kubernetes manifests of docker/k8s: each object against the Kubernetes OpenAPI schema
@@ -109,21 +110,6 @@ function quantity(value: string | number | undefined): number {
   return Number(match[1]) * (match[2] ? factor[match[2] as keyof typeof factor] : 1);
 }
 
-/** The environment variables each app reads: its config namespaces and its entrypoint. */
-function variablesReadBy(app: 'orchestration' | 'worker'): Set<string> {
-  const configDir = path.join(root, 'libs', 'config', 'src');
-  const shared = ['database', 'logging', 'messaging'].map((n) => `${n}.config.ts`);
-  const sources = [...shared, `${app}.config.ts`, 'tasker-env.ts', 'config-source.ts']
-    .map((f) => readFileSync(path.join(configDir, f), 'utf8'))
-    .join('\n');
-  const entrypoint = readFileSync(path.join(root, 'docker', `entrypoint-${app}.sh`), 'utf8');
-  return new Set([
-    ...[...sources.matchAll(/'([A-Z][A-Z0-9_]{2,})'|env\.([A-Z][A-Z0-9_]+)/g)].map(
-      (m) => (m[1] ?? m[2])!,
-    ),
-    ...[...entrypoint.matchAll(/\$\{([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!),
-  ]);
-}
 const readBy = {
   orchestration: variablesReadBy('orchestration'),
   worker: variablesReadBy('worker'),
