@@ -3,9 +3,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
+import { validate as lintDockerfile, ValidationSeverity } from 'dockerfile-utils';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { createEmptyDatabase, type TestDatabase } from '#testing';
+import { variablesReadBy } from './support/app-variables.js';
 
 /**
  * Static and live checks of docker/: compose files against the Compose Specification schema,
@@ -243,10 +245,42 @@ describe('compose files', () => {
       expect(worker.deploy?.replicas).toBeGreaterThanOrEqual(1);
     });
 
-    it('apps are in the server profile and read .env.prod', () => {
+    it('apps are in the server profile and read .env.prod (or TASKER_ENV_FILE)', () => {
       for (const name of ['migrate', 'orchestration', 'worker']) {
         expect(service(file, name).profiles).toContain('server');
-        expect(service(file, name).env_file).toBe('.env.prod');
+        expect(service(file, name).env_file).toBe('${TASKER_ENV_FILE:-.env.prod}');
+      }
+    });
+
+    it('the rabbitmq profile adds a persistent, health-checked broker', () => {
+      const rabbitmq = service(file, 'rabbitmq');
+      expect(rabbitmq.profiles).toEqual(['rabbitmq']);
+      expect(rabbitmq.image).toMatch(/^rabbitmq:3\.\d+/);
+      // The node name follows the hostname; a fixed one keeps the queues in the volume.
+      expect(rabbitmq.hostname).toBe('rabbitmq');
+      expect(rabbitmq.volumes).toEqual(['rabbitmq-data:/var/lib/rabbitmq']);
+      expect(rabbitmq.healthcheck?.test).toEqual(expect.arrayContaining(['rabbitmq-diagnostics']));
+      expect(rabbitmq.ports).toBeUndefined();
+      expect((file as unknown as { volumes: Record<string, unknown> }).volumes).toHaveProperty(
+        'rabbitmq-data',
+      );
+      const template = readFileSync(path.join(dockerDir, '.env.prod.template'), 'utf8');
+      expect(template).toMatch(/^RABBITMQ_URL=amqp:\/\/tasker:CHANGE_ME@rabbitmq:5672$/m);
+      expect(template).toMatch(/^RABBITMQ_DEFAULT_USER=tasker$/m);
+      expect(template).toMatch(/^RABBITMQ_DEFAULT_PASS=CHANGE_ME$/m);
+    });
+
+    it('.env.prod.template sets only variables an app, the db, the broker or compose reads', () => {
+      const template = readFileSync(path.join(dockerDir, '.env.prod.template'), 'utf8');
+      const keys = [...template.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+      const apps = new Set([...variablesReadBy('orchestration'), ...variablesReadBy('worker')]);
+      const others =
+        /^(POSTGRES_(USER|PASSWORD|DB)|RABBITMQ_DEFAULT_(USER|PASS)|TASKER_(REGISTRY|VERSION|HTTP_PORT))$/;
+      expect(keys.filter((key) => !apps.has(key) && !others.test(key))).toEqual([]);
+      // The compose-interpolation variables are the ones compose.prod.yml uses.
+      const compose = readFileSync(path.join(dockerDir, 'compose.prod.yml'), 'utf8');
+      for (const key of ['TASKER_REGISTRY', 'TASKER_VERSION', 'TASKER_HTTP_PORT']) {
+        expect(compose).toContain(`\${${key}:-`);
       }
     });
 
@@ -356,6 +390,101 @@ describe('Dockerfiles', () => {
     expectHardenedStage(dbStages, undefined);
     const init = readFileSync(path.join(dockerDir, 'db', 'initdb', '10-pgmq.sh'), 'utf8');
     expect(init).toContain('CREATE EXTENSION IF NOT EXISTS pgmq');
+  });
+});
+
+/** Every Dockerfile under docker/, found rather than listed so a new one is linted too. */
+function findDockerfiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return findDockerfiles(full);
+    return /^Dockerfile(\.[\w-]+)?$/.test(entry.name) && !entry.name.endsWith('.dockerignore')
+      ? [full]
+      : [];
+  });
+}
+
+describe('Dockerfile lint', () => {
+  const dockerfiles = findDockerfiles(dockerDir).map((file) => path.relative(root, file));
+  // Every optional check of the VS Code Docker language service's validator, as errors.
+  const strict = {
+    deprecatedMaintainer: ValidationSeverity.ERROR,
+    directiveCasing: ValidationSeverity.ERROR,
+    emptyContinuationLine: ValidationSeverity.ERROR,
+    instructionCasing: ValidationSeverity.ERROR,
+    instructionCmdMultiple: ValidationSeverity.ERROR,
+    instructionEntrypointMultiple: ValidationSeverity.ERROR,
+    instructionHealthcheckMultiple: ValidationSeverity.ERROR,
+    instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
+    instructionWorkdirRelative: ValidationSeverity.ERROR,
+  };
+
+  it('finds both Dockerfiles', () => {
+    expect(dockerfiles.sort()).toEqual(['docker/Dockerfile', 'docker/db/Dockerfile']);
+  });
+
+  it.each(dockerfiles)('%s passes dockerfile-utils validation', (file) => {
+    const problems = lintDockerfile(readFileSync(path.join(root, file), 'utf8'), strict).map(
+      (d) => `${file}:${d.range.start.line + 1} ${JSON.stringify(d.message)}`,
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('the linter catches what it should (bad duration, unknown instruction, relative WORKDIR)', () => {
+    const bad = 'FROM node:20\nHEALTHCHECK --interval=5 CMD true\nWORKDIR app\nCOPYY a b\n';
+    expect(lintDockerfile(bad, strict)).toHaveLength(3);
+  });
+
+  // Rules in the spirit of hadolint (not on npm or Debian), over every RUN, FROM and ARG.
+  it.each(dockerfiles)('%s follows the image hygiene rules', (file) => {
+    const stages = parseDockerfile(path.join(root, file));
+    const text = readFileSync(path.join(root, file), 'utf8');
+    const problems: string[] = [];
+    const all = stages.flatMap((s) => s.instructions);
+    for (const { keyword, args } of all) {
+      if (keyword === 'ADD') problems.push(`ADD ${args}: use COPY (DL3020)`);
+      if (keyword === 'MAINTAINER') problems.push('MAINTAINER is deprecated (DL4000)');
+      if (keyword !== 'RUN') continue;
+      if (/\bsudo\b/.test(args)) problems.push(`sudo in RUN (DL3004): ${args}`);
+      if (/(^|&&|;)\s*cd\s/.test(args)) problems.push(`cd in RUN, use WORKDIR (DL3003): ${args}`);
+      if (/\bnpm install\b/.test(args)) problems.push(`npm install, use npm ci: ${args}`);
+      if (/apt-get install/.test(args)) {
+        if (!/apt-get install[^&;]*\s-y\b/.test(args)) problems.push(`apt-get install without -y`);
+        if (!args.includes('--no-install-recommends')) {
+          problems.push(`apt-get install without --no-install-recommends (DL3015)`);
+        }
+        if (!/apt-get update/.test(args)) problems.push('apt-get install without update');
+        if (!args.includes('rm -rf /var/lib/apt/lists/*')) {
+          problems.push('apt lists left in the layer (DL3009)');
+        }
+      } else if (/apt-get update/.test(args)) {
+        problems.push('apt-get update alone in a RUN: the cache goes stale (DL3009)');
+      }
+    }
+    // A pipe hides a failing left side unless the shell runs with pipefail (DL4006).
+    for (const stage of stages) {
+      let pipefail = false;
+      for (const { keyword, args } of stage.instructions) {
+        if (keyword === 'SHELL') pipefail = args.includes('pipefail');
+        if (keyword === 'RUN' && /[^|]\|[^|]/.test(args) && !pipefail) {
+          problems.push(`pipe without pipefail (DL4006): ${args}`);
+        }
+      }
+    }
+    // Base images carry an explicit tag, never latest (DL3006, DL3007).
+    const argDefaults = new Map(
+      [...text.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!] as const),
+    );
+    for (const stage of stages) {
+      if (stages.some((s) => s.name === stage.from)) continue;
+      const image = stage.from.replace(/\$\{(\w+)\}/g, (_, name: string) => {
+        return argDefaults.get(name) ?? '';
+      });
+      if (!/^[\w./-]+:[\w.-]+$/.test(image) || image.endsWith(':latest')) {
+        problems.push(`FROM ${stage.from} (${image}) needs an explicit, non-latest tag`);
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
 
