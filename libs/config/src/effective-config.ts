@@ -88,7 +88,8 @@ export function redactedValue(variable: ConfigVariable): string | undefined {
   }
 }
 
-function redactUrl(value: string): string {
+/** The URL with its password, if any, replaced by `***`. */
+export function redactUrl(value: string): string {
   const url = new URL(value);
   if (url.password) url.password = '***';
   return url.toString();
