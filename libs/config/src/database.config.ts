@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { ConfigReader } from './config-reader.js';
+import type { ConfigRecorder } from './config-recorder.js';
 import { configSource, type ConfigValues } from './config-source.js';
 import { readTaskerEnv } from './tasker-env.js';
 
@@ -9,8 +10,11 @@ export interface DatabaseConfig {
   statementTimeoutMs: number;
 }
 
-export function parseDatabaseConfig(values: ConfigValues): DatabaseConfig {
-  const read = new ConfigReader(values);
+export function parseDatabaseConfig(
+  values: ConfigValues,
+  recorder?: ConfigRecorder,
+): DatabaseConfig {
+  const read = new ConfigReader(values, recorder);
   const env = readTaskerEnv(read);
   // A local default only where a developer runs things by hand; production must say where.
   const fallback = env === 'production' ? undefined : 'postgres://postgres@127.0.0.1:5432/tasker';

@@ -1,5 +1,5 @@
 import { ConfigError } from '#core';
-import { effectiveConfig } from './effective-config.js';
+import { configVariables, effectiveConfig, redactedValue } from './effective-config.js';
 
 describe('effective config', () => {
   const values = {
@@ -41,5 +41,57 @@ describe('effective config', () => {
     expect(() => effectiveConfig('orchestration', { ...values, DEPLOYMENT_MODE: 'often' })).toThrow(
       ConfigError,
     );
+  });
+
+  describe('by variable', () => {
+    const byName = (app: 'orchestration' | 'worker', v: Record<string, string>) =>
+      Object.fromEntries(configVariables(app, v).map((variable) => [variable.name, variable]));
+
+    it('lists every variable the app reads with the value it runs with, defaults marked', () => {
+      const variables = byName('orchestration', { TASKER_ENV: 'test', PORT: '9000' });
+      expect(variables.PORT).toEqual({
+        name: 'PORT',
+        value: '9000',
+        defaulted: false,
+        secret: false,
+      });
+      expect(variables.DEPLOYMENT_MODE).toMatchObject({ value: 'standard', defaulted: true });
+      expect(variables.TASKER_LOG_FORMAT).toMatchObject({ value: 'json', defaulted: true });
+      expect(variables.DATABASE_URL).toMatchObject({ defaulted: true, secret: 'url' });
+      expect(variables.TASKER_API_KEYS).toMatchObject({ value: undefined, secret: 'opaque' });
+      expect(variables).not.toHaveProperty('TASKER_WORKER_CONCURRENCY');
+      expect(variables).not.toHaveProperty('RABBITMQ_URL');
+      expect(byName('worker', values)).toHaveProperty('RABBITMQ_URL');
+    });
+
+    it('collects the problems of every namespace, each once', () => {
+      let problems: string[] = [];
+      try {
+        configVariables('worker', { TASKER_ENV: 'staging', TASKER_WORKER_CONCURRENCY: '0' });
+      } catch (err) {
+        if (err instanceof ConfigError) problems = err.problems;
+      }
+      expect(problems).toEqual([
+        'TASKER_ENV must be one of development, test, production (got "staging")',
+        'TASKER_WORKER_CONCURRENCY must be an integer from 1 to 1000 (got "0")',
+      ]);
+    });
+
+    it('leaves missing secrets to run time only when asked', () => {
+      const production = { TASKER_ENV: 'production', TASKER_MESSAGING_BACKEND: 'rabbitmq' };
+      expect(() => configVariables('worker', production)).toThrow(/DATABASE_URL is required/);
+      const variables = configVariables('worker', production, { secretsAtRunTime: true });
+      expect(variables.find((v) => v.name === 'RABBITMQ_URL')).toMatchObject({ value: undefined });
+    });
+
+    it('redacts secrets for display', () => {
+      const variables = byName('orchestration', {
+        ...values,
+        TASKER_API_KEYS: 'operator-key-0123456789:write',
+      });
+      expect(redactedValue(variables.DATABASE_URL!)).toBe('postgres://tasker:***@db:5432/tasker');
+      expect(redactedValue(variables.TASKER_API_KEYS!)).toBe('***');
+      expect(redactedValue(variables.PORT!)).toBe('8080');
+    });
   });
 });

@@ -7,3 +7,4 @@ export * from './orchestration.config.js';
 export * from './worker.config.js';
 export * from './logging.config.js';
 export * from './effective-config.js';
+export * from './config-recorder.js';

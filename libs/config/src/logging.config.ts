@@ -1,4 +1,5 @@
 import { ConfigReader } from './config-reader.js';
+import type { ConfigRecorder } from './config-recorder.js';
 import { configSource, type ConfigValues } from './config-source.js';
 import { readTaskerEnv } from './tasker-env.js';
 
@@ -12,8 +13,8 @@ export interface LoggingConfig {
   format: (typeof LOG_FORMATS)[number];
 }
 
-export function parseLoggingConfig(values: ConfigValues): LoggingConfig {
-  const read = new ConfigReader(values);
+export function parseLoggingConfig(values: ConfigValues, recorder?: ConfigRecorder): LoggingConfig {
+  const read = new ConfigReader(values, recorder);
   const env = readTaskerEnv(read);
   return read.done({
     level: read.enumValue('TASKER_LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { ConfigReader } from './config-reader.js';
+import type { ConfigRecorder } from './config-recorder.js';
 import { configSource, type ConfigValues } from './config-source.js';
 import { readTaskerEnv } from './tasker-env.js';
 
@@ -40,8 +41,11 @@ export interface MessagingConfig {
   rabbitmq: RabbitMqConfig | undefined;
 }
 
-export function parseMessagingConfig(values: ConfigValues): MessagingConfig {
-  const read = new ConfigReader(values);
+export function parseMessagingConfig(
+  values: ConfigValues,
+  recorder?: ConfigRecorder,
+): MessagingConfig {
+  const read = new ConfigReader(values, recorder);
   const backend = read.enumValue('TASKER_MESSAGING_BACKEND', MESSAGING_BACKENDS, 'pgmq');
   const env = readTaskerEnv(read);
   const rabbitFallback = env === 'production' ? undefined : 'amqp://guest:guest@127.0.0.1:5672';

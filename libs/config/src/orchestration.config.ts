@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { ConfigReader } from './config-reader.js';
+import type { ConfigRecorder } from './config-recorder.js';
 import { configSource, type ConfigValues } from './config-source.js';
 import { readTaskerEnv, type TaskerEnv } from './tasker-env.js';
 
@@ -54,7 +55,7 @@ export interface OrchestrationConfig {
 
 /** TASKER_API_KEYS: comma-separated `key:scope` entries (scope read or write; default write). */
 function parseApiKeys(read: ConfigReader): ApiKey[] {
-  return read.list('TASKER_API_KEYS').flatMap((entry, index) => {
+  return read.secretList('TASKER_API_KEYS').flatMap((entry, index) => {
     const at = entry.lastIndexOf(':');
     const key = at > 0 ? entry.slice(0, at) : entry;
     const scope = at > 0 ? entry.slice(at + 1) : 'write';
@@ -72,8 +73,11 @@ function parseApiKeys(read: ConfigReader): ApiKey[] {
   });
 }
 
-export function parseOrchestrationConfig(values: ConfigValues): OrchestrationConfig {
-  const read = new ConfigReader(values);
+export function parseOrchestrationConfig(
+  values: ConfigValues,
+  recorder?: ConfigRecorder,
+): OrchestrationConfig {
+  const read = new ConfigReader(values, recorder);
   return read.done({
     env: readTaskerEnv(read),
     port: read.integer('PORT', 8080, 0, 65535),

@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { ConfigReader } from './config-reader.js';
+import type { ConfigRecorder } from './config-recorder.js';
 import { configSource, type ConfigValues } from './config-source.js';
 import { readTaskerEnv, type TaskerEnv } from './tasker-env.js';
 
@@ -18,8 +19,8 @@ export interface WorkerConfig {
   stepVisibilityTimeoutMs: number;
 }
 
-export function parseWorkerConfig(values: ConfigValues): WorkerConfig {
-  const read = new ConfigReader(values);
+export function parseWorkerConfig(values: ConfigValues, recorder?: ConfigRecorder): WorkerConfig {
+  const read = new ConfigReader(values, recorder);
   return read.done({
     env: readTaskerEnv(read),
     port: read.integer('PORT', 8081, 0, 65535),

@@ -29,32 +29,15 @@ export async function loadTemplatesFromDirectory(dir: string): Promise<TaskTempl
     throw new TemplateValidationError(dir, [`template path ${dir} is not a directory`]);
   }
 
-  const files = await findTemplateFiles(dir);
-  const templates: TaskTemplate[] = [];
-  const failures: TemplateValidationError[] = [];
-  const byKey = new Map<string, string>();
-
-  for (const file of files) {
-    const source = relative(dir, file).split(sep).join('/');
-    try {
-      const template = parseTemplate(await readYaml(file, source), source);
-      const key = templateKey(template);
-      const earlier = byKey.get(key);
-      if (earlier !== undefined) {
-        throw new TemplateValidationError(source, [
-          `template ${key} is defined twice: in ${earlier} and in ${source}`,
-        ]);
-      }
-      byKey.set(key, source);
-      templates.push(template);
-    } catch (error) {
-      if (error instanceof TemplateValidationError) failures.push(error);
-      else throw error;
-    }
-  }
+  const files = (await findTemplateFiles(dir)).map((path) => ({
+    path,
+    source: relative(dir, path).split(sep).join('/'),
+  }));
+  const reports = await checkTemplateFiles(files);
+  const failures = reports.filter((r) => r.problems.length > 0);
 
   const [only] = failures;
-  if (only && failures.length === 1) throw only;
+  if (only && failures.length === 1) throw new TemplateValidationError(only.source, only.problems);
   if (failures.length > 1) {
     throw new TemplateValidationError(
       dir,
@@ -62,8 +45,56 @@ export async function loadTemplatesFromDirectory(dir: string): Promise<TaskTempl
     );
   }
 
+  const templates = reports.flatMap((r) => (r.template ? [r.template] : []));
   const key = (t: TaskTemplate) => templateKey(t);
   return templates.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+export interface TemplateFile {
+  path: string;
+  /** How problems name the file. */
+  source: string;
+}
+
+export interface TemplateFileReport {
+  source: string;
+  /** Present when the file holds a valid template. */
+  template?: TaskTemplate;
+  /** Every problem found, each naming the step where it is about one. */
+  problems: string[];
+}
+
+/**
+ * Reads and checks each file on its own (YAML syntax, then the template), then across files:
+ * a namespace/name@version defined by an earlier file is a problem of the later one. A file
+ * that cannot be read at all fails the whole call with the file system's error.
+ */
+export async function checkTemplateFiles(
+  files: readonly TemplateFile[],
+): Promise<TemplateFileReport[]> {
+  const reports: TemplateFileReport[] = [];
+  const byKey = new Map<string, string>();
+  for (const { path, source } of files) {
+    try {
+      const template = parseTemplate(await readYaml(path, source), source);
+      const key = templateKey(template);
+      const earlier = byKey.get(key);
+      if (earlier !== undefined) {
+        reports.push({
+          source,
+          problems: [`template ${key} is defined twice: in ${earlier} and in ${source}`],
+        });
+        continue;
+      }
+      byKey.set(key, source);
+      reports.push({ source, template, problems: [] });
+    } catch (error) {
+      if (error instanceof TemplateValidationError) {
+        reports.push({ source, problems: error.problems });
+      } else throw error;
+    }
+  }
+  return reports;
 }
 
 async function readYaml(file: string, source: string): Promise<unknown> {
@@ -95,7 +126,7 @@ async function readYaml(file: string, source: string): Promise<unknown> {
 }
 
 /** Template files under `dir`, depth first, in name order so loading is deterministic. */
-async function findTemplateFiles(dir: string): Promise<string[]> {
+export async function findTemplateFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files: string[] = [];

@@ -1,0 +1,117 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiClient } from './api.client.js';
+import { CliError } from './cli.error.js';
+import { ExitCode } from './exit-codes.js';
+
+/**
+ * The client against a real HTTP server on loopback that answers what each test sets, for the
+ * replies a running orchestration rarely gives (5xx, bodies that are not JSON, silence).
+ */
+describe('ApiClient', () => {
+  let server: Server;
+  let baseUrl: string;
+  let answer: (request: IncomingMessage, response: ServerResponse) => void;
+  let seen: IncomingMessage | undefined;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      seen = request;
+      answer(request, response);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const reply =
+    (status: number, body: string, headers: Record<string, string> = {}) =>
+    (_request: IncomingMessage, response: ServerResponse) => {
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(body);
+    };
+
+  async function failure(client: ApiClient, path = '/v1/tasks'): Promise<CliError> {
+    const error = await client.get(path).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    if (!(error instanceof CliError)) throw new Error(`expected a CliError, got ${String(error)}`);
+    return error;
+  }
+
+  const client = (options: { apiKey?: string; timeoutMs?: number; prefix?: string } = {}) =>
+    new ApiClient({
+      baseUrl: `${baseUrl}${options.prefix ?? ''}`,
+      apiKey: options.apiKey,
+      timeoutMs: options.timeoutMs ?? 5000,
+    });
+
+  it('sends the key and the query under the base path, and returns the JSON body', async () => {
+    answer = reply(200, '{"items":[]}');
+    const body = await client({ apiKey: 'k'.repeat(20), prefix: '/tasker/' }).get('/v1/tasks', {
+      namespace: 'a b',
+      cursor: undefined,
+      limit: 5,
+    });
+    expect(body).toEqual({ items: [] });
+    expect(seen?.url).toBe('/tasker/v1/tasks?namespace=a+b&limit=5');
+    expect(seen?.headers['x-api-key']).toBe('k'.repeat(20));
+  });
+
+  it('a 5xx exits 5 with the message and when to retry', async () => {
+    answer = reply(
+      503,
+      JSON.stringify({ statusCode: 503, message: 'namespace examples has 90 steps waiting' }),
+      { 'retry-after': '5' },
+    );
+    const error = await failure(client());
+    expect(error.exitCode).toBe(ExitCode.ServerError);
+    expect(error.message).toBe(
+      'GET /v1/tasks answered 503 Service Unavailable: namespace examples has 90 steps waiting (retry after 5 s)',
+    );
+  });
+
+  it("a 4xx exits 4 listing each of Nest's validation messages", async () => {
+    answer = reply(
+      400,
+      JSON.stringify({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: ['limit must not be greater than 200', 'property x should not exist'],
+      }),
+    );
+    const error = await failure(client());
+    expect(error.exitCode).toBe(ExitCode.ClientError);
+    expect(error.message).toBe(
+      'GET /v1/tasks answered 400 Bad Request:\n' +
+        '  - limit must not be greater than 200\n' +
+        '  - property x should not exist',
+    );
+  });
+
+  it('a reply that is not JSON exits 5, and an error body that is not JSON is shown as text', async () => {
+    answer = reply(200, '<html>proxy</html>');
+    expect(await failure(client())).toMatchObject({
+      exitCode: ExitCode.ServerError,
+      message: 'GET /v1/tasks answered 200 with a body that is not JSON',
+    });
+    answer = reply(502, 'upstream down');
+    expect((await failure(client())).message).toBe(
+      'GET /v1/tasks answered 502 Bad Gateway: upstream down',
+    );
+  });
+
+  it('no answer within the request timeout exits 3', async () => {
+    answer = () => undefined; // holds the request open
+    const error = await failure(client({ timeoutMs: 200 }));
+    expect(error.exitCode).toBe(ExitCode.Connection);
+    expect(error.message).toContain(
+      `cannot reach the Tasker API at ${baseUrl}: no answer within 0.2 s`,
+    );
+  });
+});

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, errorMessage } from '#core';
+import { CliError } from './cli.error.js';
+import { registerConfigCommands } from './commands/config.command.js';
+import { registerMigrateCommands } from './commands/migrate.command.js';
+import { registerTaskCommands } from './commands/task.command.js';
+import { registerTemplateCommands } from './commands/template.command.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { writeErr } from './output.js';
+
+/**
+ * tasker-ctl: one module per command group under commands/, each registering its subcommands;
+ * they share the API client (api.client.ts, errors → exit codes), the API options
+ * (api-options.ts) and output formatting (output.ts). Results go to stdout, everything else to
+ * stderr, and the exit code tells the class of failure (exit-codes.ts).
+ */
+function createProgram(): Command {
+  const program = new Command('tasker-ctl')
+    .description('Operate Tasker: configuration, migrations, templates and tasks')
+    .version(packageVersion())
+    // Program options only before the command, so `task create --version` is the template's.
+    .enablePositionalOptions()
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP);
+  registerConfigCommands(program);
+  registerMigrateCommands(program);
+  registerTemplateCommands(program);
+  registerTaskCommands(program);
+  return program;
+}
+
+/** Commander has already printed its own errors (usage, help); the rest are printed here. */
+function exitCodeOf(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  if (err instanceof CliError) {
+    writeErr(`error: ${err.message}`);
+    return err.exitCode;
+  }
+  writeErr(`error: ${errorMessage(err)}`);
+  // A configuration the command cannot use (DATABASE_URL for migrate, …) is the caller's to fix.
+  return err instanceof ConfigError ? ExitCode.Usage : ExitCode.Failed;
+}
+
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file))
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
+try {
+  await createProgram().parseAsync(process.argv);
+  process.exitCode = ExitCode.Ok;
+} catch (err) {
+  process.exitCode = exitCodeOf(err);
+}

@@ -1,0 +1,478 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigSource, parseOrchestrationConfig } from '#config';
+import type { StepView, TaskView } from '#core';
+import { loadMigrations, Migrator } from '#persistence';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '#testing';
+import { type AppProcess, freePort, startApp, waitReady } from '../scripts/support/app-process.js';
+
+/**
+ * tasker-ctl as operators and CI run it: the built binary as a child process, against
+ * orchestration and a worker running as processes from the same build (and, for `migrate`, a
+ * fresh database). Asserts what it prints on stdout and stderr and its exit code, on the happy
+ * paths and on every class of failure. Serial: it needs the build the serial project makes.
+ */
+describe('tasker-ctl', () => {
+  const CLI = 'dist/apps/tasker-ctl/src/main.js';
+  const API_KEY = 'cli-operator-key-0123456789';
+  let database: TestDatabase;
+  let orchestration: AppProcess;
+  let worker: AppProcess;
+  let scratch: string;
+
+  interface Run {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+  }
+
+  /** The CLI with only PATH and `env`: nothing from this process's environment leaks in. */
+  function ctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [CLI, ...args],
+        { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60000 },
+        (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+      );
+    });
+  }
+
+  /** The CLI pointed at the running orchestration with a valid key. */
+  const api = (args: string[], env: Record<string, string> = {}) =>
+    ctl(args, { TASKER_URL: orchestration.url, TASKER_API_KEY: API_KEY, ...env });
+
+  const json = <T>(run: Run): T => JSON.parse(run.stdout) as T;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'tasker-ctl-'));
+    database = await createTestDatabase();
+    const env = {
+      DATABASE_URL: database.url,
+      TASKER_ENV: 'test',
+      TASKER_TEMPLATE_PATH: 'config/tasks',
+    };
+    orchestration = startApp('orchestration', {
+      port: await freePort(),
+      env: { ...env, TASKER_API_KEYS: `${API_KEY}:write` },
+    });
+    worker = startApp('worker', { port: await freePort(), env });
+    await Promise.all([waitReady(orchestration), waitReady(worker)]);
+  }, 120000);
+
+  afterAll(async () => {
+    await Promise.all([orchestration?.stop(), worker?.stop()]);
+    await database?.drop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  describe('usage', () => {
+    it('shows help with the exit codes, and exits 2 on a command line it cannot use', async () => {
+      const help = await ctl(['--help']);
+      expect(help.code).toBe(0);
+      for (const group of ['config', 'migrate', 'template', 'task']) {
+        expect(help.stdout).toMatch(new RegExp(`^  ${group}\\s`, 'm'));
+      }
+      expect(help.stdout).toContain('4  the API refused the request');
+
+      const unknown = await ctl(['task', 'frobnicate']);
+      expect(unknown).toMatchObject({ code: 2, stdout: '' });
+      expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+
+      const missing = await ctl(['task', 'create', '--name', 'diamond']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain("required option '--namespace <namespace>'");
+
+      const badRef = await api(['template', 'graph', 'examples/diamond']);
+      expect(badRef.code).toBe(2);
+      expect(badRef.stderr).toContain('template must be namespace/name/version');
+    });
+  });
+
+  describe('talking to the API', () => {
+    it('exits 3 with the address when nothing listens there', async () => {
+      const url = `http://127.0.0.1:${await freePort()}`;
+      const run = await ctl(['task', 'list'], { TASKER_URL: url, TASKER_API_KEY: API_KEY });
+      expect(run).toMatchObject({ code: 3, stdout: '' });
+      expect(run.stderr).toBe(
+        `error: cannot reach the Tasker API at ${url}: connection refused ` +
+          '(is orchestration running there? set --url or TASKER_URL)\n',
+      );
+    });
+
+    it('exits 4 on a bad API key, with the 401 explained and the key never shown', async () => {
+      const wrong = 'not-the-key-0123456789';
+      const run = await ctl(['task', 'list', '--url', orchestration.url, '--api-key', wrong]);
+      expect(run.code).toBe(4);
+      expect(run.stderr).toContain(
+        'GET /v1/tasks answered 401 Unauthorized: the X-API-Key is not valid (set --api-key or TASKER_API_KEY)',
+      );
+      expect(run.stderr).not.toContain(wrong);
+      const none = await ctl(['task', 'list', '--url', orchestration.url]);
+      expect(none.code).toBe(4);
+      expect(none.stderr).toContain('this API needs an X-API-Key header');
+    });
+
+    it('exits 4 on an unknown task, naming it', async () => {
+      const unknown = '01900000-0000-7000-8000-000000000000';
+      const run = await api(['task', 'get', unknown]);
+      expect(run).toMatchObject({ code: 4, stdout: '' });
+      expect(run.stderr).toContain(
+        `answered 404 Not Found (task_not_found): task ${unknown} does not exist`,
+      );
+    });
+
+    it('refuses context that is not a JSON object itself (2) and shows the 400 for context the template refuses (4)', async () => {
+      const create = ['task', 'create', '--namespace', 'examples', '--name', 'diamond'];
+      const broken = await api([...create, '--context', '{"n": 3']);
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/^error: --context is not valid JSON/);
+      const list = await api([...create, '--context', '[3]']);
+      expect(list.code).toBe(2);
+      expect(list.stderr).toContain('--context must be a JSON object');
+      const refused = await api([...create, '--context', '{"n": "three"}']);
+      expect(refused).toMatchObject({ code: 4, stdout: '' });
+      expect(refused.stderr).toContain(
+        'POST /v1/tasks answered 400 Bad Request (validation_failed): context does not match the input_schema of examples/diamond@1.0.0: /n must be integer',
+      );
+      const badPriority = await api([...create, '--context', '{}', '--priority', 'high']);
+      expect(badPriority.code).toBe(2);
+      expect(badPriority.stderr).toContain("option '--priority <n>' argument 'high' is invalid");
+    });
+  });
+
+  describe('tasks', () => {
+    it('create --wait shows each step as it changes and exits 0 once the task completed', async () => {
+      const contextFile = join(scratch, 'context.json');
+      await writeFile(contextFile, JSON.stringify({ n: 3 }));
+      const run = await api([
+        'task',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'diamond',
+        '--context',
+        `@${contextFile}`,
+        '--tag',
+        'cli',
+        '--wait',
+        '--output',
+        'json',
+      ]);
+      expect(run.code).toBe(0);
+      const task = json<TaskView>(run);
+      expect(task).toMatchObject({ status: 'complete', completionPercentage: 100, tags: ['cli'] });
+      expect(task.steps.find((s) => s.name === 'end')?.result).toEqual({ value: 162 });
+      // Not a terminal: one line per change, on stderr, ending with the task's end.
+      expect(run.stderr).toContain(`created task ${task.taskUuid} (examples/diamond@1.0.0)`);
+      expect(run.stderr).toMatch(/\+\d+\.\ds step end: complete \(attempt 1\) \{"value":162\}/);
+      expect(run.stderr.trimEnd()).toMatch(
+        new RegExp(`task ${task.taskUuid}: complete 100% \\(4/4 steps\\)$`),
+      );
+
+      const got = await api(['task', 'get', task.taskUuid]);
+      expect(got.code).toBe(0);
+      expect(got.stdout).toMatch(
+        /^Task\s+\S+\nTemplate\s+examples\/diamond@1\.0\.0\nStatus\s+complete/,
+      );
+      const steps = await api(['task', 'steps', task.taskUuid]);
+      expect(steps.stdout.split('\n').map((line) => line.split(/\s+/)[0])).toEqual([
+        'STEP',
+        'start',
+        'left',
+        'right',
+        'end',
+        '',
+      ]);
+      const stepsJson = json<StepView[]>(await api(['task', 'steps', task.taskUuid, '-o', 'json']));
+      expect(stepsJson.every((s) => s.state === 'complete')).toBe(true);
+      const listed = json<{ items: { taskUuid: string }[] }>(
+        await api(['task', 'list', '--name', 'diamond', '--status', 'complete', '-o', 'json']),
+      );
+      expect(listed.items.map((t) => t.taskUuid)).toContain(task.taskUuid);
+    });
+
+    it('create --wait on a terminal redraws the task and its steps in place', async () => {
+      // script(1) gives the CLI a pseudo-terminal; its output is what the terminal received.
+      const command = [
+        process.execPath,
+        CLI,
+        'task create --namespace examples --name sleep --context \'{"sleepMs": 1200}\' --wait',
+      ].join(' ');
+      const run = await new Promise<Run>((resolve) => {
+        const child = execFile(
+          'script',
+          ['--quiet', '--return', '--command', command, '/dev/null'],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              TASKER_URL: orchestration.url,
+              TASKER_API_KEY: API_KEY,
+            },
+            timeout: 60000,
+          },
+          (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+        );
+      });
+      expect(run.code).toBe(0);
+      // The header and the one step, drawn, then moved up over and cleared on every later poll.
+      expect(run.stdout).toContain('\u001b[2A\u001b[0J');
+      expect(run.stdout).toMatch(/\nexamples\/sleep@1\.0\.0 {2}steps_in_process 0%/);
+      expect(run.stdout).toMatch(/ {2}✔ nap {2}complete {2}attempt 1\/1/);
+    });
+
+    it('create --wait exits 1 when the task ends in error, showing the step error', async () => {
+      const run = await api([
+        'task',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'flaky',
+        '--context',
+        '{"permanent": true}',
+        '--wait',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/Status\s+error/);
+      expect(run.stdout).toMatch(
+        /work\s+error\s+1\/4\s+examples\.flaky\s+-\s+error: examples\.flaky was asked to fail permanently/,
+      );
+      expect(run.stderr).toMatch(/error: task \S+ ended error\n$/);
+    });
+
+    it('create --wait --timeout exits 6 and leaves the task running; cancel ends it, a second cancel is a 409', async () => {
+      const run = await api([
+        'task',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'sleep',
+        '--context',
+        '{"sleepMs": 30000}',
+        '--wait',
+        '--timeout',
+        '1',
+        '-o',
+        'json',
+      ]);
+      expect(run.code).toBe(6);
+      const { taskUuid, status } = json<TaskView>(run);
+      expect(status).toBe('steps_in_process');
+      expect(run.stderr).toContain(`gave up after 1 s: task ${taskUuid} is still steps_in_process`);
+
+      const cancelled = await api(['task', 'cancel', taskUuid, '--reason', 'cli test']);
+      expect(cancelled.code).toBe(0);
+      expect(cancelled.stdout).toMatch(/Status\s+cancelled\nCancelled steps\s+1/);
+      expect(json<TaskView>(await api(['task', 'get', taskUuid, '-o', 'json']))).toMatchObject({
+        status: 'cancelled',
+        steps: [{ name: 'nap', state: 'cancelled' }],
+      });
+      const again = await api(['task', 'cancel', taskUuid]);
+      expect(again.code).toBe(4);
+      expect(again.stderr).toContain('answered 409 Conflict');
+    });
+  });
+
+  describe('templates', () => {
+    it('lists the registered templates and draws a DAG as text and Mermaid', async () => {
+      const list = await api(['template', 'list']);
+      expect(list.code).toBe(0);
+      expect(list.stdout).toMatch(/^NAMESPACE\s+NAME\s+VERSION\s+STEPS/);
+      expect(list.stdout).toMatch(/examples\s+diamond\s+1\.0\.0\s+4/);
+
+      const text = await api(['template', 'graph', 'examples/diamond/1.0.0']);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('examples/diamond@1.0.0: 4 steps, 3 levels');
+      expect(text.stdout).toMatch(/3\s+end\s+examples\.sum\s+left, right/);
+      const mermaid = await api(['template', 'graph', 'examples/diamond/1.0.0', '-f', 'mermaid']);
+      expect(mermaid.stdout).toMatch(/^flowchart TD\n/);
+      expect(mermaid.stdout).toContain('  s_left --> s_end\n  s_right --> s_end');
+
+      const unknown = await api(['template', 'graph', 'examples/nope/1.0.0']);
+      expect(unknown.code).toBe(4);
+      expect(unknown.stderr).toContain('no template examples/nope@1.0.0 is registered');
+    });
+
+    it('validate reports every problem of every file, with the file and the step, and exits 1', async () => {
+      const dir = join(scratch, 'templates');
+      await mkdir(dir);
+      await writeFile(
+        join(dir, 'broken.yaml'),
+        [
+          'namespace: examples',
+          'name: broken',
+          'version: 1.0',
+          'stepz: []',
+          'steps:',
+          '  - { name: fetch, handler: examples.square, retries: 3 }',
+          '  - { name: transform, depends_on: [fetch, missing] }',
+          '  - { name: load, handler: examples.sum, depends_on: [publish] }',
+          '  - { name: publish, handler: examples.sum, depends_on: [load] }',
+        ].join('\n'),
+      );
+      await writeFile(join(dir, 'syntax.yaml'), 'namespace: examples\nsteps: [a, b\n');
+      await writeFile(
+        join(dir, 'good.yaml'),
+        await readFile('config/tasks/examples/linear.yaml', 'utf8'),
+      );
+      const broken = join(dir, 'broken.yaml');
+      const run = await ctl(['template', 'validate', dir]);
+      expect(run.code).toBe(1);
+      const lines = run.stdout.trimEnd().split('\n');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          `${broken}: unknown key 'stepz'`,
+          `${broken}: version must look like 1.0.0 (major.minor.patch), got 1 (quote it, or write all three parts)`,
+          `${broken}: step 'fetch': unknown key 'retries'`,
+          `${broken}: step 'transform': handler is required`,
+          `${broken}: step 'transform': depends on unknown step 'missing'`,
+          `${broken}: cycle: load -> publish -> load`,
+          `${join(dir, 'good.yaml')}: ok (examples/linear@1.0.0, 4 steps)`,
+        ]),
+      );
+      expect(
+        lines.filter((l) => l.startsWith(`${join(dir, 'syntax.yaml')}: YAML syntax error at line`)),
+      ).not.toHaveLength(0);
+      expect(run.stderr).toMatch(/^error: \d+ problems in 2 of 3 files\n$/);
+
+      const asJson = json<{ valid: boolean; files: { file: string; problems: string[] }[] }>(
+        await ctl(['template', 'validate', broken, '-o', 'json']),
+      );
+      expect(asJson.valid).toBe(false);
+      expect(asJson.files[0]?.problems).toHaveLength(6);
+
+      const examples = await ctl(['template', 'validate', 'config/tasks']);
+      expect(examples.code).toBe(0);
+      expect(examples.stdout.trimEnd().split('\n')).toHaveLength(4);
+      const missing = await ctl(['template', 'validate', join(dir, 'nope.yaml')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('nope.yaml: no such file or directory');
+    });
+  });
+
+  describe('config', () => {
+    it('validate exits 1 naming each bad variable', async () => {
+      const bad = await ctl(['config', 'validate', '--context', 'orchestration'], {
+        DEPLOYMENT_MODE: 'often',
+        TASKER_HTTP_REQUEST_TIMEOUT_MS: '5',
+      });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(
+        '  - DEPLOYMENT_MODE must be one of standard, migrate-only, no-migrate (got "often")\n',
+      );
+      expect(bad.stderr).toContain('  - TASKER_HTTP_REQUEST_TIMEOUT_MS must be an integer');
+      const production = await ctl(['config', 'validate', '-c', 'worker', '-e', 'production']);
+      expect(production.code).toBe(1);
+      expect(production.stderr).toContain('DATABASE_URL is required');
+      const good = await ctl(['config', 'validate', '-c', 'worker'], {
+        DATABASE_URL: database.url,
+      });
+      expect(good).toMatchObject({
+        code: 0,
+        stdout: 'the worker configuration is valid (development)\n',
+      });
+    });
+
+    it('generate writes a TASKER_CONFIG_PATH file without secrets that the app reads back', async () => {
+      const file = join(scratch, 'orchestration.yaml');
+      const secret = 'postgres://tasker:s3cret-pw@db:5432/tasker';
+      const run = await ctl(
+        ['config', 'generate', '-c', 'orchestration', '-e', 'production', '-o', file],
+        { PORT: '9090', DATABASE_URL: secret },
+      );
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/^wrote \d+ variables to /);
+      const text = await readFile(file, 'utf8');
+      expect(text).not.toContain('s3cret');
+      expect(text).toContain('# Secrets are left out; set them in the environment at run time: ');
+      const values = loadConfigSource({ TASKER_CONFIG_PATH: file });
+      expect(values).not.toHaveProperty('DATABASE_URL');
+      expect(parseOrchestrationConfig(values)).toMatchObject({
+        env: 'production',
+        port: 9090,
+        deploymentMode: 'standard',
+      });
+      const check = await ctl(['config', 'validate', '-c', 'orchestration'], {
+        TASKER_CONFIG_PATH: file,
+        DATABASE_URL: secret,
+      });
+      expect(check).toMatchObject({
+        code: 0,
+        stdout: 'the orchestration configuration is valid (production)\n',
+      });
+    });
+
+    it('show redacts secrets and tells where each value came from', async () => {
+      const env = {
+        DATABASE_URL: 'postgres://tasker:s3cret-pw@db:5432/tasker',
+        TASKER_API_KEYS: 'operator-key-0123456789:write',
+      };
+      const table = await ctl(['config', 'show', '-c', 'orchestration'], env);
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(
+        /DATABASE_URL\s+postgres:\/\/tasker:\*\*\*@db:5432\/tasker\s+env/,
+      );
+      expect(table.stdout).toMatch(/TASKER_API_KEYS\s+\*\*\*\s+env/);
+      expect(table.stdout).toMatch(/PORT\s+8080\s+default/);
+      const asJson = await ctl(['config', 'show', '-c', 'orchestration', '-o', 'json'], env);
+      expect(json(asJson)).toMatchObject({
+        orchestration: { apiKeys: [{ key: '***', scope: 'write' }] },
+        database: { url: 'postgres://tasker:***@db:5432/tasker' },
+      });
+      for (const run of [table, asJson]) expect(run.stdout).not.toMatch(/s3cret|operator-key/);
+    });
+  });
+
+  describe('migrate', () => {
+    it('shows a fresh database pending, migrates it like orchestration would, then finds it current', async () => {
+      const fresh = await createEmptyDatabase();
+      try {
+        const env = { DATABASE_URL: fresh.url };
+        const versions = (await loadMigrations()).map((m) => m.version);
+        const before = await ctl(['migrate', 'status', '--check', '-o', 'json'], env);
+        expect(before.code).toBe(1);
+        expect(json(before)).toMatchObject({ current: false, applied: [], unknown: [] });
+        expect(json<{ pending: unknown[] }>(before).pending).toHaveLength(versions.length);
+        expect(before.stderr).toBe(`error: ${versions.length} migrations are pending\n`);
+
+        const up = await ctl(['migrate', 'up'], env);
+        expect(up.code).toBe(0);
+        expect(up.stdout).toBe(`applied migrations ${versions.join(', ')}\n`);
+        expect(up.stderr).toMatch(/^applied migration 1_\w+ in \d+ ms\n/);
+        await expect(
+          new Migrator({ databaseUrl: fresh.url }).assertCurrent(),
+        ).resolves.toBeUndefined();
+
+        const again = await ctl(['migrate'], env);
+        expect(again).toMatchObject({
+          code: 0,
+          stdout: 'the schema is current: nothing to apply\n',
+        });
+        const after = await ctl(['migrate', 'status', '--check'], env);
+        expect(after.code).toBe(0);
+        const rows = after.stdout.trimEnd().split('\n').slice(1);
+        expect(rows).toHaveLength(versions.length);
+        (await loadMigrations()).forEach((m, i) =>
+          expect(rows[i]).toMatch(new RegExp(`^${m.version}\\s+${m.name}\\s+applied$`)),
+        );
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    it('exits 3 when the database cannot be reached, without showing its password', async () => {
+      const url = `postgres://tasker:s3cret-pw@127.0.0.1:${await freePort()}/tasker`;
+      const run = await ctl(['migrate', 'up'], { DATABASE_URL: url, DB_MIGRATION_RETRIES: '0' });
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(
+        /^error: cannot reach the database at postgres:\/\/tasker:\*\*\*@127\.0\.0\.1:\d+\/tasker: .*ECONNREFUSED/m,
+      );
+      expect(run.stderr).not.toContain('s3cret');
+    });
+  });
+});
