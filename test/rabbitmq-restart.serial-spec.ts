@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pollUntil, rabbitmqctl } from '#testing';
+import { expectCleanLedger } from './support/ledger.js';
 import { TaskerHarness } from './support/tasker-harness.js';
 
 /**
@@ -72,32 +73,6 @@ describe('a RabbitMQ restart during a run of 200 tasks', () => {
     });
     expect(midway).toBeLessThan(TASKS);
 
-    // From the append-only transition tables: each step completed exactly once and each of
-    // its recorded results was decided once (one transition out of each enqueued-for-
-    // orchestration state per attempt), and each task completed exactly once.
-    const { rows: steps } = await tasker.pool.query<{
-      completions: number;
-      results: number;
-      decisions: number;
-    }>(
-      `SELECT count(*) FILTER (WHERE tr.to_state = 'complete')::int AS completions,
-              count(*) FILTER (WHERE tr.to_state IN ('enqueued_for_orchestration',
-                                                     'enqueued_as_error_for_orchestration'))::int AS results,
-              count(*) FILTER (WHERE tr.from_state IN ('enqueued_for_orchestration',
-                                                       'enqueued_as_error_for_orchestration'))::int AS decisions
-         FROM tasker.workflow_steps s
-         JOIN tasker.workflow_step_transitions tr ON tr.workflow_step_uuid = s.workflow_step_uuid
-        GROUP BY s.workflow_step_uuid`,
-    );
-    expect(steps).toHaveLength(TASKS * 4);
-    for (const step of steps) {
-      expect(step.completions).toBe(1);
-      expect(step.decisions).toBe(step.results);
-    }
-    const { rows: tasks } = await tasker.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM tasker.task_transitions
-        WHERE to_state = 'complete' GROUP BY task_uuid HAVING count(*) > 1`,
-    );
-    expect(tasks).toEqual([]);
+    await expectCleanLedger(tasker.pool, { tasks: TASKS, stepsPerTask: 4 });
   });
 });

@@ -16,11 +16,11 @@ import { ScheduleRepository } from '#persistence';
 import { ScheduleService } from '../services/schedule.service.js';
 import {
   CreateScheduleDto,
-  ListScheduleRunsQuery,
   ListSchedulesQuery,
   SnoozeScheduleDto,
   UpdateScheduleDto,
 } from './dto/schedule.dto.js';
+import { PageQuery } from './dto/page.query.js';
 
 const uuidPipe = new ParseUUIDPipe({ version: undefined });
 
@@ -86,7 +86,7 @@ export class SchedulesController {
   @Get(':scheduleUuid/runs')
   runs(
     @Param('scheduleUuid', uuidPipe) scheduleUuid: string,
-    @Query() query: ListScheduleRunsQuery,
+    @Query() query: PageQuery,
   ): Promise<ScheduleRunPage> {
     return this.repository.runs(scheduleUuid, query.limit ?? 50, query.cursor);
   }

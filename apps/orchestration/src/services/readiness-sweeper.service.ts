@@ -10,6 +10,7 @@ import { orchestrationConfig } from '#config';
 import { TaskerMetrics } from '#observability';
 import type { LockedTask, Queryable } from '#persistence';
 import { Database, findTasksDue, lockTask, reannounceEnqueuedSteps } from '#persistence';
+import { PeriodicJob } from './periodic-job.js';
 import { StepAnnouncer } from './step-announcer.service.js';
 import { type Evaluation, TaskEvaluator } from './task-evaluator.service.js';
 
@@ -22,9 +23,7 @@ const SWEEP_BATCH = 100;
  */
 @Injectable()
 export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(ReadinessSweeper.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly job: PeriodicJob;
 
   constructor(
     @Inject(orchestrationConfig.KEY)
@@ -33,16 +32,21 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
     private readonly metrics: TaskerMetrics,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.schedule();
+  ) {
+    this.job = new PeriodicJob(
+      'readiness sweep',
+      config.sweepIntervalMs,
+      () => this.sweep(),
+      new Logger(ReadinessSweeper.name),
+    );
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.job.start();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One sweep; returns how many tasks it moved on. */
@@ -81,16 +85,5 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
       steps: result.steps,
     });
     return true;
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((err: unknown) => this.logger.error(`readiness sweep failed: ${String(err)}`))
-        .finally(() => {
-          if (this.timer !== undefined) this.schedule();
-        });
-    }, this.config.sweepIntervalMs);
   }
 }

@@ -7,7 +7,6 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
-import { errorMessage } from '#core';
 import { TaskerMetrics } from '#observability';
 import {
   Database,
@@ -18,6 +17,7 @@ import {
   type StaleTask,
   transitionTask,
 } from '#persistence';
+import { PeriodicJob } from './periodic-job.js';
 
 const DETECTION_BATCH = 100;
 
@@ -30,8 +30,7 @@ const DETECTION_BATCH = 100;
 @Injectable()
 export class StalenessDetector implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StalenessDetector.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly job: PeriodicJob;
 
   constructor(
     @Inject(orchestrationConfig.KEY)
@@ -39,16 +38,21 @@ export class StalenessDetector implements OnApplicationBootstrap, BeforeApplicat
     private readonly database: Database,
     private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.schedule();
+  ) {
+    this.job = new PeriodicJob(
+      'staleness detection',
+      config.stalenessIntervalMs,
+      () => this.detect(new Date()),
+      this.logger,
+    );
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.job.start();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One detection at `now` (a parameter so tests can move the clock); returns the tasks moved. */
@@ -89,18 +93,5 @@ export class StalenessDetector implements OnApplicationBootstrap, BeforeApplicat
       );
     }
     return moved;
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.running = this.detect(new Date())
-        .then(() => undefined)
-        .catch((err: unknown) =>
-          this.logger.error(`staleness detection failed: ${errorMessage(err)}`),
-        )
-        .finally(() => {
-          if (this.timer !== undefined) this.schedule();
-        });
-    }, this.config.stalenessIntervalMs);
   }
 }

@@ -58,6 +58,25 @@ export interface ScheduleListFilter {
   cursor?: string | undefined;
 }
 
+/** ScheduleFields as statement parameters $1..$13, in the insert's column order. */
+function fieldParams(fields: ScheduleFields): unknown[] {
+  return [
+    fields.namespace,
+    fields.name,
+    fields.version,
+    JSON.stringify(fields.context),
+    fields.kind,
+    fields.expression,
+    fields.timezone,
+    fields.misfireGraceSeconds,
+    fields.overlap,
+    fields.enabled,
+    fields.description,
+    fields.nextFireAt,
+    fields.snoozedUntil,
+  ];
+}
+
 type RunRow = Omit<ScheduleRunView, 'fireAt' | 'createdAt'> & { fireAt: Date; createdAt: Date };
 
 /** Schedule reads and writes for the API; the firing's claim lives in sql/. */
@@ -72,21 +91,7 @@ export class ScheduleRepository {
           overlap, enabled, description, next_fire_at, snoozed_until)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        RETURNING ${SCHEDULE_COLUMNS}`,
-      [
-        fields.namespace,
-        fields.name,
-        fields.version,
-        JSON.stringify(fields.context),
-        fields.kind,
-        fields.expression,
-        fields.timezone,
-        fields.misfireGraceSeconds,
-        fields.overlap,
-        fields.enabled,
-        fields.description,
-        fields.nextFireAt,
-        fields.snoozedUntil,
-      ],
+      fieldParams(fields),
     );
     return row!;
   }
@@ -109,28 +114,13 @@ export class ScheduleRepository {
   ): Promise<ScheduleRecord> {
     const { rows } = await q.query<ScheduleRecord>(
       `UPDATE tasker.schedules SET
-         namespace = $2, name = $3, version = $4, context = $5::jsonb, kind = $6,
-         expression = $7, timezone = $8, misfire_grace_seconds = $9, overlap = $10,
-         enabled = $11, description = $12, next_fire_at = $13, snoozed_until = $14,
+         namespace = $1, name = $2, version = $3, context = $4::jsonb, kind = $5,
+         expression = $6, timezone = $7, misfire_grace_seconds = $8, overlap = $9,
+         enabled = $10, description = $11, next_fire_at = $12, snoozed_until = $13,
          updated_at = now()
-       WHERE schedule_uuid = $1
+       WHERE schedule_uuid = $14
        RETURNING ${SCHEDULE_COLUMNS}`,
-      [
-        scheduleUuid,
-        fields.namespace,
-        fields.name,
-        fields.version,
-        JSON.stringify(fields.context),
-        fields.kind,
-        fields.expression,
-        fields.timezone,
-        fields.misfireGraceSeconds,
-        fields.overlap,
-        fields.enabled,
-        fields.description,
-        fields.nextFireAt,
-        fields.snoozedUntil,
-      ],
+      [...fieldParams(fields), scheduleUuid],
     );
     if (!rows[0]) throw new ScheduleNotFoundError(scheduleUuid);
     return rows[0];

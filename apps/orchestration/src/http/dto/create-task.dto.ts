@@ -1,45 +1,18 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   IsArray,
   IsInt,
   IsNotEmpty,
-  IsObject,
   IsOptional,
   IsString,
-  Matches,
   Max,
   MaxLength,
   Min,
 } from 'class-validator';
-import { TEMPLATE_NAME_MAX_LENGTH, TEMPLATE_NAME_PATTERN, TEMPLATE_VERSION_PATTERN } from '#core';
+import { TemplateRefDto } from './template-ref.dto.js';
 
-export class CreateTaskDto {
-  @ApiProperty({ example: 'examples' })
-  @IsString()
-  @Matches(TEMPLATE_NAME_PATTERN, { message: 'namespace must be snake_case (a-z, 0-9, _)' })
-  @MaxLength(TEMPLATE_NAME_MAX_LENGTH)
-  namespace!: string;
-
-  @ApiProperty({ example: 'diamond' })
-  @IsString()
-  @Matches(TEMPLATE_NAME_PATTERN, { message: 'name must be snake_case (a-z, 0-9, _)' })
-  @MaxLength(TEMPLATE_NAME_MAX_LENGTH)
-  name!: string;
-
-  @ApiPropertyOptional({
-    example: '1.0.0',
-    description: 'Defaults to the highest registered version',
-  })
-  @IsOptional()
-  @IsString()
-  @Matches(TEMPLATE_VERSION_PATTERN, { message: 'version must look like 1.2.3' })
-  version?: string;
-
-  @ApiProperty({ example: { n: 3 }, description: "Validated against the template's input_schema" })
-  @IsObject({ message: 'context must be a JSON object' })
-  context!: Record<string, unknown>;
-
+export class CreateTaskDto extends TemplateRefDto {
   @ApiPropertyOptional({ description: 'Same key, same task: a second submission answers 409' })
   @IsOptional()
   @IsString()

@@ -1,24 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import {
   DLQ_REASONS,
   DLQ_RESOLUTION_STATUSES,
   type DlqReason,
   type DlqResolutionStatus,
 } from '#core';
+import { PageQuery } from './page.query.js';
 
-export class ListDlqQuery {
+export class ListDlqQuery extends PageQuery {
   @ApiPropertyOptional({ enum: DLQ_RESOLUTION_STATUSES })
   @IsOptional()
   @IsIn(DLQ_RESOLUTION_STATUSES)
@@ -33,19 +23,6 @@ export class ListDlqQuery {
   @IsOptional()
   @IsString()
   namespace?: string;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsUUID()
-  cursor?: string;
 }
 
 export class ResolveDlqEntryDto {

@@ -1,16 +1,13 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
   IsNotEmpty,
-  IsObject,
   IsOptional,
   IsString,
-  IsUUID,
-  Matches,
   Max,
   MaxLength,
   Min,
@@ -20,40 +17,14 @@ import {
   SCHEDULE_OVERLAP_POLICIES,
   type ScheduleKind,
   type ScheduleOverlap,
-  TEMPLATE_NAME_MAX_LENGTH,
-  TEMPLATE_NAME_PATTERN,
-  TEMPLATE_VERSION_PATTERN,
 } from '#core';
+import { PageQuery } from './page.query.js';
+import { TemplateRefDto } from './template-ref.dto.js';
 
 /** A week: a fire later than that after its time is not "a little late" any more. */
 const MAX_MISFIRE_GRACE_SECONDS = 7 * 24 * 3600;
 
-export class CreateScheduleDto {
-  @ApiProperty({ example: 'examples' })
-  @IsString()
-  @Matches(TEMPLATE_NAME_PATTERN, { message: 'namespace must be snake_case (a-z, 0-9, _)' })
-  @MaxLength(TEMPLATE_NAME_MAX_LENGTH)
-  namespace!: string;
-
-  @ApiProperty({ example: 'diamond' })
-  @IsString()
-  @Matches(TEMPLATE_NAME_PATTERN, { message: 'name must be snake_case (a-z, 0-9, _)' })
-  @MaxLength(TEMPLATE_NAME_MAX_LENGTH)
-  name!: string;
-
-  @ApiPropertyOptional({
-    example: '1.0.0',
-    description: 'Omit to use the highest registered version at each fire',
-  })
-  @IsOptional()
-  @IsString()
-  @Matches(TEMPLATE_VERSION_PATTERN, { message: 'version must look like 1.2.3' })
-  version?: string;
-
-  @ApiProperty({ example: { n: 3 }, description: "Validated against the template's input_schema" })
-  @IsObject({ message: 'context must be a JSON object' })
-  context!: Record<string, unknown>;
-
+export class CreateScheduleDto extends TemplateRefDto {
   @ApiProperty({ enum: SCHEDULE_KINDS })
   @IsIn(SCHEDULE_KINDS)
   kind!: ScheduleKind;
@@ -114,7 +85,7 @@ export class SnoozeScheduleDto {
   until?: string;
 }
 
-export class ListSchedulesQuery {
+export class ListSchedulesQuery extends PageQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
@@ -132,32 +103,4 @@ export class ListSchedulesQuery {
   )
   @IsBoolean({ message: 'enabled must be true or false' })
   enabled?: boolean;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsUUID()
-  cursor?: string;
-}
-
-export class ListScheduleRunsQuery {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsUUID()
-  cursor?: string;
 }
