@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import type { MessagingBackend } from '#config';
 import {
+  adminUrl,
   createTestDatabase,
   createTestVhost,
   pollUntil,
@@ -19,6 +20,18 @@ import {
 import { expectCleanLedger } from './support/ledger.js';
 
 const run = promisify(execFile);
+
+/** Restarts the local cluster serving DATABASE_URL's port (Debian's pg_ctlcluster). */
+async function restartPostgres(): Promise<void> {
+  const port = new URL(adminUrl()).port || '5432';
+  const { stdout } = await run('pg_lsclusters', ['--no-header']);
+  const cluster = stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((fields) => fields[2] === port);
+  if (!cluster) throw new Error(`no local PostgreSQL cluster on port ${port}:\n${stdout}`);
+  await run('pg_ctlcluster', [cluster[0]!, cluster[1]!, 'restart']);
+}
 
 /**
  * Faults on real processes and services: a worker or an orchestration replica killed with
@@ -186,7 +199,7 @@ describe('fault tolerance', () => {
         intervalMs: 50,
         description: 'the run to be under way',
       });
-      await run('pg_ctlcluster', ['15', 'main', 'restart']);
+      await restartPostgres();
       const midway = await completed();
 
       await allComplete(TASKS, 150000);
