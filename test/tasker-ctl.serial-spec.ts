@@ -72,7 +72,7 @@ describe('tasker-ctl', () => {
     it('shows help with the exit codes, and exits 2 on a command line it cannot use', async () => {
       const help = await ctl(['--help']);
       expect(help.code).toBe(0);
-      for (const group of ['config', 'migrate', 'template', 'task']) {
+      for (const group of ['config', 'migrate', 'template', 'task', 'step', 'dlq', 'schedule']) {
         expect(help.stdout).toMatch(new RegExp(`^  ${group}\\s`, 'm'));
       }
       expect(help.stdout).toContain('4  the API refused the request');
@@ -475,4 +475,174 @@ describe('tasker-ctl', () => {
       expect(run.stderr).not.toContain('s3cret');
     });
   });
+
+  describe('operator commands: steps, DLQ and schedules', () => {
+    async function failedFlaky(): Promise<{ taskUuid: string; work: StepView }> {
+      const created = await api([
+        'task',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'flaky',
+        '--context',
+        '{"permanent": true}',
+        '--wait',
+        '-o',
+        'json',
+      ]);
+      expect(created.code).toBe(1);
+      const task = json<TaskView>(created);
+      return { taskUuid: task.taskUuid, work: task.steps.find((s) => s.name === 'work')! };
+    }
+
+    it('completes a failed step by hand and shows who did it in its history', async () => {
+      const { taskUuid, work } = await failedFlaky();
+      const done = await api(
+        [
+          'step',
+          'complete',
+          taskUuid,
+          work.stepUuid,
+          '--reason',
+          'done offline',
+          '--result',
+          '{"ok": true}',
+        ],
+        { TASKER_OPERATOR: 'jane@ops' },
+      );
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(/^State\s+complete$/m);
+      expect(done.stdout).toMatch(/^Outcome\s+\{"ok":true\}$/m);
+      expect(done.stdout).toMatch(/^\S+\s+error\s+complete\s+\{.*"operator":"jane@ops".*\}$/m);
+
+      const followed = await api(['task', 'get', taskUuid, '-o', 'json']);
+      const ended = await pollTask(taskUuid, ['complete']);
+      expect(json<TaskView>(followed).taskUuid).toBe(taskUuid);
+      expect(ended.steps.find((s) => s.name === 'work')!.result).toEqual({ ok: true });
+
+      const history = await api(['step', 'get', taskUuid, work.stepUuid, '-o', 'json']);
+      expect(history.code).toBe(0);
+      const transitions = json<{
+        transitions: { toState: string; metadata: Record<string, unknown> }[];
+      }>(history).transitions;
+      expect(transitions.at(-1)).toMatchObject({
+        toState: 'complete',
+        metadata: { operator: 'jane@ops' },
+      });
+    });
+
+    it('exits 4 with the API message when an action does not apply, 2 on a missing reason', async () => {
+      const { taskUuid, work } = await failedFlaky();
+      await api(['step', 'complete', taskUuid, work.stepUuid, '--reason', 'x', '--result', '1'], {
+        TASKER_OPERATOR: 'ops',
+      });
+      await pollTask(taskUuid, ['complete']);
+      const refused = await api(['step', 'reset', taskUuid, work.stepUuid, '--reason', 'again'], {
+        TASKER_OPERATOR: 'ops',
+      });
+      expect(refused.code).toBe(4);
+      expect(refused.stderr).toMatch(/answered 409 Conflict \(conflict\): .*ended as complete/);
+      const noReason = await api(['step', 'resolve', taskUuid, work.stepUuid], {
+        TASKER_OPERATOR: 'ops',
+      });
+      expect(noReason.code).toBe(2);
+      expect(noReason.stderr).toContain("required option '--reason <text>'");
+    });
+
+    it('reads an empty DLQ and its stats, and exits 4 for an unknown entry', async () => {
+      const list = await api(['dlq', 'list']);
+      expect(list.code).toBe(0);
+      expect(list.stdout.trim()).toMatch(/^ENTRY\s+TASK\s+TEMPLATE\s+REASON/);
+      const stats = await api(['dlq', 'stats', '-o', 'json']);
+      expect(json<{ total: number }>(stats).total).toBe(0);
+      const missing = await api(['dlq', 'get', '0190a8a4-1111-7000-8000-000000000000']);
+      expect(missing.code).toBe(4);
+      expect(missing.stderr).toContain('answered 404 Not Found');
+      const badStatus = await api([
+        'dlq',
+        'resolve',
+        '0190a8a4-1111-7000-8000-000000000000',
+        '--status',
+        'fixed',
+      ]);
+      expect(badStatus.code).toBe(2);
+    });
+
+    it('creates, shows, pauses, resumes, runs, lists runs of and deletes a schedule', async () => {
+      const created = await api([
+        'schedule',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'diamond',
+        '--context',
+        '{"n": 2}',
+        '--kind',
+        'cron',
+        '--expression',
+        '30 2 * * *',
+        '--timezone',
+        'Europe/Berlin',
+        '-o',
+        'json',
+      ]);
+      expect(created.code).toBe(0);
+      const schedule = json<{ scheduleUuid: string; upcomingFires: string[] }>(created);
+      expect(schedule.upcomingFires).toHaveLength(5);
+      const id = schedule.scheduleUuid;
+
+      const shown = await api(['schedule', 'get', id]);
+      expect(shown.stdout).toMatch(/^Next fires\s+\S+Z$/m);
+      expect((await api(['schedule', 'pause', id])).stdout).toMatch(/^Enabled\s+no \(paused\)$/m);
+      expect((await api(['schedule', 'resume', id])).stdout).toMatch(/^Enabled\s+yes$/m);
+
+      const ran = await api(['schedule', 'run-now', id, '-o', 'json']);
+      const { taskUuid } = json<{ taskUuid: string }>(ran);
+      await pollTask(taskUuid, ['complete']);
+      const runs = await api(['schedule', 'runs', id]);
+      expect(runs.stdout).toMatch(new RegExp(`manual\\s+created\\s+${taskUuid}\\s+complete`));
+
+      const listed = await api(['schedule', 'list', '--enabled', 'true']);
+      expect(listed.stdout).toContain(id);
+      const deleted = await api(['schedule', 'delete', id]);
+      expect(deleted).toMatchObject({ code: 0, stdout: '' });
+      expect((await api(['schedule', 'get', id])).code).toBe(4);
+    });
+
+    it('exits 4 with the API message for a bad cron', async () => {
+      const run = await api([
+        'schedule',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'diamond',
+        '--context',
+        '{"n": 2}',
+        '--kind',
+        'cron',
+        '--expression',
+        '61 * * * *',
+        '--timezone',
+        'UTC',
+      ]);
+      expect(run.code).toBe(4);
+      expect(run.stderr).toMatch(
+        /answered 400 Bad Request \(validation_failed\): expression is not a valid cron schedule/,
+      );
+    });
+  });
+
+  async function pollTask(taskUuid: string, states: string[]): Promise<TaskView> {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const run = await api(['task', 'get', taskUuid, '-o', 'json']);
+      const task = json<TaskView>(run);
+      if (states.includes(task.status)) return task;
+      if (Date.now() > deadline) throw new Error(`task ${taskUuid} is still ${task.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 });
