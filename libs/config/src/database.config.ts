@@ -7,6 +7,11 @@ export interface DatabaseConfig {
   url: string;
   poolMax: number;
   statementTimeoutMs: number;
+  /**
+   * Prepare the hot path's parameterized statements once per connection. Off behind a pooler
+   * that cannot keep them (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements: boolean;
 }
 
 export function parseDatabaseConfig(values: ConfigValues): DatabaseConfig {
@@ -18,6 +23,8 @@ export function parseDatabaseConfig(values: ConfigValues): DatabaseConfig {
     url: read.secretUrl('DATABASE_URL', ['postgres:', 'postgresql:'], fallback),
     poolMax: read.integer('TASKER_DB_POOL_MAX', 10, 1, 500),
     statementTimeoutMs: read.integer('TASKER_DB_STATEMENT_TIMEOUT_MS', 30000, 100, 3600000),
+    preparedStatements:
+      read.enumValue('TASKER_DB_PREPARED_STATEMENTS', ['true', 'false'], 'true') === 'true',
   });
 }
 
