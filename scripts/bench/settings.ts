@@ -43,18 +43,18 @@ const FULL = {
   latencySamples: 1000,
   chains: 200,
   backlogSingle: 20000,
-  backlogDiamonds: 5000,
+  backlogDiamonds: 2500,
   idleSettleMs: 12000,
   idleWindowMs: 30000,
 };
 
 const QUICK = {
-  latencySamples: 150,
-  chains: 20,
-  backlogSingle: 1500,
-  backlogDiamonds: 250,
-  idleSettleMs: 2000,
-  idleWindowMs: 5000,
+  latencySamples: 60,
+  chains: 6,
+  backlogSingle: 400,
+  backlogDiamonds: 60,
+  idleSettleMs: 1000,
+  idleWindowMs: 3000,
 };
 
 export const USAGE = `npm run bench [-- options]
