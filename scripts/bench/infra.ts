@@ -67,7 +67,9 @@ export function transactionCount(database: string): Promise<number> {
 
 export function postgresVersion(): Promise<string> {
   return withAdmin(async (admin) => {
-    const { rows } = await admin.query<{ v: string }>('SHOW server_version');
+    const { rows } = await admin.query<{ v: string }>(
+      "SELECT current_setting('server_version') AS v",
+    );
     return rows[0]?.v ?? 'unknown';
   });
 }

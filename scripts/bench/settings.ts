@@ -49,16 +49,16 @@ const FULL = {
 };
 
 const QUICK = {
-  latencySamples: 60,
-  chains: 6,
-  backlogSingle: 400,
-  backlogDiamonds: 60,
+  latencySamples: 40,
+  chains: 4,
+  backlogSingle: 300,
+  backlogDiamonds: 40,
   idleSettleMs: 1000,
-  idleWindowMs: 3000,
+  idleWindowMs: 2000,
 };
 
 export const USAGE = `npm run bench [-- options]
-  --quick                  small counts (a few minutes in all); numbers are indicative only
+  --quick                  small counts (under 3 minutes); numbers are indicative only
   --only <s1,s2>           scenarios: ${SCENARIOS.join(', ')}
   --systems <s1,s2>        systems: ${SYSTEMS.join(', ')}
   --help`;
