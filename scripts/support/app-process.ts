@@ -33,23 +33,37 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface StartAppOptions {
+  port: number;
+  env: Record<string, string>;
+  name?: string;
+  /** The script to run instead of `dist/apps/<app>/src/main.js` (e.g. a worker with other handlers). */
+  entry?: string;
+  /** Called with every complete line the process writes to stdout. */
+  onLine?: (line: string) => void;
+}
+
 /** Starts `dist/apps/<app>/src/main.js` with `env` on top of this process's environment. */
-export function startApp(
-  app: AppName,
-  options: { port: number; env: Record<string, string>; name?: string },
-): AppProcess {
+export function startApp(app: AppName, options: StartAppOptions): AppProcess {
   const name = options.name ?? app;
-  const child = spawn(process.execPath, [`dist/apps/${app}/src/main.js`], {
+  const child = spawn(process.execPath, [options.entry ?? `dist/apps/${app}/src/main.js`], {
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString().split('\n').filter(Boolean));
+  const keep = (lines: string[]) => {
+    output.push(...lines.filter(Boolean));
     if (output.length > 400) output.splice(0, output.length - 200);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const onLine = options.onLine;
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    keep(lines);
+    if (onLine) for (const line of lines) onLine(line);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => keep(chunk.toString().split('\n')));
   return {
     name,
     port: options.port,

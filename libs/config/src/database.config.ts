@@ -8,6 +8,11 @@ export interface DatabaseConfig {
   url: string;
   poolMax: number;
   statementTimeoutMs: number;
+  /**
+   * Prepare the hot path's parameterized statements once per connection. Off behind a pooler
+   * that cannot keep them (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements: boolean;
 }
 
 export function parseDatabaseConfig(
@@ -22,6 +27,7 @@ export function parseDatabaseConfig(
     url: read.secretUrl('DATABASE_URL', ['postgres:', 'postgresql:'], fallback),
     poolMax: read.integer('TASKER_DB_POOL_MAX', 10, 1, 500),
     statementTimeoutMs: read.integer('TASKER_DB_STATEMENT_TIMEOUT_MS', 30000, 100, 3600000),
+    preparedStatements: read.boolean('TASKER_DB_PREPARED_STATEMENTS', true),
   });
 }
 

@@ -36,14 +36,11 @@ export function formatAjvErrors(errors: readonly ErrorObject[] | null | undefine
 
 /**
  * Checks a task's context against its template's `input_schema`. Compiled validators are cached
- * per template key (recompiled if a template with the same key brings a different schema object).
+ * per template key (recompiled if a template with the same key brings a different schema).
  */
 export class ContextValidator {
   private readonly ajv = createAjv();
-  private readonly cache = new Map<
-    string,
-    { schema: Record<string, unknown>; validate: ValidateFunction }
-  >();
+  private readonly cache = new Map<string, { schema: string; validate: ValidateFunction }>();
 
   /** Problems with `context`, empty when it is valid. */
   validate(template: TaskTemplate, context: unknown): string[] {
@@ -58,9 +55,11 @@ export class ContextValidator {
 
   private validatorFor(template: TaskTemplate): ValidateFunction {
     const key = templateKey(template);
+    // By content: templates are read from the database per request, a new object every time.
+    const schema = JSON.stringify(template.inputSchema);
     const cached = this.cache.get(key);
-    if (cached && cached.schema === template.inputSchema) return cached.validate;
-    if (cached) this.ajv.removeSchema(cached.schema);
+    if (cached && cached.schema === schema) return cached.validate;
+    if (cached) this.ajv.removeSchema(cached.validate.schema);
     let validate: ValidateFunction;
     try {
       validate = this.ajv.compile(template.inputSchema);
@@ -70,7 +69,7 @@ export class ContextValidator {
         `input_schema of ${key} is not a valid JSON Schema: ${reason}`,
       ]);
     }
-    this.cache.set(key, { schema: template.inputSchema, validate });
+    this.cache.set(key, { schema, validate });
     return validate;
   }
 }

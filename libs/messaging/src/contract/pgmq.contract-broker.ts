@@ -32,7 +32,12 @@ export async function pgmqContractBroker(mode: EventMode): Promise<MessageBusCon
   return {
     bus: () =>
       new OwnPoolPgmqBus(
-        new Database({ url: testDatabase.url, poolMax: 3, statementTimeoutMs: 30000 }),
+        new Database({
+          url: testDatabase.url,
+          poolMax: 3,
+          statementTimeoutMs: 30000,
+          preparedStatements: true,
+        }),
         {
           databaseUrl: testDatabase.url,
           events: {

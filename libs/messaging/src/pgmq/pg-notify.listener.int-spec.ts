@@ -28,7 +28,12 @@ describe('pg_notify source reconnect', () => {
   });
 
   beforeEach(() => {
-    database = new Database({ url: testDatabase.url, poolMax: 4, statementTimeoutMs: 30000 });
+    database = new Database({
+      url: testDatabase.url,
+      poolMax: 4,
+      statementTimeoutMs: 30000,
+      preparedStatements: true,
+    });
     bus = new PgmqMessageBus(database, {
       databaseUrl: testDatabase.url,
       events: {

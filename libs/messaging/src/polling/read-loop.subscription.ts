@@ -33,15 +33,15 @@ export interface ReadLoopOptions extends SubscribeOptions {
  * `subscribe` for adapters whose broker does not push (PGMQ, in-memory). Reads every queue in
  * turn and hands each message to the handler with at most `prefetch` in flight. A read happens
  * at start (catch-up), whenever `wake()` is called (a notification), at `wakeAt()` times (a
- * delayed message becoming visible) and, if a poll interval is set, on the timer. A round that
- * found work is followed at once by another of the same kind, so a backlog drains without
- * waiting. A handler that throws leaves its message to the visibility timeout, and the loop
- * reads again when that has run out.
+ * delayed message becoming visible) and, if a poll interval is set, on the timer. A round where
+ * a queue filled the capacity offered is followed at once by another of the same kind, so a
+ * backlog drains without waiting. A handler that throws leaves its message to the visibility
+ * timeout, and the loop reads again when that has run out.
  */
 export class ReadLoopSubscription implements Subscription {
   private readonly logger = new Logger(ReadLoopSubscription.name);
   private running = true;
-  /** A wake is pending (or the last woken round found work): read without filters. */
+  /** A wake is pending (or the last woken round filled a batch): read without filters. */
   private demand = true;
   private lastPoll = 0;
   private readonly loop: Promise<void>;
@@ -101,29 +101,31 @@ export class ReadLoopSubscription implements Subscription {
       const trigger: ReadTrigger = this.demand ? 'wake' : 'poll';
       this.demand = false;
       this.lastPoll = Date.now();
-      const received = await this.readRound(trigger);
-      if (received > 0) {
-        // There may be more: go again with the same kind of read.
+      if (await this.readRound(trigger)) {
+        // A queue gave all that was asked, so there may be more: go again with the same kind
+        // of read. A shorter answer means it is empty for now, and every later send notifies
+        // (or comes up in the next poll): reading again at once would only cost a round trip.
         if (trigger === 'wake') this.demand = true;
         else this.lastPoll = 0;
       }
     }
   }
 
-  private async readRound(trigger: ReadTrigger): Promise<number> {
-    let received = 0;
+  /** Reads every queue once; returns whether some queue filled the capacity it was offered. */
+  private async readRound(trigger: ReadTrigger): Promise<boolean> {
+    let full = false;
     for (const queue of this.queues) {
       const capacity = this.options.prefetch - this.inFlight.size;
       if (!this.running || capacity <= 0) break;
       try {
         const messages = await this.options.read(queue, capacity, trigger);
-        received += messages.length;
+        if (messages.length >= capacity) full = true;
         for (const message of messages) this.dispatch(message);
       } catch (err) {
         this.logger.error(`receive from ${queue} failed: ${errorMessage(err)}`);
       }
     }
-    return received;
+    return full;
   }
 
   private dispatch(message: ReceivedMessage): void {

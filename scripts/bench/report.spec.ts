@@ -1,0 +1,116 @@
+import {
+  type BenchReport,
+  bestPeer,
+  checkTargets,
+  formatRatio,
+  renderMarkdown,
+  RESULTS_END,
+  RESULTS_START,
+  spliceResults,
+} from './report.js';
+import { parseBenchArgs, type BenchSettings } from './settings.js';
+import type { SystemResult } from './subject.js';
+
+const latency = (p50: number, p99: number) => ({
+  count: 100,
+  p50,
+  p95: p99,
+  p99,
+  max: p99,
+  mean: p50,
+});
+
+const systems: SystemResult[] = [
+  {
+    id: 'pgmq-event-driven',
+    label: 'Tasker PGMQ EventDrivenOnly',
+    kind: 'tasker',
+    latency: latency(4, 20),
+    transition: latency(6, 30),
+    throughputSingle: { tasks: 100, steps: 100, seconds: 0.5, stepsPerSecond: 200 },
+    idle: { windowSeconds: 30, orchestration: 1.2, worker: 0.1 },
+    rss: [
+      { process: 'orchestration', mib: 120 },
+      { process: 'worker-1', mib: 100 },
+    ],
+  },
+  {
+    id: 'graphile-worker',
+    label: 'graphile-worker',
+    kind: 'peer',
+    latency: latency(5, 10),
+    transition: latency(3, 8),
+    throughputSingle: { tasks: 100, steps: 100, seconds: 0.25, stepsPerSecond: 400 },
+    idle: { windowSeconds: 30, orchestration: null, worker: 0.5 },
+    rss: [{ process: 'graphile-worker-1', mib: 80 }],
+  },
+  {
+    id: 'pg-boss',
+    label: 'pg-boss',
+    kind: 'peer',
+    latency: latency(2, 300),
+    throughputSingle: { tasks: 100, steps: 100, seconds: 5, stepsPerSecond: 20 },
+    idle: { windowSeconds: 30, orchestration: null, worker: 20 },
+  },
+];
+
+describe('bench report', () => {
+  it('finds the best peer per metric and direction, ignoring our own systems', () => {
+    expect(bestPeer(systems, (s) => s.latency?.p50, 'lower')).toEqual({
+      value: 2,
+      label: 'pg-boss',
+    });
+    expect(bestPeer(systems, (s) => s.throughputSingle?.stepsPerSecond, 'higher')).toEqual({
+      value: 400,
+      label: 'graphile-worker',
+    });
+    expect(bestPeer(systems, (s) => s.throughputDiamond?.stepsPerSecond, 'higher')).toBeNull();
+  });
+
+  it('formats ratios, with a dash where there is nothing to divide', () => {
+    expect(formatRatio(3, 4)).toBe('0.75×');
+    expect(formatRatio(3, 0)).toBe('–');
+    expect(formatRatio(undefined, 4)).toBe('–');
+  });
+
+  it('checks the targets against graphile-worker and the fixed bounds', () => {
+    const targets = checkTargets(systems);
+    expect(targets.map((t) => [t.target, t.met])).toEqual([
+      ["Tasker PGMQ EventDrivenOnly: submit→start p50 ≤ graphile-worker's", true],
+      ['Tasker PGMQ EventDrivenOnly: transition p50 ≤ 5 ms, p99 ≤ 25 ms', false],
+      ["Tasker PGMQ EventDrivenOnly: single-step throughput ≥ graphile-worker's", false],
+      ['EventDrivenOnly idle ≤ 1 query/s per replica', false],
+    ]);
+    expect(targets[2]!.measured).toBe('200/s vs 400/s (0.50×)');
+  });
+
+  it('renders the tables with ratios to the best peer', () => {
+    const report: BenchReport = {
+      mode: 'quick',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      durationSeconds: 120,
+      machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 24, os: 'Linux', note: 'shared machine' },
+      versions: { node: '20' },
+      settings: parseBenchArgs(['--quick']) as BenchSettings,
+      systems,
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('Test CPU, 2 cores, 24 GiB, Linux. shared machine');
+    expect(markdown).toContain(
+      '| Tasker PGMQ EventDrivenOnly | 4.00 | 20.0 | 20.0 | 20.0 | 100 | 2.00× | 2.00× |',
+    );
+    expect(markdown).toContain('| Tasker PGMQ EventDrivenOnly | 200 | 0.5 | – | – | 0.50× | – |');
+    expect(markdown).toContain('| Tasker PGMQ EventDrivenOnly | 1.20 | 0.10 | 2.40× | 0.20× |');
+    expect(markdown).toContain('orchestration 120, worker-1 100 | 1.25× |');
+  });
+
+  it('replaces only the generated section of BENCHMARKS.md', () => {
+    const doc = `# Benchmarks\nintro\n${RESULTS_START}\nold\n${RESULTS_END}\nprose after\n`;
+    expect(spliceResults(doc, 'new\n')).toBe(
+      `# Benchmarks\nintro\n${RESULTS_START}\nnew\n${RESULTS_END}\nprose after\n`,
+    );
+    expect(spliceResults('# Benchmarks\n', 'new\n')).toBe(
+      `# Benchmarks\n\n${RESULTS_START}\nnew\n${RESULTS_END}\n`,
+    );
+  });
+});

@@ -1,0 +1,319 @@
+// The bench's results as JSON and as Markdown tables (pure functions but for writeReport).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { BenchSettings } from './settings.js';
+import type { Percentiles } from './stats.js';
+import type { SystemResult } from './subject.js';
+
+export interface BenchReport {
+  mode: 'quick' | 'full';
+  startedAt: string;
+  durationSeconds: number;
+  machine: { cpu: string; cores: number; memoryGiB: number; os: string; note: string | null };
+  versions: Record<string, string>;
+  settings: BenchSettings;
+  systems: SystemResult[];
+}
+
+/** The generated part of BENCHMARKS.md sits between these; the prose around it is kept. */
+export const RESULTS_START = '<!-- bench:results:start -->';
+export const RESULTS_END = '<!-- bench:results:end -->';
+
+type Direction = 'lower' | 'higher';
+
+/** The best value among the peers that measured it, or null. */
+export function bestPeer(
+  systems: readonly SystemResult[],
+  pick: (s: SystemResult) => number | null | undefined,
+  better: Direction,
+): { value: number; label: string } | null {
+  let best: { value: number; label: string } | null = null;
+  for (const s of systems) {
+    const value = s.kind === 'peer' ? pick(s) : undefined;
+    if (value === null || value === undefined || !Number.isFinite(value)) continue;
+    if (!best || (better === 'lower' ? value < best.value : value > best.value)) {
+      best = { value, label: s.label };
+    }
+  }
+  return best;
+}
+
+/** ours ÷ best peer, e.g. "0.84×"; "–" when either is missing or the peer's is 0. */
+export function formatRatio(ours: number | null | undefined, best: number | null | undefined) {
+  if (ours === null || ours === undefined || best === null || best === undefined || best === 0) {
+    return '–';
+  }
+  return `${(ours / best).toFixed(2)}×`;
+}
+
+export function formatMs(ms: number | undefined): string {
+  if (ms === undefined) return '–';
+  return ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
+}
+
+const formatRate = (n: number | null | undefined) =>
+  n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en-US');
+const formatQps = (n: number | null | undefined) =>
+  n === null || n === undefined ? '–' : n.toFixed(2);
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join(
+    '\n',
+  );
+}
+
+function latencyTable(
+  systems: readonly SystemResult[],
+  pick: (s: SystemResult) => Percentiles | undefined,
+): string {
+  const best = {
+    p50: bestPeer(systems, (s) => pick(s)?.p50, 'lower'),
+    p99: bestPeer(systems, (s) => pick(s)?.p99, 'lower'),
+  };
+  const rows = systems
+    .filter((s) => pick(s))
+    .map((s) => {
+      const p = pick(s)!;
+      return [
+        s.label,
+        formatMs(p.p50),
+        formatMs(p.p95),
+        formatMs(p.p99),
+        formatMs(p.max),
+        String(p.count),
+        s.kind === 'tasker' ? formatRatio(p.p50, best.p50?.value) : '',
+        s.kind === 'tasker' ? formatRatio(p.p99, best.p99?.value) : '',
+      ];
+    });
+  return table(
+    ['System', 'p50', 'p95', 'p99', 'max', 'samples', 'p50 ÷ best peer', 'p99 ÷ best peer'],
+    rows,
+  );
+}
+
+function throughputTable(systems: readonly SystemResult[]): string {
+  const best = bestPeer(systems, (s) => s.throughputSingle?.stepsPerSecond, 'higher');
+  const rows = systems
+    .filter((s) => s.throughputSingle || s.throughputDiamond)
+    .map((s) => [
+      s.label,
+      formatRate(s.throughputSingle?.stepsPerSecond),
+      s.throughputSingle ? s.throughputSingle.seconds.toFixed(1) : '–',
+      formatRate(s.throughputDiamond?.stepsPerSecond),
+      s.throughputDiamond ? s.throughputDiamond.seconds.toFixed(1) : '–',
+      s.kind === 'tasker' ? formatRatio(s.throughputSingle?.stepsPerSecond, best?.value) : '',
+      s.kind === 'tasker' ? formatRatio(s.throughputDiamond?.stepsPerSecond, best?.value) : '',
+    ]);
+  return table(
+    [
+      'System',
+      'single-step steps/s',
+      'drain s',
+      'diamond steps/s',
+      'drain s',
+      'single ÷ best peer',
+      'diamond ÷ best peer',
+    ],
+    rows,
+  );
+}
+
+function idleTable(systems: readonly SystemResult[]): string {
+  const best = bestPeer(systems, (s) => s.idle?.worker, 'lower');
+  const rows = systems
+    .filter((s) => s.idle)
+    .map((s) => [
+      s.label,
+      formatQps(s.idle!.orchestration),
+      formatQps(s.idle!.worker),
+      s.kind === 'tasker' ? formatRatio(s.idle!.orchestration, best?.value) : '',
+      s.kind === 'tasker' ? formatRatio(s.idle!.worker, best?.value) : '',
+    ]);
+  return table(
+    [
+      'System',
+      'orchestration q/s',
+      'worker q/s (each)',
+      'orchestration ÷ best peer worker',
+      'worker ÷ best peer worker',
+    ],
+    rows,
+  );
+}
+
+function rssTable(systems: readonly SystemResult[]): string {
+  const workerMean = (s: SystemResult) => {
+    const workers = (s.rss ?? []).filter((r) => r.process !== 'orchestration');
+    return workers.length ? workers.reduce((a, r) => a + r.mib, 0) / workers.length : undefined;
+  };
+  const best = bestPeer(systems, workerMean, 'lower');
+  const rows = systems
+    .filter((s) => s.rss?.length)
+    .map((s) => [
+      s.label,
+      s.rss!.map((r) => `${r.process} ${Math.round(r.mib)}`).join(', '),
+      s.kind === 'tasker' ? formatRatio(workerMean(s), best?.value) : '',
+    ]);
+  return table(['System', 'RSS MiB by process', 'worker ÷ best peer worker'], rows);
+}
+
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The issue's targets, each checked against this run. */
+export function checkTargets(systems: readonly SystemResult[]): Target[] {
+  const ours = systems.filter((s) => s.kind === 'tasker');
+  const graphile = systems.find((s) => s.id === 'graphile-worker');
+  const targets: Target[] = [];
+  const versus = (value: number | undefined, bound: number | undefined, higherIsBetter = false) =>
+    value === undefined || bound === undefined
+      ? null
+      : higherIsBetter
+        ? value >= bound
+        : value <= bound;
+  for (const s of ours) {
+    if (s.latency) {
+      const peer = graphile?.latency?.p50;
+      targets.push({
+        target: `${s.label}: submit→start p50 ≤ graphile-worker's`,
+        measured: `${formatMs(s.latency.p50)} ms vs ${formatMs(peer)} ms (${formatRatio(s.latency.p50, peer)})`,
+        met: versus(s.latency.p50, peer),
+      });
+    }
+    if (s.transition) {
+      const t = s.transition;
+      targets.push({
+        target: `${s.label}: transition p50 ≤ 5 ms, p99 ≤ 25 ms`,
+        measured: `p50 ${formatMs(t.p50)} ms, p99 ${formatMs(t.p99)} ms`,
+        met: t.p50 <= 5 && t.p99 <= 25,
+      });
+    }
+    if (s.throughputSingle) {
+      const peer = graphile?.throughputSingle?.stepsPerSecond;
+      const value = s.throughputSingle.stepsPerSecond;
+      targets.push({
+        target: `${s.label}: single-step throughput ≥ graphile-worker's`,
+        measured: `${formatRate(value)}/s vs ${formatRate(peer)}/s (${formatRatio(value, peer)})`,
+        met: versus(value, peer, true),
+      });
+    }
+  }
+  const eventDriven = ours.find((s) => s.id === 'pgmq-event-driven')?.idle;
+  if (eventDriven) {
+    const worst = Math.max(eventDriven.orchestration ?? 0, eventDriven.worker);
+    targets.push({
+      target: 'EventDrivenOnly idle ≤ 1 query/s per replica',
+      measured: `orchestration ${formatQps(eventDriven.orchestration)}, worker ${formatQps(eventDriven.worker)}`,
+      met: worst <= 1,
+    });
+  }
+  const rabbit = ours.find((s) => s.id === 'rabbitmq')?.throughputSingle?.stepsPerSecond;
+  const pgmqBest = Math.max(
+    ...ours
+      .filter((s) => s.id.startsWith('pgmq'))
+      .map((s) => s.throughputSingle?.stepsPerSecond ?? 0),
+  );
+  if (rabbit !== undefined && pgmqBest > 0) {
+    targets.push({
+      target: 'RabbitMQ single-step throughput > best PGMQ mode',
+      measured: `${formatRate(rabbit)}/s vs ${formatRate(pgmqBest)}/s (${formatRatio(rabbit, pgmqBest)})`,
+      met: rabbit > pgmqBest,
+    });
+  }
+  return targets;
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const { settings: s, machine, systems } = report;
+  const lines = [
+    `Run of ${report.startedAt} (${report.mode}${report.mode === 'quick' ? ': small counts, indicative only' : ''}), ${Math.round(report.durationSeconds / 60)} min.`,
+    '',
+    `**Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}.${machine.note ? ` ${machine.note}` : ''}`,
+    '',
+    `**Versions:** ${Object.entries(report.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+    '',
+    `**Settings:** ${s.workers} worker processes × ${s.concurrency} handlers at once for every system (Tasker also runs 1 orchestration process); pool max ${s.poolMax} per process; ` +
+      `${s.latencySamples} latency samples, ${s.chains} chains of ${s.chainLength} (${s.chains * (s.chainLength - 1)} transitions), ` +
+      `backlogs of ${s.backlogSingle.toLocaleString('en-US')} single-step tasks and ${s.backlogDiamonds.toLocaleString('en-US')} diamonds (${(s.backlogDiamonds * 4).toLocaleString('en-US')} steps), ` +
+      `idle windows of ${s.idleWindowMs / 1000} s after ${s.idleSettleMs / 1000} s settling.`,
+    '',
+    "Ratios divide our figure by the best peer's in the same run: below 1 is better for times, queries and memory; above 1 is better for throughput.",
+    '',
+    '### Submit → first step start (ms)',
+    '',
+    latencyTable(systems, (x) => x.latency),
+    '',
+    '### Step → next step transition (ms)',
+    '',
+    latencyTable(systems, (x) => x.transition),
+    '',
+    '### Sustained throughput (backlog drain)',
+    '',
+    throughputTable(systems),
+    '',
+    '### Idle cost (queries per second per replica)',
+    '',
+    idleTable(systems),
+    '',
+    '### Memory at the end of the throughput runs',
+    '',
+    rssTable(systems),
+    '',
+    '### Targets',
+    '',
+    table(
+      ['Target', 'Measured', 'Met'],
+      checkTargets(systems).map((t) => [
+        t.target,
+        t.measured,
+        t.met === null ? '–' : t.met ? 'yes' : '**no**',
+      ]),
+    ),
+  ];
+  const failed = systems.filter((x) => x.error);
+  if (failed.length > 0) {
+    lines.push('', '### Failures', '', ...failed.map((x) => `- ${x.label}: ${x.error}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Replaces the generated section of `document` (appending it when there are no markers). */
+export function spliceResults(document: string, results: string): string {
+  const block = `${RESULTS_START}\n${results}${RESULTS_END}`;
+  const start = document.indexOf(RESULTS_START);
+  const end = document.indexOf(RESULTS_END);
+  if (start < 0 || end < start) return `${document.trimEnd()}\n\n${block}\n`;
+  return document.slice(0, start) + block + document.slice(end + RESULTS_END.length);
+}
+
+/**
+ * Writes bench-results/<mode>-<time>.{json,md}; a full run of every scenario and system also
+ * becomes the published result: BENCHMARKS.json and the tables in BENCHMARKS.md.
+ */
+export async function writeReport(
+  report: BenchReport,
+  publish: boolean,
+): Promise<{ files: string[] }> {
+  const stamp = report.startedAt.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
+  const markdown = renderMarkdown(report);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  await mkdir('bench-results', { recursive: true });
+  const files = [
+    `bench-results/${report.mode}-${stamp}.json`,
+    `bench-results/${report.mode}-${stamp}.md`,
+  ];
+  await writeFile(files[0]!, json);
+  await writeFile(files[1]!, markdown);
+  if (publish) {
+    const current = await readFile('BENCHMARKS.md', 'utf8').catch(() => '# Benchmarks\n');
+    await writeFile('BENCHMARKS.md', spliceResults(current, markdown));
+    await writeFile('BENCHMARKS.json', json);
+    files.push('BENCHMARKS.md', 'BENCHMARKS.json');
+  }
+  return { files };
+}

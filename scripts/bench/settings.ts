@@ -1,0 +1,101 @@
+export const SCENARIOS = ['latency', 'transition', 'throughput', 'idle'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Every system the bench measures, in the order it runs them. */
+export const SYSTEMS = [
+  'pgmq-hybrid',
+  'pgmq-event-driven',
+  'pgmq-polling',
+  'rabbitmq',
+  'graphile-worker',
+  'pg-boss',
+] as const;
+export type SystemId = (typeof SYSTEMS)[number];
+
+export interface BenchSettings {
+  quick: boolean;
+  scenarios: Scenario[];
+  systems: SystemId[];
+  /** Single-step tasks (jobs) submitted one at a time for submit → start latency. */
+  latencySamples: number;
+  /** Pause after a latency sample's handler ran, so every sample meets an idle system. */
+  latencyGapMs: number;
+  /** 10-step chains run one at a time for transition latency (9 transitions each). */
+  chains: number;
+  chainLength: number;
+  /** Single-step tasks (jobs) queued before the workers start, then drained. */
+  backlogSingle: number;
+  /** Diamond tasks (4 steps) queued before the workers start, then drained. */
+  backlogDiamonds: number;
+  /** Quiet time before an idle window (PostgreSQL publishes an idle backend's counts late). */
+  idleSettleMs: number;
+  idleWindowMs: number;
+  /** Worker processes, and handlers each runs at once (ours and the peers' alike). */
+  workers: number;
+  concurrency: number;
+  /** Connection pool size of every process under test. */
+  poolMax: number;
+  /** HTTP submissions in flight while a backlog is built. */
+  submitParallelism: number;
+}
+
+const FULL = {
+  latencySamples: 1000,
+  chains: 200,
+  backlogSingle: 20000,
+  backlogDiamonds: 2500,
+  idleSettleMs: 12000,
+  idleWindowMs: 30000,
+};
+
+const QUICK = {
+  latencySamples: 40,
+  chains: 4,
+  backlogSingle: 300,
+  backlogDiamonds: 40,
+  idleSettleMs: 1000,
+  idleWindowMs: 2000,
+};
+
+export const USAGE = `npm run bench [-- options]
+  --quick                  small counts (under 3 minutes); numbers are indicative only
+  --only <s1,s2>           scenarios: ${SCENARIOS.join(', ')}
+  --systems <s1,s2>        systems: ${SYSTEMS.join(', ')}
+  --help`;
+
+function pickList<T extends string>(flag: string, value: string | undefined, all: readonly T[]) {
+  if (!value) throw new Error(`${flag} needs a comma-separated list of: ${all.join(', ')}`);
+  const picked = value.split(',').map((s) => s.trim());
+  const unknown = picked.filter((p) => !(all as readonly string[]).includes(p));
+  if (unknown.length > 0) {
+    throw new Error(`${flag}: unknown ${unknown.join(', ')}; choose from ${all.join(', ')}`);
+  }
+  return all.filter((s) => picked.includes(s));
+}
+
+/** The settings for `argv` (without node and the script); throws on anything unknown. */
+export function parseBenchArgs(argv: readonly string[]): BenchSettings | 'help' {
+  let quick = false;
+  let scenarios: Scenario[] = [...SCENARIOS];
+  let systems: SystemId[] = [...SYSTEMS];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') quick = true;
+    else if (arg === '--only') scenarios = pickList(arg, argv[++i], SCENARIOS);
+    else if (arg === '--systems') systems = pickList(arg, argv[++i], SYSTEMS);
+    else if (arg === '--help' || arg === '-h') return 'help';
+    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  return {
+    quick,
+    scenarios,
+    systems,
+    ...(quick ? QUICK : FULL),
+    latencyGapMs: 10,
+    chainLength: 10,
+    workers: 2,
+    concurrency: 10,
+    poolMax: 5,
+    submitParallelism: 16,
+  };
+}

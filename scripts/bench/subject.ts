@@ -1,0 +1,79 @@
+import type { RunFeed } from './run-feed.js';
+import type { SystemId } from './settings.js';
+import type { Percentiles } from './stats.js';
+
+/** A process of the system under test, for RSS and idle cost. */
+export interface SubjectProcess {
+  name: string;
+  role: 'orchestration' | 'worker';
+  pid: number | undefined;
+}
+
+/**
+ * One system under test (Tasker with a backend and event mode, or a peer), set up on a
+ * database of its own. The scenarios drive it only through this interface, so ours and the
+ * peers are measured by the same code.
+ */
+export interface Subject {
+  readonly id: SystemId;
+  readonly label: string;
+  readonly kind: 'tasker' | 'peer';
+  /** Handler runs reported by the worker processes. */
+  readonly feed: RunFeed;
+  /** Database name, for its transaction counters. */
+  readonly databaseName: string;
+  /** Creates the database (and vhost) and starts whatever runs besides the workers. */
+  setup(): Promise<void>;
+  startWorkers(): Promise<void>;
+  stopWorkers(): Promise<void>;
+  /** Submits one single-step task (job) whose handler reports `key`; resolves when accepted. */
+  submitSingle(key: string): Promise<void>;
+  /** Starts a chain of `length` steps reporting `key`, step names ordered as they run. */
+  submitChain(key: string, length: number): Promise<void>;
+  /** Queues `count` tasks of `shape` (the workers are stopped); `onProgress` gets the count done. */
+  queueBacklog(
+    shape: 'single' | 'diamond',
+    count: number,
+    onProgress: (done: number) => void,
+  ): Promise<void>;
+  /**
+   * Waits until every queued task has finished and returns when the last one did, in
+   * monotonic ms: for Tasker the last task's completion, for a peer its last handler return.
+   */
+  finishedAt(tasks: number): Promise<number>;
+  processes(): SubjectProcess[];
+  /** The last lines each process printed, for a failure report. */
+  tails(): string;
+  /** Stops every process and removes the database (and vhost). Safe to call twice. */
+  teardown(): Promise<void>;
+}
+
+export interface Drain {
+  tasks: number;
+  steps: number;
+  seconds: number;
+  stepsPerSecond: number;
+}
+
+export interface IdleCost {
+  windowSeconds: number;
+  /** Queries (transactions) per second per replica, by role. */
+  orchestration: number | null;
+  worker: number;
+}
+
+export interface SystemResult {
+  id: SystemId;
+  label: string;
+  kind: 'tasker' | 'peer';
+  /** Submit (job add) → handler start, ms. */
+  latency?: Percentiles;
+  /** Handler return → next step's handler start, ms. */
+  transition?: Percentiles;
+  throughputSingle?: Drain;
+  throughputDiamond?: Drain;
+  idle?: IdleCost;
+  /** MiB at the end of the throughput runs, by process. */
+  rss?: { process: string; mib: number }[];
+  error?: string;
+}

@@ -1,0 +1,206 @@
+import pg from 'pg';
+import type { EventMode, MessagingBackend } from '#config';
+import { type AppProcess, freePort, startApp, waitReady } from '../../support/app-process.js';
+import { monoMs, parseRunLine } from '../handler-run.js';
+import {
+  type BenchDatabase,
+  type BenchVhost,
+  createBenchDatabase,
+  createBenchVhost,
+} from '../infra.js';
+import { RunFeed } from '../run-feed.js';
+import type { BenchSettings, SystemId } from '../settings.js';
+import type { Subject, SubjectProcess } from '../subject.js';
+
+const WORKER_ENTRY = 'dist/scripts/bench/tasker/bench-worker.js';
+export const BENCH_TEMPLATE_PATH = 'scripts/bench/templates';
+
+/** Tasker as deployed: one orchestration process and the bench's worker processes, over HTTP. */
+export class TaskerSubject implements Subject {
+  readonly kind = 'tasker';
+  readonly feed = new RunFeed();
+  private database: BenchDatabase | undefined;
+  private vhost: BenchVhost | undefined;
+  private pool: pg.Pool | undefined;
+  private orchestration: AppProcess | undefined;
+  private workers: AppProcess[] = [];
+  private completedBefore = 0;
+
+  constructor(
+    readonly id: SystemId,
+    readonly label: string,
+    private readonly backend: MessagingBackend,
+    private readonly mode: EventMode | null,
+    private readonly settings: BenchSettings,
+  ) {}
+
+  get databaseName(): string {
+    if (!this.database) throw new Error('not set up');
+    return this.database.name;
+  }
+
+  /** The environment every process gets: production settings, quiet logs, the bench templates. */
+  settingsEnv(): Record<string, string> {
+    if (!this.database) throw new Error('not set up');
+    return {
+      DATABASE_URL: this.database.url,
+      TASKER_ENV: 'production',
+      TASKER_LOG_LEVEL: 'warn',
+      TASKER_LOG_FORMAT: 'json',
+      TASKER_MESSAGING_BACKEND: this.backend,
+      ...(this.vhost ? { RABBITMQ_URL: this.vhost.url } : {}),
+      ...(this.mode ? { TASKER_EVENT_MODE: this.mode } : {}),
+      TASKER_TEMPLATE_PATH: BENCH_TEMPLATE_PATH,
+      TASKER_DB_POOL_MAX: String(this.settings.poolMax),
+      TASKER_WORKER_CONCURRENCY: String(this.settings.concurrency),
+      // A 20,000-task backlog waits longer than the default 5 minutes would allow before the
+      // sweep re-announces its steps (harmless duplicates, but work that is not the drain's).
+      TASKER_REANNOUNCE_AFTER_MS: '1800000',
+      TASKER_SHUTDOWN_GRACE_MS: '5000',
+    };
+  }
+
+  async setup(): Promise<void> {
+    this.database = await createBenchDatabase(this.id.replaceAll('-', '_'));
+    if (this.backend === 'rabbitmq') this.vhost = await createBenchVhost();
+    this.pool = new pg.Pool({ connectionString: this.database.url, max: 1 });
+    this.pool.on('error', () => undefined); // an idle client lost: the pool replaces it
+    this.orchestration = startApp('orchestration', {
+      port: await freePort(),
+      env: this.settingsEnv(),
+    });
+    await waitReady(this.orchestration);
+  }
+
+  async startWorkers(): Promise<void> {
+    if (this.workers.length > 0) return;
+    for (let i = 1; i <= this.settings.workers; i++) {
+      this.workers.push(
+        startApp('worker', {
+          name: `worker-${i}`,
+          entry: WORKER_ENTRY,
+          port: await freePort(),
+          env: this.settingsEnv(),
+          onLine: (line) => {
+            const run = parseRunLine(line);
+            if (run) this.feed.push(run);
+          },
+        }),
+      );
+    }
+    await Promise.all(this.workers.map((w) => waitReady(w)));
+  }
+
+  async stopWorkers(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+
+  async submitSingle(key: string): Promise<void> {
+    await this.submit('single', key);
+  }
+
+  async submitChain(key: string, length: number): Promise<void> {
+    if (length !== 10) throw new Error('the bench template bench/linear10 has 10 steps');
+    await this.submit('linear10', key);
+  }
+
+  async queueBacklog(
+    shape: 'single' | 'diamond',
+    count: number,
+    onProgress: (done: number) => void,
+  ): Promise<void> {
+    this.completedBefore = await this.completedTasks();
+    let next = 0;
+    let done = 0;
+    const submitter = async () => {
+      while (next < count) {
+        const i = next++;
+        await this.submit(shape, `${shape}${i}`);
+        if (++done % 100 === 0) onProgress(done);
+      }
+    };
+    await Promise.all(Array.from({ length: this.settings.submitParallelism }, submitter));
+  }
+
+  async finishedAt(tasks: number): Promise<number> {
+    const deadline = Date.now() + 120000;
+    for (;;) {
+      const { rows } = await this.query<{ n: number; last: number | null }>(
+        `SELECT count(*)::int AS n, (extract(epoch FROM max(completed_at)) * 1000)::float8 AS last
+           FROM tasker.tasks WHERE completed_at IS NOT NULL`,
+      );
+      const row = rows[0];
+      if (row && row.n >= this.completedBefore + tasks && row.last !== null) {
+        // completed_at is wall-clock time; the runs are monotonic: shift by the clocks' offset.
+        return row.last - (Date.now() - monoMs());
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `only ${row?.n ?? 0} tasks completed; expected ${this.completedBefore + tasks}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  processes(): SubjectProcess[] {
+    return [
+      ...(this.orchestration
+        ? [
+            {
+              name: 'orchestration',
+              role: 'orchestration' as const,
+              pid: this.orchestration.child.pid,
+            },
+          ]
+        : []),
+      ...this.workers.map((w) => ({ name: w.name, role: 'worker' as const, pid: w.child.pid })),
+    ];
+  }
+
+  /** Output of the processes, for a failure report. */
+  tails(): string {
+    return [this.orchestration, ...this.workers]
+      .filter((a): a is AppProcess => a !== undefined)
+      .map((a) => a.tail(15))
+      .join('\n');
+  }
+
+  async teardown(): Promise<void> {
+    await this.stopWorkers();
+    await this.orchestration?.stop();
+    this.orchestration = undefined;
+    await this.pool?.end();
+    this.pool = undefined;
+    await this.database?.drop();
+    await this.vhost?.drop();
+    this.vhost = undefined;
+  }
+
+  private async submit(name: string, key: string): Promise<void> {
+    if (!this.orchestration) throw new Error('not set up');
+    const reply = await fetch(`${this.orchestration.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ namespace: 'bench', name, context: { key } }),
+    });
+    if (reply.status !== 201) {
+      throw new Error(`POST /v1/tasks (${name}) answered ${reply.status}: ${await reply.text()}`);
+    }
+    await reply.arrayBuffer();
+  }
+
+  private async completedTasks(): Promise<number> {
+    const { rows } = await this.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM tasker.tasks WHERE completed_at IS NOT NULL',
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  private query<R extends pg.QueryResultRow>(sql: string): Promise<pg.QueryResult<R>> {
+    if (!this.pool) throw new Error('not set up');
+    return this.pool.query<R>(sql);
+  }
+}
