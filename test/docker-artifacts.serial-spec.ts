@@ -332,12 +332,6 @@ describe('Dockerfiles', () => {
     expect(instructions(stages, target, 'COPY').join('\n')).toContain(`docker/${script}`);
   });
 
-  it.each(['orchestration', 'worker'])('target %s has tasker-ctl on the PATH', (target) => {
-    expect(instructions(stages, target, 'RUN').join('\n')).toMatch(
-      /> \/usr\/local\/bin\/tasker-ctl[\s\S]*chmod 0755 \/usr\/local\/bin\/tasker-ctl/,
-    );
-  });
-
   it('uses node:20-bookworm-slim for every node stage', () => {
     expect(readFileSync(appFile, 'utf8')).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
     for (const stage of stages.filter((s) => !stages.some((p) => p.name === s.from))) {

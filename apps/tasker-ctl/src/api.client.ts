@@ -34,10 +34,6 @@ export class ApiClient {
     return this.request<T>('POST', path, { body });
   }
 
-  patch<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PATCH', path, { body });
-  }
-
   delete<T>(path: string, query: Query = {}): Promise<T> {
     return this.request<T>('DELETE', path, { query });
   }
@@ -75,8 +71,6 @@ export class ApiClient {
           '(is orchestration running there? set --url or TASKER_URL)',
       );
     }
-    // 204 No Content (a delete): nothing to parse.
-    if (status === 204) return undefined as T;
     const parsed = parseJson(text);
     if (status >= 200 && status < 300) {
       if (parsed === undefined) {

@@ -7,10 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, errorMessage } from '#core';
 import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
-import { registerDlqCommands } from './commands/dlq.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
-import { registerScheduleCommands } from './commands/schedule.command.js';
-import { registerStepCommands } from './commands/step.command.js';
 import { registerTaskCommands } from './commands/task.command.js';
 import { registerTemplateCommands } from './commands/template.command.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
@@ -24,9 +21,7 @@ import { writeErr } from './output.js';
  */
 function createProgram(): Command {
   const program = new Command('tasker-ctl')
-    .description(
-      'Operate Tasker: configuration, migrations, templates, tasks, steps, the DLQ and schedules',
-    )
+    .description('Operate Tasker: configuration, migrations, templates and tasks')
     .version(packageVersion())
     // Program options only before the command, so `task create --version` is the template's.
     .enablePositionalOptions()
@@ -37,9 +32,6 @@ function createProgram(): Command {
   registerMigrateCommands(program);
   registerTemplateCommands(program);
   registerTaskCommands(program);
-  registerStepCommands(program);
-  registerDlqCommands(program);
-  registerScheduleCommands(program);
   return program;
 }
 

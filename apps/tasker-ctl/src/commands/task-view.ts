@@ -2,12 +2,8 @@ import type { StepView, TaskView } from '#core';
 import { formatFields, formatTable, oneLine } from '../output.js';
 import { inDagOrder } from './template-graph.js';
 
-/**
- * What the table shows for a step's outcome: the result of a step that finished well (even
- * after an earlier error), else its error message, else its result so far.
- */
+/** What the table shows for a step's outcome: its error message, else its result. */
 export function stepOutcome(step: StepView): string {
-  if (step.state === 'complete' || step.state === 'resolved_manually') return oneLine(step.result);
   const message = step.error?.message;
   if (step.error) return `error: ${typeof message === 'string' ? message : oneLine(step.error)}`;
   return oneLine(step.result);
