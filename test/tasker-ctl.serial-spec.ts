@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigSource, parseOrchestrationConfig } from '#config';
-import type { StepView, TaskView } from '#core';
+import type { StepDetailView, StepView, TaskView } from '#core';
 import { loadMigrations, Migrator } from '#persistence';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '#testing';
+import { createEmptyDatabase, createTestDatabase, pollUntil, type TestDatabase } from '#testing';
 import { type AppProcess, freePort, startApp, waitReady } from '../scripts/support/app-process.js';
 
 /**
@@ -46,6 +46,9 @@ describe('tasker-ctl', () => {
 
   const json = <T>(run: Run): T => JSON.parse(run.stdout) as T;
 
+  const getTask = async (taskUuid: string) =>
+    json<TaskView>(await api(['task', 'get', taskUuid, '-o', 'json']));
+
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'tasker-ctl-'));
     database = await createTestDatabase();
@@ -72,7 +75,7 @@ describe('tasker-ctl', () => {
     it('shows help with the exit codes, and exits 2 on a command line it cannot use', async () => {
       const help = await ctl(['--help']);
       expect(help.code).toBe(0);
-      for (const group of ['config', 'migrate', 'template', 'task']) {
+      for (const group of ['config', 'migrate', 'template', 'task', 'step']) {
         expect(help.stdout).toMatch(new RegExp(`^  ${group}\\s`, 'm'));
       }
       expect(help.stdout).toContain('4  the API refused the request');
@@ -275,6 +278,141 @@ describe('tasker-ctl', () => {
       const again = await api(['task', 'cancel', taskUuid]);
       expect(again.code).toBe(4);
       expect(again.stderr).toContain('answered 409 Conflict');
+    });
+  });
+
+  describe('steps', () => {
+    it('reset runs a failed step again, complete supplies its result, and get shows who did what', async () => {
+      const failed = await api([
+        'task',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'flaky',
+        '--context',
+        '{"permanent": true}',
+        '--wait',
+        '-o',
+        'json',
+      ]);
+      expect(failed.code).toBe(1);
+      const { taskUuid, steps } = json<TaskView>(failed);
+      const work = steps.find((s) => s.name === 'work')!;
+      expect(work.state).toBe('error');
+
+      // Neither --operator nor TASKER_OPERATOR: the OS user name goes into the history.
+      const me = userInfo().username;
+      const reset = await api(['step', 'reset', taskUuid, 'work', '--reason', 'provider back up']);
+      expect(reset.code).toBe(0);
+      expect(reset.stdout).toMatch(
+        new RegExp(`^Step\\s+${work.stepUuid}\\nTask\\s+${taskUuid}\\n`),
+      );
+      const resetLine = reset.stdout.split('\n').find((l) => l.includes('reset_for_retry'));
+      expect(resetLine?.split(/\s{2,}/).slice(1)).toEqual([
+        'error',
+        'pending',
+        me,
+        'reset_for_retry: provider back up',
+      ]);
+
+      // The handler fails for good again: a reset alone does not fix it.
+      const again = await pollUntil(
+        async () =>
+          json<StepDetailView>(await api(['step', 'get', taskUuid, 'work', '-o', 'json'])),
+        (step) => step.transitions.filter((t) => t.toState === 'error').length === 2,
+        { description: 'work to fail again after its reset' },
+      );
+      expect(again).toMatchObject({ state: 'error', attempts: 1 });
+      await pollUntil(
+        () => getTask(taskUuid),
+        (task) => task.status === 'error',
+        { description: 'the reopened task to end in error again' },
+      );
+
+      // An action that does not apply to the step's state is the API's 409: exit 4.
+      const notFailed = await api(['step', 'reset', taskUuid, 'finish', '--reason', 'why not']);
+      expect(notFailed).toMatchObject({ code: 4, stdout: '' });
+      expect(notFailed.stderr).toContain(
+        'answered 409 Conflict (conflict): reset_for_retry does not apply to a step in pending',
+      );
+
+      const resultFile = join(scratch, 'result.json');
+      await writeFile(resultFile, '{"value": 7}');
+      const completed = await api(
+        [
+          'step',
+          'complete',
+          taskUuid,
+          work.stepUuid,
+          '--reason',
+          'computed by hand',
+          '--result',
+          `@${resultFile}`,
+          '-o',
+          'json',
+        ],
+        { TASKER_OPERATOR: 'jane@ops' },
+      );
+      expect(completed.code).toBe(0);
+      expect(json<StepDetailView>(completed)).toMatchObject({
+        state: 'complete',
+        result: { value: 7 },
+      });
+      const done = await pollUntil(
+        () => getTask(taskUuid),
+        (task) => task.status === 'complete',
+        { description: 'the task to complete after work was completed by hand' },
+      );
+      expect(done.steps.find((s) => s.name === 'finish')?.state).toBe('complete');
+
+      const history = await api(['step', 'get', taskUuid, 'work']);
+      expect(history.code).toBe(0);
+      expect(history.stdout).toMatch(/^State\s+complete\nAttempts\s+1\/4\n/m);
+      expect(history.stdout).toMatch(/^Result\s+\{"value":7\}$/m);
+      const lines = history.stdout.trimEnd().split('\n');
+      expect(
+        lines
+          .at(-1)
+          ?.split(/\s{2,}/)
+          .slice(1),
+      ).toEqual(['error', 'complete', 'jane@ops', 'complete_manually: computed by hand']);
+      // The task's step table shows the result given, not the error it replaced.
+      expect((await api(['task', 'steps', taskUuid])).stdout).toMatch(
+        /^work\s+complete\s+1\/4\s+examples\.flaky\s+-\s+\{"value":7\}$/m,
+      );
+
+      const late = await api(['step', 'resolve', taskUuid, 'work', '--reason', 'again']);
+      expect(late).toMatchObject({ code: 4, stdout: '' });
+      expect(late.stderr).toContain(
+        `answered 409 Conflict (conflict): task ${taskUuid} ended as complete; its steps can no longer change`,
+      );
+    });
+
+    it('refuses a missing or invalid --result (2) and an unknown step name (4)', async () => {
+      const { taskUuid } = json<{ taskUuid: string }>(
+        await api(['task', 'create', '--namespace', 'examples', '--name', 'flaky', '-o', 'json']),
+      );
+      const missing = await api(['step', 'complete', taskUuid, 'work', '--reason', 'r']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain("required option '--result <json>' not specified");
+      const broken = await api([
+        'step',
+        'complete',
+        taskUuid,
+        'work',
+        '--reason',
+        'r',
+        '--result',
+        '{',
+      ]);
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/^error: --result is not valid JSON/);
+      const unknown = await api(['step', 'get', taskUuid, 'nope']);
+      expect(unknown).toMatchObject({ code: 4, stdout: '' });
+      expect(unknown.stderr).toBe(
+        `error: task ${taskUuid} has no step named 'nope' (its steps: work, finish)\n`,
+      );
     });
   });
 

@@ -8,6 +8,7 @@ import { ConfigError, errorMessage } from '#core';
 import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
+import { registerStepCommands } from './commands/step.command.js';
 import { registerTaskCommands } from './commands/task.command.js';
 import { registerTemplateCommands } from './commands/template.command.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
@@ -21,7 +22,9 @@ import { writeErr } from './output.js';
  */
 function createProgram(): Command {
   const program = new Command('tasker-ctl')
-    .description('Operate Tasker: configuration, migrations, templates and tasks')
+    .description(
+      'Operate Tasker: configuration, migrations, templates, tasks and their steps, the DLQ, schedules',
+    )
     .version(packageVersion())
     // Program options only before the command, so `task create --version` is the template's.
     .enablePositionalOptions()
@@ -32,6 +35,7 @@ function createProgram(): Command {
   registerMigrateCommands(program);
   registerTemplateCommands(program);
   registerTaskCommands(program);
+  registerStepCommands(program);
   return program;
 }
 
