@@ -2,8 +2,16 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { loadConfigSource, parseOrchestrationConfig } from '#config';
-import type { StepDetailView, StepView, TaskView } from '#core';
+import type {
+  DlqEntryDetailView,
+  DlqPage,
+  DlqStats,
+  StepDetailView,
+  StepView,
+  TaskView,
+} from '#core';
 import { loadMigrations, Migrator } from '#persistence';
 import { createEmptyDatabase, createTestDatabase, pollUntil, type TestDatabase } from '#testing';
 import { type AppProcess, freePort, startApp, waitReady } from '../scripts/support/app-process.js';
@@ -59,7 +67,8 @@ describe('tasker-ctl', () => {
     };
     orchestration = startApp('orchestration', {
       port: await freePort(),
-      env: { ...env, TASKER_API_KEYS: `${API_KEY}:write` },
+      // A short staleness interval, so the DLQ test's aged task is found at once.
+      env: { ...env, TASKER_API_KEYS: `${API_KEY}:write`, TASKER_STALENESS_INTERVAL_MS: '300' },
     });
     worker = startApp('worker', { port: await freePort(), env });
     await Promise.all([waitReady(orchestration), waitReady(worker)]);
@@ -75,7 +84,7 @@ describe('tasker-ctl', () => {
     it('shows help with the exit codes, and exits 2 on a command line it cannot use', async () => {
       const help = await ctl(['--help']);
       expect(help.code).toBe(0);
-      for (const group of ['config', 'migrate', 'template', 'task', 'step']) {
+      for (const group of ['config', 'migrate', 'template', 'task', 'step', 'dlq']) {
         expect(help.stdout).toMatch(new RegExp(`^  ${group}\\s`, 'm'));
       }
       expect(help.stdout).toContain('4  the API refused the request');
@@ -413,6 +422,127 @@ describe('tasker-ctl', () => {
       expect(unknown.stderr).toBe(
         `error: task ${taskUuid} has no step named 'nope' (its steps: work, finish)\n`,
       );
+    });
+  });
+
+  describe('dlq', () => {
+    it('lists and counts an empty DLQ; an unknown entry exits 4', async () => {
+      const list = await api(['dlq', 'list']);
+      expect(list).toMatchObject({ code: 0, stdout: '', stderr: 'no DLQ entries match\n' });
+      expect(json<DlqPage>(await api(['dlq', 'list', '-o', 'json']))).toEqual({
+        items: [],
+        nextCursor: null,
+      });
+      const stats = await api(['dlq', 'stats']);
+      expect(stats.code).toBe(0);
+      expect(stats.stdout).toMatch(/^Entries\s+0\nOldest pending\s+-\n/);
+      expect(stats.stdout).toMatch(/^pending\s+0$/m);
+      expect(stats.stdout).toMatch(/^lifetime_exceeded\s+0$/m);
+      expect(json<DlqStats>(await api(['dlq', 'stats', '-o', 'json']))).toEqual({
+        total: 0,
+        byStatus: {},
+        byReason: {},
+        oldestPendingSeconds: null,
+      });
+      const unknown = '01900000-0000-7000-8000-000000000000';
+      const get = await api(['dlq', 'get', unknown]);
+      expect(get).toMatchObject({ code: 4, stdout: '' });
+      expect(get.stderr).toContain(
+        `GET /v1/dlq/${unknown} answered 404 Not Found (dlq_entry_not_found): DLQ entry ${unknown} does not exist`,
+      );
+    });
+
+    it('shows the entry of a task past its lifetime with its snapshot, and records a resolution', async () => {
+      const { taskUuid } = json<{ taskUuid: string }>(
+        await api([
+          'task',
+          'create',
+          '--namespace',
+          'examples',
+          '--name',
+          'sleep',
+          '--context',
+          '{"sleepMs": 4000}',
+          '-o',
+          'json',
+        ]),
+      );
+      await pollUntil(
+        () => getTask(taskUuid),
+        (task) => task.steps[0]?.state === 'in_progress',
+        { description: 'nap to start' },
+      );
+      // Two days old, past TASKER_MAX_TASK_LIFETIME_MINUTES (a day): orchestration's own
+      // staleness detection moves it to error and makes the entry.
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        await client.query(
+          `UPDATE tasker.tasks SET created_at = created_at - interval '2 days' WHERE task_uuid = $1`,
+          [taskUuid],
+        );
+      } finally {
+        await client.end();
+      }
+      const page = await pollUntil(
+        async () => json<DlqPage>(await api(['dlq', 'list', '--status', 'pending', '-o', 'json'])),
+        (p) => p.items.length > 0,
+        { description: 'a DLQ entry for the aged task' },
+      );
+      expect(page.items).toEqual([
+        expect.objectContaining({
+          taskUuid,
+          reason: 'lifetime_exceeded',
+          originalState: 'steps_in_process',
+          resolutionStatus: 'pending',
+        }),
+      ]);
+      const entryUuid = page.items[0]!.dlqEntryUuid;
+
+      const table = await api(['dlq', 'list', '--reason', 'lifetime_exceeded']);
+      expect(
+        table.stdout
+          .split('\n')[1]
+          ?.split(/\s{2,}/)
+          .slice(0, 5),
+      ).toEqual([entryUuid, taskUuid, 'examples/sleep', 'lifetime_exceeded', '2d']);
+      const got = await api(['dlq', 'get', entryUuid]);
+      expect(got.code).toBe(0);
+      expect(got.stdout).toMatch(/^Stuck\s+2d in steps_in_process \(threshold 1440 min\)$/m);
+      expect(got.stdout).toMatch(/^Context\s+\{"sleepMs":4000\}$/m);
+      expect(got.stdout).toMatch(
+        /\nSteps when the entry was made:\nSTEP\s+STATE\s+SINCE\s+ATTEMPTS\s+LAST ERROR\nnap\s+in_progress\s+\S+\s+1\/1\s+-\n$/,
+      );
+      const full = json<DlqEntryDetailView>(await api(['dlq', 'get', entryUuid, '-o', 'json']));
+      expect(full.snapshot).toMatchObject({
+        task: { taskUuid, context: { sleepMs: 4000 } },
+        steps: [{ name: 'nap', state: 'in_progress', attempts: 1 }],
+      });
+
+      const resolved = await api([
+        'dlq',
+        'resolve',
+        entryUuid,
+        '--status',
+        'manually_resolved',
+        '--notes',
+        'checked: nothing to redo',
+        '--by',
+        'sam',
+      ]);
+      expect(resolved.code).toBe(0);
+      expect(resolved.stdout).toMatch(
+        /^Resolution\s+manually_resolved\nNotes\s+checked: nothing to redo\nResolved by\s+sam\nResolved at\s+\S+\n/m,
+      );
+      expect(json<DlqStats>(await api(['dlq', 'stats', '-o', 'json']))).toEqual({
+        total: 1,
+        byStatus: { manually_resolved: 1 },
+        byReason: { lifetime_exceeded: 1 },
+        oldestPendingSeconds: null,
+      });
+      const badStatus = await api(['dlq', 'resolve', entryUuid, '--status', 'fixed']);
+      expect(badStatus.code).toBe(2);
+      expect(badStatus.stderr).toContain("argument 'fixed' is invalid");
     });
   });
 

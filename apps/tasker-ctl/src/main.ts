@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, errorMessage } from '#core';
 import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
+import { registerDlqCommands } from './commands/dlq.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
 import { registerStepCommands } from './commands/step.command.js';
 import { registerTaskCommands } from './commands/task.command.js';
@@ -36,6 +37,7 @@ function createProgram(): Command {
   registerTemplateCommands(program);
   registerTaskCommands(program);
   registerStepCommands(program);
+  registerDlqCommands(program);
   return program;
 }
 
