@@ -8,6 +8,9 @@ import type {
   DlqEntryDetailView,
   DlqPage,
   DlqStats,
+  ScheduleRunPage,
+  SchedulePage,
+  ScheduleView,
   StepDetailView,
   StepView,
   TaskView,
@@ -84,7 +87,7 @@ describe('tasker-ctl', () => {
     it('shows help with the exit codes, and exits 2 on a command line it cannot use', async () => {
       const help = await ctl(['--help']);
       expect(help.code).toBe(0);
-      for (const group of ['config', 'migrate', 'template', 'task', 'step', 'dlq']) {
+      for (const group of ['config', 'migrate', 'template', 'task', 'step', 'dlq', 'schedule']) {
         expect(help.stdout).toMatch(new RegExp(`^  ${group}\\s`, 'm'));
       }
       expect(help.stdout).toContain('4  the API refused the request');
@@ -543,6 +546,141 @@ describe('tasker-ctl', () => {
       const badStatus = await api(['dlq', 'resolve', entryUuid, '--status', 'fixed']);
       expect(badStatus.code).toBe(2);
       expect(badStatus.stderr).toContain("argument 'fixed' is invalid");
+    });
+  });
+
+  describe('schedules', () => {
+    const create = [
+      'schedule',
+      'create',
+      '--namespace',
+      'examples',
+      '--name',
+      'diamond',
+      '--context',
+      '{"n": 2}',
+      '--kind',
+      'cron',
+      '--timezone',
+      'Europe/Berlin',
+    ];
+
+    it("refuses a bad cron expression with the API's message (exit 4)", async () => {
+      const run = await api([...create, '--expression', '61 * * * *']);
+      expect(run).toMatchObject({ code: 4, stdout: '' });
+      expect(run.stderr).toContain(
+        'POST /v1/schedules answered 400 Bad Request (validation_failed): expression is not a valid cron schedule',
+      );
+      expect(json<SchedulePage>(await api(['schedule', 'list', '-o', 'json'])).items).toEqual([]);
+    });
+
+    it('creates a schedule showing its next fires, then pauses, resumes, snoozes, updates, runs and deletes it', async () => {
+      const created = await api([
+        ...create,
+        '--expression',
+        '30 2 * * *',
+        '--overlap',
+        'skip',
+        '--description',
+        'nightly',
+        '-o',
+        'json',
+      ]);
+      expect(created.code).toBe(0);
+      const schedule = json<ScheduleView>(created);
+      expect(schedule).toMatchObject({
+        enabled: true,
+        overlap: 'skip',
+        version: null,
+        context: { n: 2 },
+      });
+      expect(schedule.upcomingFires).toHaveLength(5);
+      const id = schedule.scheduleUuid;
+
+      const got = await api(['schedule', 'get', id]);
+      expect(got.code).toBe(0);
+      expect(got.stdout).toMatch(/^Template\s+examples\/diamond@latest$/m);
+      expect(got.stdout).toMatch(/^Status\s+active$/m);
+      const fires = got.stdout.trimEnd().split('UPCOMING FIRE')[1]!.split('\n').slice(1);
+      // Each fire in UTC and at 02:30 Berlin time (03:30 on a spring-forward day).
+      expect(fires.map((line) => line.split(/\s{2,}/)[0])).toEqual(schedule.upcomingFires);
+      for (const line of fires) {
+        expect(line.split(/\s{2,}/)[1]).toMatch(/^\d{4}-\d\d-\d\d 0[23]:30:00 GMT\+[12]$/);
+      }
+      const listed = await api(['schedule', 'list', '--name', 'diamond']);
+      expect(listed.stdout).toMatch(
+        new RegExp(
+          `^${id}\\s+examples/diamond@latest\\s+cron\\s+30 2 \\* \\* \\*\\s+Europe/Berlin\\s+active\\s`,
+          'm',
+        ),
+      );
+
+      const paused = await api(['schedule', 'pause', id]);
+      expect(paused.code).toBe(0);
+      expect(paused.stdout).toMatch(/^Status\s+paused$/m);
+      expect(paused.stdout).toContain('\n\nNo upcoming fires (paused)\n');
+      const pausedOnes = json<SchedulePage>(
+        await api(['schedule', 'list', '--enabled', 'false', '-o', 'json']),
+      );
+      expect(pausedOnes.items.map((s) => s.scheduleUuid)).toEqual([id]);
+      const resumed = json<ScheduleView>(await api(['schedule', 'resume', id, '-o', 'json']));
+      expect(resumed.enabled).toBe(true);
+      expect(resumed.upcomingFires).toHaveLength(5);
+
+      const snoozed = json<ScheduleView>(await api(['schedule', 'snooze', id, '-o', 'json']));
+      expect(snoozed.snoozedUntil).toBe(resumed.upcomingFires[0]);
+      expect(snoozed.upcomingFires[0]).toBe(resumed.upcomingFires[1]);
+      const badUntil = await api(['schedule', 'snooze', id, '--until', 'tomorrow']);
+      expect(badUntil.code).toBe(4);
+      expect(badUntil.stderr).toContain('until must be an ISO 8601 instant');
+
+      const updated = await api([
+        'schedule',
+        'update',
+        id,
+        '--expression',
+        '15 4 * * *',
+        '--misfire-grace-seconds',
+        '0',
+      ]);
+      expect(updated.code).toBe(0);
+      expect(updated.stdout).toMatch(/^Expression\s+15 4 \* \* \*$/m);
+      expect(updated.stdout).toMatch(/^Misfire grace\s+0 s$/m);
+      expect(updated.stdout).toMatch(/ 0[45]:15:00 GMT\+[12]$/m);
+      const nothing = await api(['schedule', 'update', id]);
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toContain('nothing to change: give at least one of --namespace');
+
+      const runNow = await api(['schedule', 'run-now', id]);
+      expect(runNow.code).toBe(0);
+      const taskUuid = new RegExp(`^created task (\\S+) from schedule ${id}\\n$`).exec(
+        runNow.stdout,
+      )?.[1];
+      expect(taskUuid).toBeDefined();
+      const task = await pollUntil(
+        () => getTask(taskUuid!),
+        (t) => t.status === 'complete',
+        { description: 'the run-now task to complete' },
+      );
+      expect(task.schedule?.scheduleUuid).toBe(id);
+      const runs = await api(['schedule', 'runs', id]);
+      expect(runs.code).toBe(0);
+      expect(runs.stdout).toMatch(
+        new RegExp(`^\\S+\\s+manual\\s+created\\s+${taskUuid}\\s+complete$`, 'm'),
+      );
+      expect(
+        json<ScheduleRunPage>(await api(['schedule', 'runs', id, '-o', 'json'])).items,
+      ).toEqual([expect.objectContaining({ trigger: 'manual', outcome: 'created', taskUuid })]);
+
+      const deleted = await api(['schedule', 'delete', id]);
+      expect(deleted).toMatchObject({ code: 0, stdout: `deleted schedule ${id}\n` });
+      const gone = await api(['schedule', 'get', id]);
+      expect(gone).toMatchObject({ code: 4, stdout: '' });
+      expect(gone.stderr).toContain(
+        `404 Not Found (schedule_not_found): schedule ${id} does not exist`,
+      );
+      // Its tasks stay.
+      expect((await getTask(taskUuid!)).status).toBe('complete');
     });
   });
 

@@ -9,6 +9,7 @@ import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
 import { registerDlqCommands } from './commands/dlq.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
+import { registerScheduleCommands } from './commands/schedule.command.js';
 import { registerStepCommands } from './commands/step.command.js';
 import { registerTaskCommands } from './commands/task.command.js';
 import { registerTemplateCommands } from './commands/template.command.js';
@@ -38,6 +39,7 @@ function createProgram(): Command {
   registerTaskCommands(program);
   registerStepCommands(program);
   registerDlqCommands(program);
+  registerScheduleCommands(program);
   return program;
 }
 
