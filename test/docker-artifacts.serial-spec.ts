@@ -357,6 +357,24 @@ describe('Dockerfiles', () => {
     expect(runtime).not.toMatch(/--from=deps/);
   });
 
+  it.each(['orchestration', 'worker'])(
+    'target %s has the package bin tasker-ctl on the PATH, executable through its shebang',
+    (target) => {
+      const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+        bin: Record<string, string>;
+      };
+      const bin = manifest.bin['tasker-ctl'];
+      expect(bin).toBe('dist/apps/tasker-ctl/src/main.js');
+      const runs = instructions(stages, target, 'RUN').join('\n');
+      expect(runs).toContain(`ln -s /app/${bin} /usr/local/bin/tasker-ctl`);
+      expect(instructions(stages, 'build', 'RUN').join('\n')).toMatch(
+        new RegExp(`npm run build && chmod 0755 ${bin}`),
+      );
+      const source = readFileSync(path.join(root, 'apps/tasker-ctl/src/main.ts'), 'utf8');
+      expect(source.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    },
+  );
+
   it('every local COPY source exists and is not excluded by the .dockerignore', () => {
     const ignore = readFileSync(path.join(dockerDir, 'Dockerfile.dockerignore'), 'utf8');
     const ignored = ignore

@@ -1,11 +1,22 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { loadConfigSource, parseOrchestrationConfig } from '#config';
-import type { StepView, TaskView } from '#core';
+import type {
+  DlqEntryDetailView,
+  DlqPage,
+  DlqStats,
+  ScheduleRunPage,
+  SchedulePage,
+  ScheduleView,
+  StepDetailView,
+  StepView,
+  TaskView,
+} from '#core';
 import { loadMigrations, Migrator } from '#persistence';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '#testing';
+import { createEmptyDatabase, createTestDatabase, pollUntil, type TestDatabase } from '#testing';
 import { type AppProcess, freePort, startApp, waitReady } from '../scripts/support/app-process.js';
 
 /**
@@ -46,6 +57,9 @@ describe('tasker-ctl', () => {
 
   const json = <T>(run: Run): T => JSON.parse(run.stdout) as T;
 
+  const getTask = async (taskUuid: string) =>
+    json<TaskView>(await api(['task', 'get', taskUuid, '-o', 'json']));
+
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'tasker-ctl-'));
     database = await createTestDatabase();
@@ -56,7 +70,8 @@ describe('tasker-ctl', () => {
     };
     orchestration = startApp('orchestration', {
       port: await freePort(),
-      env: { ...env, TASKER_API_KEYS: `${API_KEY}:write` },
+      // A short staleness interval, so the DLQ test's aged task is found at once.
+      env: { ...env, TASKER_API_KEYS: `${API_KEY}:write`, TASKER_STALENESS_INTERVAL_MS: '300' },
     });
     worker = startApp('worker', { port: await freePort(), env });
     await Promise.all([waitReady(orchestration), waitReady(worker)]);
@@ -72,7 +87,7 @@ describe('tasker-ctl', () => {
     it('shows help with the exit codes, and exits 2 on a command line it cannot use', async () => {
       const help = await ctl(['--help']);
       expect(help.code).toBe(0);
-      for (const group of ['config', 'migrate', 'template', 'task']) {
+      for (const group of ['config', 'migrate', 'template', 'task', 'step', 'dlq', 'schedule']) {
         expect(help.stdout).toMatch(new RegExp(`^  ${group}\\s`, 'm'));
       }
       expect(help.stdout).toContain('4  the API refused the request');
@@ -275,6 +290,397 @@ describe('tasker-ctl', () => {
       const again = await api(['task', 'cancel', taskUuid]);
       expect(again.code).toBe(4);
       expect(again.stderr).toContain('answered 409 Conflict');
+    });
+  });
+
+  describe('steps', () => {
+    it('reset runs a failed step again, complete supplies its result, and get shows who did what', async () => {
+      const failed = await api([
+        'task',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        'flaky',
+        '--context',
+        '{"permanent": true}',
+        '--wait',
+        '-o',
+        'json',
+      ]);
+      expect(failed.code).toBe(1);
+      const { taskUuid, steps } = json<TaskView>(failed);
+      const work = steps.find((s) => s.name === 'work')!;
+      expect(work.state).toBe('error');
+
+      // Neither --operator nor TASKER_OPERATOR: the OS user name goes into the history.
+      const me = userInfo().username;
+      const reset = await api(['step', 'reset', taskUuid, 'work', '--reason', 'provider back up']);
+      expect(reset.code).toBe(0);
+      expect(reset.stdout).toMatch(
+        new RegExp(`^Step\\s+${work.stepUuid}\\nTask\\s+${taskUuid}\\n`),
+      );
+      const resetLine = reset.stdout.split('\n').find((l) => l.includes('reset_for_retry'));
+      expect(resetLine?.split(/\s{2,}/).slice(1)).toEqual([
+        'error',
+        'pending',
+        me,
+        'reset_for_retry: provider back up',
+      ]);
+
+      // The handler fails for good again: a reset alone does not fix it.
+      const again = await pollUntil(
+        async () =>
+          json<StepDetailView>(await api(['step', 'get', taskUuid, 'work', '-o', 'json'])),
+        (step) => step.transitions.filter((t) => t.toState === 'error').length === 2,
+        { description: 'work to fail again after its reset' },
+      );
+      expect(again).toMatchObject({ state: 'error', attempts: 1 });
+      await pollUntil(
+        () => getTask(taskUuid),
+        (task) => task.status === 'error',
+        { description: 'the reopened task to end in error again' },
+      );
+
+      // An action that does not apply to the step's state is the API's 409: exit 4.
+      const notFailed = await api(['step', 'reset', taskUuid, 'finish', '--reason', 'why not']);
+      expect(notFailed).toMatchObject({ code: 4, stdout: '' });
+      expect(notFailed.stderr).toContain(
+        'answered 409 Conflict (conflict): reset_for_retry does not apply to a step in pending',
+      );
+
+      const resultFile = join(scratch, 'result.json');
+      await writeFile(resultFile, '{"value": 7}');
+      const completed = await api(
+        [
+          'step',
+          'complete',
+          taskUuid,
+          work.stepUuid,
+          '--reason',
+          'computed by hand',
+          '--result',
+          `@${resultFile}`,
+          '-o',
+          'json',
+        ],
+        { TASKER_OPERATOR: 'jane@ops' },
+      );
+      expect(completed.code).toBe(0);
+      expect(json<StepDetailView>(completed)).toMatchObject({
+        state: 'complete',
+        result: { value: 7 },
+      });
+      const done = await pollUntil(
+        () => getTask(taskUuid),
+        (task) => task.status === 'complete',
+        { description: 'the task to complete after work was completed by hand' },
+      );
+      expect(done.steps.find((s) => s.name === 'finish')?.state).toBe('complete');
+
+      const history = await api(['step', 'get', taskUuid, 'work']);
+      expect(history.code).toBe(0);
+      expect(history.stdout).toMatch(/^State\s+complete\nAttempts\s+1\/4\n/m);
+      expect(history.stdout).toMatch(/^Result\s+\{"value":7\}$/m);
+      const lines = history.stdout.trimEnd().split('\n');
+      expect(
+        lines
+          .at(-1)
+          ?.split(/\s{2,}/)
+          .slice(1),
+      ).toEqual(['error', 'complete', 'jane@ops', 'complete_manually: computed by hand']);
+      // The task's step table shows the result given, not the error it replaced.
+      expect((await api(['task', 'steps', taskUuid])).stdout).toMatch(
+        /^work\s+complete\s+1\/4\s+examples\.flaky\s+-\s+\{"value":7\}$/m,
+      );
+
+      const late = await api(['step', 'resolve', taskUuid, 'work', '--reason', 'again']);
+      expect(late).toMatchObject({ code: 4, stdout: '' });
+      expect(late.stderr).toContain(
+        `answered 409 Conflict (conflict): task ${taskUuid} ended as complete; its steps can no longer change`,
+      );
+    });
+
+    it('refuses a missing or invalid --result (2) and an unknown step name (4)', async () => {
+      const { taskUuid } = json<{ taskUuid: string }>(
+        await api(['task', 'create', '--namespace', 'examples', '--name', 'flaky', '-o', 'json']),
+      );
+      const missing = await api(['step', 'complete', taskUuid, 'work', '--reason', 'r']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain("required option '--result <json>' not specified");
+      const broken = await api([
+        'step',
+        'complete',
+        taskUuid,
+        'work',
+        '--reason',
+        'r',
+        '--result',
+        '{',
+      ]);
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/^error: --result is not valid JSON/);
+      const unknown = await api(['step', 'get', taskUuid, 'nope']);
+      expect(unknown).toMatchObject({ code: 4, stdout: '' });
+      expect(unknown.stderr).toBe(
+        `error: task ${taskUuid} has no step named 'nope' (its steps: work, finish)\n`,
+      );
+    });
+  });
+
+  describe('dlq', () => {
+    it('lists and counts an empty DLQ; an unknown entry exits 4', async () => {
+      const list = await api(['dlq', 'list']);
+      expect(list).toMatchObject({ code: 0, stdout: '', stderr: 'no DLQ entries match\n' });
+      expect(json<DlqPage>(await api(['dlq', 'list', '-o', 'json']))).toEqual({
+        items: [],
+        nextCursor: null,
+      });
+      const stats = await api(['dlq', 'stats']);
+      expect(stats.code).toBe(0);
+      expect(stats.stdout).toMatch(/^Entries\s+0\nOldest pending\s+-\n/);
+      expect(stats.stdout).toMatch(/^pending\s+0$/m);
+      expect(stats.stdout).toMatch(/^lifetime_exceeded\s+0$/m);
+      expect(json<DlqStats>(await api(['dlq', 'stats', '-o', 'json']))).toEqual({
+        total: 0,
+        byStatus: {},
+        byReason: {},
+        oldestPendingSeconds: null,
+      });
+      const unknown = '01900000-0000-7000-8000-000000000000';
+      const get = await api(['dlq', 'get', unknown]);
+      expect(get).toMatchObject({ code: 4, stdout: '' });
+      expect(get.stderr).toContain(
+        `GET /v1/dlq/${unknown} answered 404 Not Found (dlq_entry_not_found): DLQ entry ${unknown} does not exist`,
+      );
+    });
+
+    it('shows the entry of a task past its lifetime with its snapshot, and records a resolution', async () => {
+      const { taskUuid } = json<{ taskUuid: string }>(
+        await api([
+          'task',
+          'create',
+          '--namespace',
+          'examples',
+          '--name',
+          'sleep',
+          '--context',
+          '{"sleepMs": 4000}',
+          '-o',
+          'json',
+        ]),
+      );
+      await pollUntil(
+        () => getTask(taskUuid),
+        (task) => task.steps[0]?.state === 'in_progress',
+        { description: 'nap to start' },
+      );
+      // Two days old, past TASKER_MAX_TASK_LIFETIME_MINUTES (a day): orchestration's own
+      // staleness detection moves it to error and makes the entry.
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        await client.query(
+          `UPDATE tasker.tasks SET created_at = created_at - interval '2 days' WHERE task_uuid = $1`,
+          [taskUuid],
+        );
+      } finally {
+        await client.end();
+      }
+      const page = await pollUntil(
+        async () => json<DlqPage>(await api(['dlq', 'list', '--status', 'pending', '-o', 'json'])),
+        (p) => p.items.length > 0,
+        { description: 'a DLQ entry for the aged task' },
+      );
+      expect(page.items).toEqual([
+        expect.objectContaining({
+          taskUuid,
+          reason: 'lifetime_exceeded',
+          originalState: 'steps_in_process',
+          resolutionStatus: 'pending',
+        }),
+      ]);
+      const entryUuid = page.items[0]!.dlqEntryUuid;
+
+      const table = await api(['dlq', 'list', '--reason', 'lifetime_exceeded']);
+      expect(
+        table.stdout
+          .split('\n')[1]
+          ?.split(/\s{2,}/)
+          .slice(0, 5),
+      ).toEqual([entryUuid, taskUuid, 'examples/sleep', 'lifetime_exceeded', '2d']);
+      const got = await api(['dlq', 'get', entryUuid]);
+      expect(got.code).toBe(0);
+      expect(got.stdout).toMatch(/^Stuck\s+2d in steps_in_process \(threshold 1440 min\)$/m);
+      expect(got.stdout).toMatch(/^Context\s+\{"sleepMs":4000\}$/m);
+      expect(got.stdout).toMatch(
+        /\nSteps when the entry was made:\nSTEP\s+STATE\s+SINCE\s+ATTEMPTS\s+LAST ERROR\nnap\s+in_progress\s+\S+\s+1\/1\s+-\n$/,
+      );
+      const full = json<DlqEntryDetailView>(await api(['dlq', 'get', entryUuid, '-o', 'json']));
+      expect(full.snapshot).toMatchObject({
+        task: { taskUuid, context: { sleepMs: 4000 } },
+        steps: [{ name: 'nap', state: 'in_progress', attempts: 1 }],
+      });
+
+      const resolved = await api([
+        'dlq',
+        'resolve',
+        entryUuid,
+        '--status',
+        'manually_resolved',
+        '--notes',
+        'checked: nothing to redo',
+        '--by',
+        'sam',
+      ]);
+      expect(resolved.code).toBe(0);
+      expect(resolved.stdout).toMatch(
+        /^Resolution\s+manually_resolved\nNotes\s+checked: nothing to redo\nResolved by\s+sam\nResolved at\s+\S+\n/m,
+      );
+      expect(json<DlqStats>(await api(['dlq', 'stats', '-o', 'json']))).toEqual({
+        total: 1,
+        byStatus: { manually_resolved: 1 },
+        byReason: { lifetime_exceeded: 1 },
+        oldestPendingSeconds: null,
+      });
+      const badStatus = await api(['dlq', 'resolve', entryUuid, '--status', 'fixed']);
+      expect(badStatus.code).toBe(2);
+      expect(badStatus.stderr).toContain("argument 'fixed' is invalid");
+    });
+  });
+
+  describe('schedules', () => {
+    const create = [
+      'schedule',
+      'create',
+      '--namespace',
+      'examples',
+      '--name',
+      'diamond',
+      '--context',
+      '{"n": 2}',
+      '--kind',
+      'cron',
+      '--timezone',
+      'Europe/Berlin',
+    ];
+
+    it("refuses a bad cron expression with the API's message (exit 4)", async () => {
+      const run = await api([...create, '--expression', '61 * * * *']);
+      expect(run).toMatchObject({ code: 4, stdout: '' });
+      expect(run.stderr).toContain(
+        'POST /v1/schedules answered 400 Bad Request (validation_failed): expression is not a valid cron schedule',
+      );
+      expect(json<SchedulePage>(await api(['schedule', 'list', '-o', 'json'])).items).toEqual([]);
+    });
+
+    it('creates a schedule showing its next fires, then pauses, resumes, snoozes, updates, runs and deletes it', async () => {
+      const created = await api([
+        ...create,
+        '--expression',
+        '30 2 * * *',
+        '--overlap',
+        'skip',
+        '--description',
+        'nightly',
+        '-o',
+        'json',
+      ]);
+      expect(created.code).toBe(0);
+      const schedule = json<ScheduleView>(created);
+      expect(schedule).toMatchObject({
+        enabled: true,
+        overlap: 'skip',
+        version: null,
+        context: { n: 2 },
+      });
+      expect(schedule.upcomingFires).toHaveLength(5);
+      const id = schedule.scheduleUuid;
+
+      const got = await api(['schedule', 'get', id]);
+      expect(got.code).toBe(0);
+      expect(got.stdout).toMatch(/^Template\s+examples\/diamond@latest$/m);
+      expect(got.stdout).toMatch(/^Status\s+active$/m);
+      const fires = got.stdout.trimEnd().split('UPCOMING FIRE')[1]!.split('\n').slice(1);
+      // Each fire in UTC and at 02:30 Berlin time (03:30 on a spring-forward day).
+      expect(fires.map((line) => line.split(/\s{2,}/)[0])).toEqual(schedule.upcomingFires);
+      for (const line of fires) {
+        expect(line.split(/\s{2,}/)[1]).toMatch(/^\d{4}-\d\d-\d\d 0[23]:30:00 GMT\+[12]$/);
+      }
+      const listed = await api(['schedule', 'list', '--name', 'diamond']);
+      expect(listed.stdout).toMatch(
+        new RegExp(
+          `^${id}\\s+examples/diamond@latest\\s+cron\\s+30 2 \\* \\* \\*\\s+Europe/Berlin\\s+active\\s`,
+          'm',
+        ),
+      );
+
+      const paused = await api(['schedule', 'pause', id]);
+      expect(paused.code).toBe(0);
+      expect(paused.stdout).toMatch(/^Status\s+paused$/m);
+      expect(paused.stdout).toContain('\n\nNo upcoming fires (paused)\n');
+      const pausedOnes = json<SchedulePage>(
+        await api(['schedule', 'list', '--enabled', 'false', '-o', 'json']),
+      );
+      expect(pausedOnes.items.map((s) => s.scheduleUuid)).toEqual([id]);
+      const resumed = json<ScheduleView>(await api(['schedule', 'resume', id, '-o', 'json']));
+      expect(resumed.enabled).toBe(true);
+      expect(resumed.upcomingFires).toHaveLength(5);
+
+      const snoozed = json<ScheduleView>(await api(['schedule', 'snooze', id, '-o', 'json']));
+      expect(snoozed.snoozedUntil).toBe(resumed.upcomingFires[0]);
+      expect(snoozed.upcomingFires[0]).toBe(resumed.upcomingFires[1]);
+      const badUntil = await api(['schedule', 'snooze', id, '--until', 'tomorrow']);
+      expect(badUntil.code).toBe(4);
+      expect(badUntil.stderr).toContain('until must be an ISO 8601 instant');
+
+      const updated = await api([
+        'schedule',
+        'update',
+        id,
+        '--expression',
+        '15 4 * * *',
+        '--misfire-grace-seconds',
+        '0',
+      ]);
+      expect(updated.code).toBe(0);
+      expect(updated.stdout).toMatch(/^Expression\s+15 4 \* \* \*$/m);
+      expect(updated.stdout).toMatch(/^Misfire grace\s+0 s$/m);
+      expect(updated.stdout).toMatch(/ 0[45]:15:00 GMT\+[12]$/m);
+      const nothing = await api(['schedule', 'update', id]);
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toContain('nothing to change: give at least one of --namespace');
+
+      const runNow = await api(['schedule', 'run-now', id]);
+      expect(runNow.code).toBe(0);
+      const taskUuid = new RegExp(`^created task (\\S+) from schedule ${id}\\n$`).exec(
+        runNow.stdout,
+      )?.[1];
+      expect(taskUuid).toBeDefined();
+      const task = await pollUntil(
+        () => getTask(taskUuid!),
+        (t) => t.status === 'complete',
+        { description: 'the run-now task to complete' },
+      );
+      expect(task.schedule?.scheduleUuid).toBe(id);
+      const runs = await api(['schedule', 'runs', id]);
+      expect(runs.code).toBe(0);
+      expect(runs.stdout).toMatch(
+        new RegExp(`^\\S+\\s+manual\\s+created\\s+${taskUuid}\\s+complete$`, 'm'),
+      );
+      expect(
+        json<ScheduleRunPage>(await api(['schedule', 'runs', id, '-o', 'json'])).items,
+      ).toEqual([expect.objectContaining({ trigger: 'manual', outcome: 'created', taskUuid })]);
+
+      const deleted = await api(['schedule', 'delete', id]);
+      expect(deleted).toMatchObject({ code: 0, stdout: `deleted schedule ${id}\n` });
+      const gone = await api(['schedule', 'get', id]);
+      expect(gone).toMatchObject({ code: 4, stdout: '' });
+      expect(gone.stderr).toContain(
+        `404 Not Found (schedule_not_found): schedule ${id} does not exist`,
+      );
+      // Its tasks stay.
+      expect((await getTask(taskUuid!)).status).toBe('complete');
     });
   });
 

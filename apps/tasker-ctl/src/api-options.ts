@@ -67,3 +67,12 @@ export function positiveInteger(value: string): number {
   }
   return parsed;
 }
+
+/** Commander parser for counts and durations where zero is meaningful (a grace of none). */
+export function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) {
+    throw new InvalidArgumentError('must be an integer of 0 or more');
+  }
+  return parsed;
+}

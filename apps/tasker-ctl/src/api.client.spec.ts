@@ -63,6 +63,27 @@ describe('ApiClient', () => {
     expect(seen?.headers['x-api-key']).toBe('k'.repeat(20));
   });
 
+  it('sends a PATCH body as JSON, and a 204 resolves with nothing', async () => {
+    let received = '';
+    answer = (request, response) => {
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => (received += chunk));
+      request.on('end', () => reply(200, '{"enabled":false}')(request, response));
+    };
+    const patched = await client().patch('/v1/schedules/s', { enabled: false });
+    expect(patched).toEqual({ enabled: false });
+    expect(seen?.method).toBe('PATCH');
+    expect(seen?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(received)).toEqual({ enabled: false });
+
+    answer = (_request, response) => {
+      response.writeHead(204);
+      response.end();
+    };
+    await expect(client().delete('/v1/schedules/s')).resolves.toBeUndefined();
+    expect(seen?.method).toBe('DELETE');
+  });
+
   it('a 5xx exits 5 with the message and when to retry', async () => {
     answer = reply(
       503,

@@ -34,6 +34,11 @@ export class ApiClient {
     return this.request<T>('POST', path, { body });
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body });
+  }
+
+  /** `T` is `undefined` for routes that answer 204 No Content. */
   delete<T>(path: string, query: Query = {}): Promise<T> {
     return this.request<T>('DELETE', path, { query });
   }
@@ -73,6 +78,7 @@ export class ApiClient {
     }
     const parsed = parseJson(text);
     if (status >= 200 && status < 300) {
+      if (status === 204) return undefined as T;
       if (parsed === undefined) {
         throw new CliError(
           ExitCode.ServerError,

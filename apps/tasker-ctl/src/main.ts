@@ -7,7 +7,10 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, errorMessage } from '#core';
 import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
+import { registerDlqCommands } from './commands/dlq.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
+import { registerScheduleCommands } from './commands/schedule.command.js';
+import { registerStepCommands } from './commands/step.command.js';
 import { registerTaskCommands } from './commands/task.command.js';
 import { registerTemplateCommands } from './commands/template.command.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
@@ -21,7 +24,9 @@ import { writeErr } from './output.js';
  */
 function createProgram(): Command {
   const program = new Command('tasker-ctl')
-    .description('Operate Tasker: configuration, migrations, templates and tasks')
+    .description(
+      'Operate Tasker: configuration, migrations, templates, tasks and their steps, the DLQ, schedules',
+    )
     .version(packageVersion())
     // Program options only before the command, so `task create --version` is the template's.
     .enablePositionalOptions()
@@ -32,6 +37,9 @@ function createProgram(): Command {
   registerMigrateCommands(program);
   registerTemplateCommands(program);
   registerTaskCommands(program);
+  registerStepCommands(program);
+  registerDlqCommands(program);
+  registerScheduleCommands(program);
   return program;
 }
 

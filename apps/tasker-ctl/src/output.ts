@@ -52,3 +52,27 @@ export function oneLine(value: unknown, max = 60): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+const DURATION_UNITS = [
+  ['d', 86400],
+  ['h', 3600],
+  ['m', 60],
+  ['s', 1],
+] as const;
+
+/** A duration for people, in its two largest units: `45s`, `12m 5s`, `3h`, `2d 4h`. */
+export function formatDuration(totalSeconds: number): string {
+  let rest = Math.max(0, Math.round(totalSeconds));
+  const parts = DURATION_UNITS.map(([unit, size]) => {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    return [count, unit] as const;
+  });
+  const first = parts.findIndex(([count]) => count > 0);
+  if (first < 0) return '0s';
+  return parts
+    .slice(first, first + 2)
+    .filter(([count], i) => i === 0 || count > 0)
+    .map(([count, unit]) => `${count}${unit}`)
+    .join(' ');
+}

@@ -2,10 +2,16 @@ import type { StepView, TaskView } from '#core';
 import { formatFields, formatTable, oneLine } from '../output.js';
 import { inDagOrder } from './template-graph.js';
 
-/** What the table shows for a step's outcome: its error message, else its result. */
+/**
+ * What the table shows for a step's outcome: its result once it finished well (a step completed
+ * by hand keeps its last error), else its error message, else its result.
+ */
 export function stepOutcome(step: StepView): string {
+  const finished = step.state === 'complete' || step.state === 'resolved_manually';
   const message = step.error?.message;
-  if (step.error) return `error: ${typeof message === 'string' ? message : oneLine(step.error)}`;
+  if (step.error && !finished) {
+    return `error: ${typeof message === 'string' ? message : oneLine(step.error)}`;
+  }
   return oneLine(step.result);
 }
 

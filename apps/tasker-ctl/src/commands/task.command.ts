@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { errorMessage, TASK_STATES, type TaskPage, type TaskView } from '#core';
+import { TASK_STATES, type TaskPage, type TaskView } from '#core';
 import { apiClientFor, positiveInteger, withApiOptions } from '../api-options.js';
 import { CliError } from '../cli.error.js';
 import { ExitCode } from '../exit-codes.js';
+import { readJsonObjectOption } from '../json-input.js';
 import {
   formatFields,
   formatTable,
@@ -74,7 +74,7 @@ export function registerTaskCommands(program: Command): void {
         namespace: options.namespace,
         name: options.name,
         version: options.version,
-        context: parseContext(options.context),
+        context: readJsonObjectOption('--context', options.context),
         idempotencyKey: options.idempotencyKey,
         priority: options.priority,
         correlationId: options.correlationId,
@@ -197,29 +197,6 @@ export function registerTaskCommands(program: Command): void {
         );
       },
     );
-}
-
-/** `--context`: inline JSON, `@file`, or `@-` for stdin; must be a JSON object. */
-function parseContext(value: string): Record<string, unknown> {
-  let text = value;
-  if (value.startsWith('@')) {
-    const file = value.slice(1);
-    try {
-      text = readFileSync(file === '-' ? 0 : file, 'utf8');
-    } catch (err) {
-      throw new CliError(ExitCode.Usage, `--context: cannot read ${file}: ${errorMessage(err)}`);
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(ExitCode.Usage, `--context is not valid JSON: ${errorMessage(err)}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new CliError(ExitCode.Usage, '--context must be a JSON object, like {"n": 3}');
-  }
-  return parsed as Record<string, unknown>;
 }
 
 function integer(value: string): number {
