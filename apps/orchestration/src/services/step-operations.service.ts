@@ -12,9 +12,8 @@ import { TaskerMetrics } from '#observability';
 import {
   clearTaskCompletion,
   Database,
-  lockTask,
+  lockTaskWithStep,
   ProcessIdentity,
-  readStep,
   resetStepAttempts,
   setStepResult,
   TaskQueryRepository,
@@ -72,10 +71,9 @@ export class StepOperationsService {
     }
     const processor = this.identity.processorUuid;
     const done = await this.database.transaction(async (tx) => {
-      const task = await lockTask(tx, taskUuid);
+      const { task, step } = await lockTaskWithStep(tx, taskUuid, stepUuid);
       if (!task) throw new TaskNotFoundError(taskUuid);
-      const step = await readStep(tx, stepUuid);
-      if (!step || step.taskUuid !== taskUuid) throw new StepNotFoundError(taskUuid, stepUuid);
+      if (!step) throw new StepNotFoundError(taskUuid, stepUuid);
       if (
         task.state !== 'error' &&
         ['complete', 'cancelled', 'resolved_manually'].includes(task.state)

@@ -4,8 +4,7 @@ import type { MessageEnvelope } from '#contracts';
 import { computeBackoffMs, isRetryEligible, isTerminalTaskState } from '#core';
 import {
   Database,
-  lockTask,
-  readStep,
+  lockTaskWithStep,
   reannounceEnqueuedSteps,
   scheduleStepRetry,
   transitionSteps,
@@ -40,9 +39,8 @@ export class StepResultProcessor {
     const processor = this.identity.processorUuid;
 
     const outcome = await this.database.transaction(async (tx) => {
-      const task = await lockTask(tx, taskUuid);
-      const step = await readStep(tx, stepUuid);
-      if (!task || !step || step.taskUuid !== taskUuid) return { kind: 'unknown' as const };
+      const { task, step } = await lockTaskWithStep(tx, taskUuid, stepUuid);
+      if (!task || !step) return { kind: 'unknown' as const };
       if (isTerminalTaskState(task.state)) return { kind: 'done' as const };
 
       let decided = true;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { TaskState } from '#core';
 import { ConflictError, decideTaskOutcome, EVALUABLE_TASK_STATES } from '#core';
 import type { EnqueuedStep, LockedTask, Queryable } from '#persistence';
-import { enqueueReadySteps, stepStateCounts, transitionTask, ProcessIdentity } from '#persistence';
+import { enqueueReadySteps, transitionTask, ProcessIdentity } from '#persistence';
 
 /** What an evaluation did: steps to announce once committed, and whether the task ended. */
 export interface Evaluation {
@@ -23,8 +23,8 @@ export class TaskEvaluator {
     const reopened = task.state === 'evaluating_results';
     if (!reopened && !EVALUABLE_TASK_STATES.includes(task.state)) return { steps: [], ended: null };
     const processor = this.identity.processorUuid;
-    const enqueued = await enqueueReadySteps(tx, task.taskUuid, processor);
-    const outcome = decideTaskOutcome(await stepStateCounts(tx, task.taskUuid), enqueued.length);
+    const { steps: enqueued, counts } = await enqueueReadySteps(tx, task.taskUuid, processor);
+    const outcome = decideTaskOutcome(counts, enqueued.length);
     let chain: TaskState[];
     switch (outcome) {
       case 'enqueue_ready':

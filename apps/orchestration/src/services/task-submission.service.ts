@@ -160,7 +160,7 @@ export class TaskSubmissionService {
       },
       processor,
     );
-    const steps = await enqueueReadySteps(tx, taskUuid, processor);
+    const { steps } = await enqueueReadySteps(tx, taskUuid, processor);
     if (steps.length === 0) {
       // A validated template always has a root step; reaching this means a corrupt template.
       throw new TaskerError(

@@ -1,49 +1,82 @@
+import type { StepStateCounts } from '#core';
 import type { Queryable } from '../database.js';
-import { transitionSteps } from './transition-steps.js';
 
 export interface EnqueuedStep {
   stepUuid: string;
   stepName: string;
 }
 
+export interface ReadySteps {
+  /** The steps moved to `enqueued`: send one message each once committed. */
+  steps: EnqueuedStep[];
+  /** How many of the task's steps are in each state after the move. */
+  counts: StepStateCounts;
+}
+
 /**
- * Moves every ready step of a task to `enqueued` (via `pending` for steps back from a retry
- * wait) and stamps `announced_at`. The caller commits, then sends one message per returned step:
- * state before queue.
+ * Moves every ready step of a task to `enqueued` (via `pending`, reason `retry_due`, for steps
+ * back from a retry wait), stamps `announced_at`, and counts the task's steps by state, in one
+ * statement: this runs once per step result, so every round trip saved here is one per step.
+ * The move is the same compare-and-swap as transitionSteps (retire the current transition only
+ * while it is still pending / waiting_for_retry, append the next), so a concurrent caller moves
+ * nothing twice. The counts are read with the statement's snapshot and corrected for the moves
+ * it made (a statement does not see its own changes). The caller commits, then sends one
+ * message per returned step: state before queue.
  */
 export async function enqueueReadySteps(
   q: Queryable,
   taskUuid: string,
   processorUuid: string | null,
-): Promise<EnqueuedStep[]> {
-  const { rows: ready } = await q.query<{ workflow_step_uuid: string; current_state: string }>(
-    'SELECT workflow_step_uuid, current_state FROM tasker.ready_steps(ARRAY[$1]::uuid[])',
-    [taskUuid],
+): Promise<ReadySteps> {
+  const { rows } = await q.query<ReadySteps>(
+    `WITH retired AS (
+       UPDATE tasker.workflow_step_transitions t
+          SET most_recent = false
+         FROM tasker.ready_steps(ARRAY[$1]::uuid[]) r
+        WHERE t.workflow_step_uuid = r.workflow_step_uuid
+          AND t.most_recent
+          AND t.to_state IN ('pending', 'waiting_for_retry')
+       RETURNING t.workflow_step_uuid, t.to_state, t.sort_key
+     ),
+     chain AS (
+       SELECT r.workflow_step_uuid, r.to_state AS origin, r.sort_key, c.ord, c.state, c.metadata
+         FROM retired r
+         JOIN (VALUES (1, 'pending', '{"reason":"retry_due"}'::jsonb),
+                      (2, 'enqueued', '{}'::jsonb)) AS c(ord, state, metadata)
+           ON c.state = 'enqueued' OR r.to_state = 'waiting_for_retry'
+     ),
+     recorded AS (
+       INSERT INTO tasker.workflow_step_transitions
+         (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent,
+          processor_uuid)
+       SELECT workflow_step_uuid, coalesce(lag(state) OVER w, origin), state, metadata,
+              sort_key + row_number() OVER w, state = 'enqueued', $2
+         FROM chain
+       WINDOW w AS (PARTITION BY workflow_step_uuid ORDER BY ord)
+     ),
+     stamped AS (
+       UPDATE tasker.workflow_steps s
+          SET announced_at = clock_timestamp(), next_retry_at = NULL, updated_at = now()
+         FROM retired r
+        WHERE s.workflow_step_uuid = r.workflow_step_uuid
+       RETURNING s.workflow_step_uuid, s.name
+     ),
+     counts AS (
+       SELECT c.state, sum(c.n)::int AS n
+         FROM (SELECT st.to_state AS state, 1 AS n
+                 FROM tasker.workflow_steps s
+                 JOIN tasker.workflow_step_transitions st
+                   ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+                WHERE s.task_uuid = $1
+               UNION ALL SELECT to_state, -1 FROM retired
+               UNION ALL SELECT 'enqueued', 1 FROM retired) c
+        GROUP BY c.state
+     )
+     SELECT (SELECT coalesce(json_agg(json_build_object('stepUuid', workflow_step_uuid,
+                                                         'stepName', name)), '[]')
+               FROM stamped) AS steps,
+            (SELECT coalesce(json_object_agg(state, n), '{}') FROM counts WHERE n > 0) AS counts`,
+    [taskUuid, processorUuid],
   );
-  if (ready.length === 0) return [];
-  const retrying = ready
-    .filter((r) => r.current_state === 'waiting_for_retry')
-    .map((r) => r.workflow_step_uuid);
-  await transitionSteps(q, {
-    stepUuids: retrying,
-    from: ['waiting_for_retry'],
-    to: 'pending',
-    metadata: { reason: 'retry_due' },
-    processorUuid,
-  });
-  const moved = await transitionSteps(q, {
-    stepUuids: ready.map((r) => r.workflow_step_uuid),
-    from: ['pending'],
-    to: 'enqueued',
-    processorUuid,
-  });
-  if (moved.length === 0) return [];
-  const { rows } = await q.query<EnqueuedStep>(
-    `UPDATE tasker.workflow_steps
-        SET announced_at = clock_timestamp(), next_retry_at = NULL, updated_at = now()
-      WHERE workflow_step_uuid = ANY ($1::uuid[])
-      RETURNING workflow_step_uuid AS "stepUuid", name AS "stepName"`,
-    [moved],
-  );
-  return rows;
+  return rows[0]!;
 }

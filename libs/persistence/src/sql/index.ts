@@ -1,7 +1,6 @@
 export * from './transition-steps.js';
 export * from './transition-task.js';
 export * from './lock-task.js';
-export * from './step-state-counts.js';
 export * from './enqueue-ready-steps.js';
 export * from './enqueued-steps.js';
 export * from './insert-task-graph.js';

@@ -1,28 +1,32 @@
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '#testing';
-import { lockTask } from './lock-task.js';
+import { createTestDatabase, insertTaskRows, type TestDatabase } from '#testing';
+import { lockTask, lockTaskWithStep } from './lock-task.js';
+import { transitionSteps } from './transition-steps.js';
 import { transitionTask } from './transition-task.js';
 
 describe('lockTask', () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let taskUuid: string;
+  let stepUuid: string;
+  let otherTasksStep: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     pool = new pg.Pool({ connectionString: database.url, max: 3 });
-    const { rows } = await pool.query<{ task_uuid: string }>(
-      `WITH ns AS (INSERT INTO tasker.task_namespaces (name) VALUES ('locks') RETURNING *),
-            nt AS (INSERT INTO tasker.named_tasks
-                     (task_namespace_uuid, name, version, identity_strategy, configuration)
-                   SELECT task_namespace_uuid, 'lock_test', '1.0.0', 'always_unique', '{}'
-                     FROM ns RETURNING *),
-            t AS (INSERT INTO tasker.tasks (named_task_uuid, context, identity_hash, correlation_id)
-                  SELECT named_task_uuid, '{}', 'lock-test', 'c' FROM nt RETURNING *)
-       INSERT INTO tasker.task_transitions (task_uuid, to_state, sort_key, most_recent)
-       SELECT task_uuid, 'steps_in_process', 1, true FROM t RETURNING task_uuid`,
-    );
-    taskUuid = rows[0]!.task_uuid;
+    const task = await insertTaskRows(pool, {
+      namespace: 'locks',
+      taskState: 'steps_in_process',
+      steps: [{ name: 'only', state: 'in_progress', attempts: 1 }],
+    });
+    taskUuid = task.taskUuid;
+    stepUuid = task.stepUuids.only!;
+    const other = await insertTaskRows(pool, {
+      namespace: 'locks_other',
+      taskState: 'steps_in_process',
+      steps: [{ name: 'elsewhere', state: 'pending' }],
+    });
+    otherTasksStep = other.stepUuids.elsewhere!;
   });
 
   afterAll(async () => {
@@ -30,28 +34,72 @@ describe('lockTask', () => {
     await database.drop();
   });
 
-  it('returns the state as of after the lock was released to it, not before it waited', async () => {
+  /** Runs `waiter` while `holder` holds the task lock and `change`s things, then commits. */
+  async function behindTheLock<T>(
+    change: (holder: pg.PoolClient) => Promise<void>,
+    waiter: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
     const first = await pool.connect();
     const second = await pool.connect();
     try {
       await first.query('BEGIN');
-      expect((await lockTask(first, taskUuid))?.state).toBe('steps_in_process');
+      expect(await lockTask(first, taskUuid)).not.toBeNull();
       await second.query('BEGIN');
-      const waiting = lockTask(second, taskUuid);
-      // The second locker is now blocked behind the first, which moves the task on.
-      await transitionTask(
-        first,
-        taskUuid,
-        ['steps_in_process'],
-        ['evaluating_results', 'waiting_for_dependencies'],
-      );
+      const waiting = waiter(second);
+      // The waiter is now blocked behind the first, which changes the task and its step.
+      await change(first);
       await first.query('COMMIT');
-      expect((await waiting)?.state).toBe('waiting_for_dependencies');
+      const seen = await waiting;
       await second.query('COMMIT');
+      return seen;
     } finally {
       first.release();
       second.release();
     }
+  }
+
+  it('returns the state as of after the lock was released to it, not before it waited', async () => {
+    const seen = await behindTheLock(
+      (first) =>
+        transitionTask(
+          first,
+          taskUuid,
+          ['steps_in_process'],
+          ['evaluating_results', 'waiting_for_dependencies'],
+        ).then(() => undefined),
+      (second) => lockTask(second, taskUuid),
+    );
+    expect(seen?.state).toBe('waiting_for_dependencies');
+  });
+
+  it('with the step, reads the step after the lock too, in the same round trip', async () => {
+    const seen = await behindTheLock(
+      (first) =>
+        transitionSteps(first, {
+          stepUuids: [stepUuid],
+          from: ['in_progress'],
+          to: 'enqueued_for_orchestration',
+        }).then(() => undefined),
+      (second) => lockTaskWithStep(second, taskUuid, stepUuid),
+    );
+    expect(seen.task?.taskUuid).toBe(taskUuid);
+    expect(seen.task?.namespace).toBe('locks');
+    expect(seen.step).toMatchObject({
+      stepUuid,
+      taskUuid,
+      stepName: 'only',
+      state: 'enqueued_for_orchestration',
+      attempts: 1,
+      maxAttempts: 3,
+    });
+  });
+
+  it('finds no step that belongs to another task, and no task that does not exist', async () => {
+    const foreign = await lockTaskWithStep(pool, taskUuid, otherTasksStep);
+    expect(foreign.task?.taskUuid).toBe(taskUuid);
+    expect(foreign.step).toBeNull();
+    const missing = await lockTaskWithStep(pool, '0190a0a0-0000-7000-8000-000000000000', stepUuid);
+    expect(missing).toEqual({ task: null, step: null });
   });
 
   it('skips a task another transaction holds when asked to', async () => {

@@ -1,5 +1,6 @@
 import type { TaskState } from '#core';
 import type { Queryable } from '../database.js';
+import { STEP_ROW_COLUMNS, type StepRow } from './read-step.js';
 
 export interface LockedTask {
   taskUuid: string;
@@ -23,10 +24,33 @@ export async function lockTask(
   options: { skipLocked?: boolean } = {},
 ): Promise<LockedTask | null> {
   const { rows } = await q.query<LockedTask>(
-    `SELECT task_uuid AS "taskUuid", state, namespace, name, correlation_id AS "correlationId",
-            traceparent
-       FROM tasker.lock_task($1, $2)`,
+    `SELECT ${LOCKED_TASK_COLUMNS} FROM tasker.lock_task($1, $2) t`,
     [taskUuid, options.skipLocked ?? false],
   );
   return rows[0] ?? null;
+}
+
+const LOCKED_TASK_COLUMNS = `t.task_uuid AS "taskUuid", t.state, t.namespace, t.name,
+  t.correlation_id AS "correlationId", t.traceparent`;
+
+/**
+ * lockTask and readStep in one round trip: the step is read after the lock is held (with a
+ * fresh snapshot, tasker.step_row, migration 0008), and only if it belongs to the task.
+ * `task` is null when the task does not exist, `step` when the step is not one of its steps.
+ */
+export async function lockTaskWithStep(
+  q: Queryable,
+  taskUuid: string,
+  stepUuid: string,
+): Promise<{ task: LockedTask | null; step: StepRow | null }> {
+  const { rows } = await q.query<{ task: LockedTask; step: StepRow | null }>(
+    `SELECT (SELECT to_json(x) FROM (SELECT ${LOCKED_TASK_COLUMNS}) x) AS task,
+            CASE WHEN s.workflow_step_uuid IS NOT NULL
+                 THEN (SELECT to_json(y) FROM (SELECT ${STEP_ROW_COLUMNS}) y) END AS step
+       FROM tasker.lock_task($1, false) t
+       LEFT JOIN LATERAL tasker.step_row($2, t.task_uuid) s ON true`,
+    [taskUuid, stepUuid],
+  );
+  const row = rows[0];
+  return { task: row?.task ?? null, step: row?.step ?? null };
 }

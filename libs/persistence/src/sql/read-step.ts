@@ -20,17 +20,14 @@ export interface StepRow {
  * and what a worker whose claim failed needs to tell a duplicate from a lost run.
  */
 export async function readStep(q: Queryable, stepUuid: string): Promise<StepRow | null> {
-  const { rows } = await q.query<StepRow>(
-    `SELECT s.workflow_step_uuid AS "stepUuid", s.task_uuid AS "taskUuid", s.name AS "stepName",
-            st.to_state AS state, s.attempts, s.max_attempts AS "maxAttempts", s.retryable,
-            s.retry_policy AS "retryPolicy", s.last_error AS "lastError",
-            (extract(epoch FROM s.last_attempted_at + make_interval(secs => s.timeout_seconds)
-                                - clock_timestamp()) * 1000)::float8 AS "msUntilTimeout"
-       FROM tasker.workflow_steps s
-       JOIN tasker.workflow_step_transitions st
-         ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
-      WHERE s.workflow_step_uuid = $1`,
-    [stepUuid],
-  );
+  const { rows } = await q.query<StepRow>(`SELECT ${STEP_ROW_COLUMNS} FROM tasker.step_row($1) s`, [
+    stepUuid,
+  ]);
   return rows[0] ?? null;
 }
+
+/** The columns of `tasker.step_row()` (migration 0008), aliased to a StepRow. */
+export const STEP_ROW_COLUMNS = `s.workflow_step_uuid AS "stepUuid", s.task_uuid AS "taskUuid",
+  s.name AS "stepName", s.state, s.attempts, s.max_attempts AS "maxAttempts", s.retryable,
+  s.retry_policy AS "retryPolicy", s.last_error AS "lastError",
+  s.ms_until_timeout AS "msUntilTimeout"`;
