@@ -5,7 +5,8 @@ import type { Queryable } from '../database.js';
  * passed, or a step left `enqueued` since before `staleBefore` (the process died between commit
  * and send). Both conditions use partial indexes (a step's `enqueued` transition is as old as
  * its announcement or older, so its age narrows the scan; migration 0008); the caller locks
- * each task with SKIP LOCKED.
+ * each task with SKIP LOCKED. The oldest come first, and each half reads its partial index in
+ * order (the inner ORDER BY … LIMIT keeps a generic plan of a prepared statement on it).
  */
 export async function findTasksDue(
   q: Queryable,
@@ -13,18 +14,22 @@ export async function findTasksDue(
   reannounceAfterMs: number,
 ): Promise<{ dueRetries: string[]; staleAnnouncements: string[] }> {
   const { rows } = await q.query<{ task_uuid: string; kind: 'retry' | 'stale' }>(
-    `(SELECT DISTINCT s.task_uuid, 'retry' AS kind
-        FROM tasker.workflow_steps s
-       WHERE s.next_retry_at <= statement_timestamp()
-       LIMIT $1)
+    `SELECT DISTINCT task_uuid, 'retry' AS kind
+       FROM (SELECT s.task_uuid
+               FROM tasker.workflow_steps s
+              WHERE s.next_retry_at <= statement_timestamp()
+              ORDER BY s.next_retry_at
+              LIMIT $1) due
      UNION ALL
-     (SELECT DISTINCT s.task_uuid, 'stale' AS kind
-        FROM tasker.workflow_step_transitions st
-        JOIN tasker.workflow_steps s ON s.workflow_step_uuid = st.workflow_step_uuid
-       WHERE st.most_recent AND st.to_state = 'enqueued'
-         AND st.created_at < statement_timestamp() - make_interval(secs => $2::double precision / 1000)
-         AND s.announced_at < statement_timestamp() - make_interval(secs => $2::double precision / 1000)
-       LIMIT $1)`,
+     SELECT DISTINCT task_uuid, 'stale' AS kind
+       FROM (SELECT s.task_uuid
+               FROM tasker.workflow_step_transitions st
+               JOIN tasker.workflow_steps s ON s.workflow_step_uuid = st.workflow_step_uuid
+              WHERE st.most_recent AND st.to_state = 'enqueued'
+                AND st.created_at < statement_timestamp() - make_interval(secs => $2::float8 / 1000)
+                AND s.announced_at < statement_timestamp() - make_interval(secs => $2::float8 / 1000)
+              ORDER BY st.created_at
+              LIMIT $1) stale`,
     [limit, reannounceAfterMs],
   );
   return {
