@@ -224,17 +224,21 @@ export class ScheduleFiring implements OnApplicationBootstrap, BeforeApplication
     }, delayMs);
   }
 
+  /**
+   * One look: a single query when nothing is due (the earliest fire), so an idle replica costs
+   * one query per poll interval; the claims run only once something is due.
+   */
   private async look(): Promise<void> {
     let delay = this.config.schedulerPollIntervalMs;
     try {
-      const { more } = await this.fireDue(new Date());
-      if (more) delay = 0;
+      const earliest = await this.schedules.earliestFire();
+      const wait = earliest ? earliest.getTime() - Date.now() : Number.POSITIVE_INFINITY;
+      if (wait > 0) delay = Math.min(wait, delay);
       else {
-        const earliest = await this.schedules.earliestFire();
-        if (earliest) {
-          const wait = earliest.getTime() - Date.now();
-          delay = wait <= 0 ? HELD_ELSEWHERE_RETRY_MS : Math.min(wait, delay);
-        }
+        const { handled, more } = await this.fireDue(new Date());
+        // Fired some: look again at once for the next fire time (or the rest of a full
+        // batch). Fired none: another replica holds what is due; look again shortly.
+        delay = more || handled > 0 ? 0 : HELD_ELSEWHERE_RETRY_MS;
       }
     } catch (err) {
       this.logger.error(`firing schedules failed, retrying: ${errorMessage(err)}`);
