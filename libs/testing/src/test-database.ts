@@ -107,3 +107,26 @@ async function dropDatabase(name: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * A fresh migrated database and a small pool on it for the enclosing `describe`: created in
+ * beforeAll, dropped in afterAll. Read `pool` inside the tests (it exists only once they run).
+ */
+export function useDatabasePool(max = 2): { readonly pool: pg.Pool } {
+  let database: TestDatabase | undefined;
+  let pool: pg.Pool | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: database.url, max });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+  return {
+    get pool(): pg.Pool {
+      if (!pool) throw new Error('useDatabasePool: the pool exists only inside tests');
+      return pool;
+    },
+  };
+}

@@ -1,23 +1,11 @@
-import pg from 'pg';
-import { createTestDatabase, insertTaskRows, type TestDatabase } from '#testing';
+import { insertTaskRows, useDatabasePool } from '#testing';
 import { enqueueReadySteps } from './enqueue-ready-steps.js';
 
 describe('enqueueReadySteps', () => {
-  let database: TestDatabase;
-  let pool: pg.Pool;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  });
-
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
-  });
+  const db = useDatabasePool();
 
   async function history(stepUuid: string) {
-    const { rows } = await pool.query<Record<string, unknown>>(
+    const { rows } = await db.pool.query<Record<string, unknown>>(
       `SELECT from_state, to_state, sort_key, most_recent, metadata, processor_uuid
          FROM tasker.workflow_step_transitions WHERE workflow_step_uuid = $1 ORDER BY sort_key`,
       [stepUuid],
@@ -27,7 +15,7 @@ describe('enqueueReadySteps', () => {
 
   it('moves exactly the ready steps, a due retry through pending, and counts after the move', async () => {
     const processor = '0190a0a0-0000-7000-8000-00000000beef';
-    const { taskUuid, stepUuids } = await insertTaskRows(pool, {
+    const { taskUuid, stepUuids } = await insertTaskRows(db.pool, {
       namespace: 'ready_mix',
       taskState: 'evaluating_results',
       steps: [
@@ -40,7 +28,7 @@ describe('enqueueReadySteps', () => {
       ],
     });
 
-    const first = await enqueueReadySteps(pool, taskUuid, processor);
+    const first = await enqueueReadySteps(db.pool, taskUuid, processor);
     expect(first.steps.map((s) => s.stepName).sort()).toEqual(['next', 'retry_due']);
     expect(first.steps.find((s) => s.stepName === 'next')?.stepUuid).toBe(stepUuids.next);
     expect(first.counts).toEqual({
@@ -79,7 +67,7 @@ describe('enqueueReadySteps', () => {
         most_recent: true,
       }),
     ]);
-    const { rows: stamped } = await pool.query<{
+    const { rows: stamped } = await db.pool.query<{
       name: string;
       announced: boolean;
       no_retry: boolean;
@@ -93,13 +81,13 @@ describe('enqueueReadySteps', () => {
     expect(stamped.find((r) => r.name === 'retry_later')?.no_retry).toBe(false);
 
     // Nothing is ready any more: a second call moves nothing and counts what is there.
-    const second = await enqueueReadySteps(pool, taskUuid, processor);
+    const second = await enqueueReadySteps(db.pool, taskUuid, processor);
     expect(second).toEqual({ steps: [], counts: first.counts });
     expect(await history(stepUuids.next!)).toHaveLength(2);
   });
 
   it('reports the counts of a task with nothing left to run', async () => {
-    const { taskUuid } = await insertTaskRows(pool, {
+    const { taskUuid } = await insertTaskRows(db.pool, {
       namespace: 'ready_none',
       taskState: 'evaluating_results',
       steps: [
@@ -107,7 +95,7 @@ describe('enqueueReadySteps', () => {
         { name: 'b', state: 'resolved_manually', attempts: 2 },
       ],
     });
-    expect(await enqueueReadySteps(pool, taskUuid, null)).toEqual({
+    expect(await enqueueReadySteps(db.pool, taskUuid, null)).toEqual({
       steps: [],
       counts: { complete: 1, resolved_manually: 1 },
     });
