@@ -95,6 +95,26 @@ const cases: [string, BadRequest][] = [
     },
   ],
   [
+    'tasks: a context nested 500,000 deep (just under 1 MB)',
+    {
+      method: 'POST',
+      path: '/v1/tasks',
+      raw: `{"namespace":"examples","name":"diamond","context":{"n":${'['.repeat(500_000)}${']'.repeat(500_000)}}}`,
+      status: 400,
+      message: /nested deeper than 64 levels/,
+    },
+  ],
+  [
+    'tasks: a context of objects nested one level too deep',
+    {
+      method: 'POST',
+      path: '/v1/tasks',
+      raw: `{"namespace":"examples","name":"diamond","context":${'{"a":'.repeat(64)}1${'}'.repeat(64)}}`,
+      status: 400,
+      message: /nested deeper than 64 levels/,
+    },
+  ],
+  [
     'tasks: a body over 1 MB',
     {
       method: 'POST',

@@ -7,6 +7,7 @@ import { ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import { startTaskerTransport } from '#messaging';
 import { TaskerMetrics } from '#observability';
 import { DomainErrorFilter } from '../http/domain-error.filter.js';
+import { assertJsonDepth } from '../http/json-depth.js';
 import { OrchestrationModule } from '../orchestration.module.js';
 
 /**
@@ -22,7 +23,13 @@ export async function createOrchestrationApp(
     // Registered below with an explicit size limit.
     bodyParser: false,
   });
-  app.useBodyParser('json', { limit: '1mb' });
+  // Paths match exactly as declared (Express would match /V1/TASKS too). Set before anything
+  // touches Express's router: it copies these settings when it is created.
+  app.set('case sensitive routing', true);
+  app.useBodyParser('json', {
+    limit: '1mb',
+    verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body),
+  });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
