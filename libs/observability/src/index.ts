@@ -4,3 +4,4 @@ export * from './shutdown.js';
 export * from './metrics/metrics.module.js';
 export * from './metrics/tasker.metrics.js';
 export * from './logging/pino.logger.js';
+export * from './http/public-route.js';

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { PublicRoute } from '../http/public-route.js';
 import { COMPONENT_HEALTH, type ComponentHealth } from './component-health.js';
 
 /** No single check may hold a probe longer than this; a slow dependency counts as down. */
@@ -13,6 +14,7 @@ const CHECK_TIMEOUT_MS = 2000;
  * each component's status and response time.
  */
 @ApiTags('health')
+@PublicRoute()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,9 +1,11 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { PublicRoute } from '../http/public-route.js';
 import { TaskerMetrics } from './tasker.metrics.js';
 
 /** Prometheus scrape endpoint; open like the health probes. */
 @ApiExcludeController()
+@PublicRoute()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: TaskerMetrics) {}
