@@ -1,3 +1,4 @@
+import { pollUntil } from '#testing';
 import { TaskerHarness } from './support/tasker-harness.js';
 
 const WRITE_KEY = 'operator-key-0123456789';
@@ -42,7 +43,9 @@ describe('API protection', () => {
 
   it('lets a read key read but not write (403), and a write key do both', async () => {
     expect((await call('GET', '/v1/tasks', READ_KEY)).status).toBe(200);
+    const before = await tasker.rowCounts();
     expect((await call('POST', '/v1/tasks', READ_KEY, task(0))).status).toBe(403);
+    expect(await tasker.rowCounts()).toEqual(before);
     expect((await call('POST', '/v1/tasks', WRITE_KEY, task(0))).status).toBe(201);
     expect((await call('GET', '/v1/tasks', WRITE_KEY)).status).toBe(200);
   });
@@ -70,9 +73,12 @@ describe('API protection', () => {
     for (let i = 0; i < 3; i++) {
       expect((await call('POST', '/v1/tasks', WRITE_KEY, task(1))).status).toBe(201);
     }
-    // Depth readings are cached for a second.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const refused = await call('POST', '/v1/tasks', WRITE_KEY, task(1));
+    // Depth readings are cached for a moment: submissions are accepted until the next reading.
+    const refused = await pollUntil(
+      () => call('POST', '/v1/tasks', WRITE_KEY, task(1)),
+      (reply) => reply.status !== 201,
+      { description: 'a submission refused once the depth reading is over the limit' },
+    );
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(((await refused.json()) as { message: string }).message).toMatch(

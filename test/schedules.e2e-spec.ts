@@ -1,5 +1,6 @@
 import type { ScheduleRunPage, ScheduleView } from '#core';
 import { pollUntil } from '#testing';
+import { dailyFires } from './support/daily-fires.js';
 import { TaskerHarness } from './support/tasker-harness.js';
 
 const cronSchedule = {
@@ -39,14 +40,13 @@ describe('schedules over HTTP', () => {
   }
 
   it('creates a cron schedule and shows its next five fires in its timezone', async () => {
+    const before = new Date();
     const created = await create(cronSchedule);
     expect(created).toMatchObject({ kind: 'cron', enabled: true, overlap: 'allow', version: null });
-    expect(created.upcomingFires).toHaveLength(5);
-    for (const fire of created.upcomingFires) {
-      const local = new Date(fire).toLocaleTimeString('en-GB', { timeZone: 'Europe/Berlin' });
-      // 02:30 local, or 03:30 on a spring-forward day.
-      expect(['02:30:00', '03:30:00']).toContain(local);
-    }
+    // The exact instants: 02:30 Berlin time each day (03:30 on a spring-forward day).
+    expect(created.upcomingFires).toEqual(
+      dailyFires({ hour: 2, minute: 30 }, 'Europe/Berlin', before, 5),
+    );
     const listed = await tasker.request<{ items: ScheduleView[] }>(
       'GET',
       '/v1/schedules?namespace=examples&enabled=true',
