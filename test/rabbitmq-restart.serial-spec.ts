@@ -1,14 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pollUntil, rabbitmqctl } from '#testing';
+import { killRabbitMqNode, pollUntil, rabbitmqctl, startRabbitMqNode } from '#testing';
 import { expectCleanLedger } from './support/ledger.js';
 import { TaskerHarness } from './support/tasker-harness.js';
+
+/** How the broker goes away: its app stopped cleanly, or its whole process killed. */
+const OUTAGES: [string, () => Promise<unknown>][] = [
+  ['the broker app stopped (rabbitmqctl stop_app)', () => rabbitmqctl('stop_app')],
+  ['the broker process killed with SIGKILL', killRabbitMqNode],
+];
 
 /**
  * The broker goes away in the middle of a run and comes back: every task still completes and
  * no result is applied twice. This stops the whole local RabbitMQ, so it runs in the serial
  * phase of `npm test`, alone.
  */
-describe('a RabbitMQ restart during a run of 200 tasks', () => {
+describe.each(OUTAGES)('a RabbitMQ outage during a run of 200 tasks: %s', (_label, stop) => {
   const TASKS = 200;
   let tasker: TaskerHarness;
 
@@ -22,7 +28,7 @@ describe('a RabbitMQ restart during a run of 200 tasks', () => {
 
   afterAll(async () => {
     // Never leave the machine's broker stopped, whatever happened above.
-    await rabbitmqctl('start_app').catch(() => undefined);
+    await startRabbitMqNode();
     await tasker?.stop();
   });
 
@@ -52,7 +58,7 @@ describe('a RabbitMQ restart during a run of 200 tasks', () => {
       timeoutMs: 60000,
       description: 'the run to be under way',
     });
-    await rabbitmqctl('stop_app');
+    await stop();
     // Readiness tells the truth while the broker is away.
     await pollUntil(readiness, (status) => status === 503, {
       timeoutMs: 10000,
@@ -60,7 +66,7 @@ describe('a RabbitMQ restart during a run of 200 tasks', () => {
     });
     const midway = await completedTasks();
     await sleep(2000);
-    await rabbitmqctl('start_app');
+    await startRabbitMqNode();
     await pollUntil(readiness, (status) => status === 200, {
       timeoutMs: 30000,
       description: 'readiness to recover after the broker returned',

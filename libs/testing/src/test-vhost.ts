@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { pollUntil } from './poll-until.js';
 
 const run = promisify(execFile);
 
@@ -41,4 +42,46 @@ export async function createTestVhost(): Promise<TestVhost> {
       await rabbitmqctl('delete_vhost', name);
     },
   };
+}
+
+/**
+ * Kills the local RabbitMQ node's Erlang VM with SIGKILL (a crash, not a shutdown: nothing is
+ * flushed or closed cleanly) and waits until the process is gone.
+ */
+export async function killRabbitMqNode(): Promise<void> {
+  const pid = Number((await rabbitmqctl('eval', 'os:getpid().')).trim().replaceAll('"', ''));
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error('could not read the RabbitMQ node pid');
+  process.kill(pid, 'SIGKILL');
+  await pollUntil(
+    () => {
+      try {
+        process.kill(pid, 0);
+        return Promise.resolve(true);
+      } catch {
+        return Promise.resolve(false);
+      }
+    },
+    (alive) => !alive,
+    { timeoutMs: 10000, description: `RabbitMQ node process ${pid} to exit` },
+  );
+}
+
+/** Starts the local RabbitMQ node if it is not running, or its app if only that is stopped. */
+export async function startRabbitMqNode(): Promise<void> {
+  const ping = () =>
+    rabbitmqctl('ping').then(
+      () => true,
+      () => false,
+    );
+  if (await ping()) {
+    await rabbitmqctl('start_app');
+    return;
+  }
+  await run('rabbitmq-server', ['-detached'], { timeout: 60000 });
+  await pollUntil(ping, (up) => up, {
+    timeoutMs: 60000,
+    intervalMs: 500,
+    description: 'the RabbitMQ node to answer a ping',
+  });
+  await rabbitmqctl('await_startup', '--timeout', '60');
 }
