@@ -81,8 +81,9 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
 }
 
 /**
- * Drops a test database. Connections still open to it are a leak in the test (a pool not
- * ended): they are reported by application name, then terminated so the run can go on.
+ * Drops a test database. Connections still open to it after a grace period are a leak in the
+ * test (a pool or client not ended): the database is dropped all the same (its connections
+ * terminated), then the drop fails naming them, so the leak fails the test's teardown.
  */
 async function dropDatabase(name: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl() });
@@ -97,12 +98,12 @@ async function dropDatabase(name: string): Promise<void> {
       ));
       if (holders.length > 0) await sleep(50);
     } while (holders.length > 0 && Date.now() < deadline);
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     if (holders.length > 0) {
-      process.stderr.write(
-        `test database ${name} still has connections at drop: ${JSON.stringify(holders)}\n`,
+      throw new Error(
+        `test database ${name} still had ${holders.length} connection(s) at drop (a leak): ${JSON.stringify(holders)}`,
       );
     }
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   } finally {
     await client.end();
   }
