@@ -28,6 +28,12 @@ export const IN_FLIGHT_STEP_STATES: readonly StepState[] = [
   'enqueued_as_error_for_orchestration',
 ];
 
+/** A run was recorded here; orchestration decides complete, retry or error. */
+export const AWAITING_DECISION_STEP_STATES: readonly StepState[] = [
+  'enqueued_for_orchestration',
+  'enqueued_as_error_for_orchestration',
+];
+
 /** Parents in these states let their children run. */
 export const SATISFIED_STEP_STATES: readonly StepState[] = ['complete', 'resolved_manually'];
 
