@@ -1,15 +1,19 @@
 import type { DlqEntryDetailView, DlqPage, DlqStats, StepDetailView } from '#core';
 import { defineHandler } from '#core';
+import { recordStepRun } from '#persistence';
 import { pollUntil } from '#testing';
 import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
 import { StalenessDetector } from '../apps/orchestration/src/services/staleness-detector.service.js';
 import { TaskerHarness } from './support/tasker-harness.js';
 
-/** `left` of a diamond hangs (until its run is aborted) when the context asks for it. */
+/** `left` (and `right`) of a diamond hang (until their run is aborted) when the context asks. */
 const handlers = [
   ...EXAMPLE_HANDLERS.filter((h) => h.name !== 'examples.square'),
   defineHandler('examples.square', (ctx) => {
-    if (ctx.context.hangLeft === true && ctx.stepName === 'left') {
+    if (
+      (ctx.context.hangLeft === true && ctx.stepName === 'left') ||
+      (ctx.context.hangRight === true && ctx.stepName === 'right')
+    ) {
       return new Promise((resolve) => {
         ctx.signal.addEventListener('abort', () => resolve({ value: 0 }));
       });
@@ -21,6 +25,8 @@ const handlers = [
 ];
 
 const minutesFromNow = (m: number) => new Date(Date.now() + m * 60_000);
+/** A worker of the tests' own, recording runs straight into the database. */
+const TEST_WORKER = '0190a0a0-0000-7000-8000-0000000057a1';
 
 describe('staleness detection and the DLQ', () => {
   let tasker: TaskerHarness;
@@ -149,6 +155,111 @@ describe('staleness detection and the DLQ', () => {
       byReason: { stale_waiting_for_dependencies: 1, lifetime_exceeded: 1 },
     });
     expect(stats.oldestPendingSeconds).toEqual(expect.any(Number));
+  });
+
+  /** The current state and transition metadata of each step of a task, by name. */
+  async function stepStates(taskUuid: string) {
+    const { rows } = await tasker.pool.query<{
+      name: string;
+      state: string;
+      metadata: Record<string, unknown>;
+    }>(
+      `SELECT s.name, st.to_state AS state, st.metadata
+         FROM tasker.workflow_steps s
+         JOIN tasker.workflow_step_transitions st
+           ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+        WHERE s.task_uuid = $1`,
+      [taskUuid],
+    );
+    return Object.fromEntries(rows.map(({ name, ...rest }) => [name, rest]));
+  }
+
+  const stepUuid = async (taskUuid: string, name: string) =>
+    (await tasker.task(taskUuid)).steps.find((s) => s.name === name)!.stepUuid;
+
+  it('stops the running steps of a task it gives up on: a late result records nothing', async () => {
+    const taskUuid = await hangingDiamond(10);
+    const moved = await detector.detect(minutesFromNow(31));
+    expect(moved.map((m) => m.taskUuid)).toEqual([taskUuid]);
+    const steps = await stepStates(taskUuid);
+    expect(steps.left).toEqual({
+      state: 'error',
+      metadata: expect.objectContaining({ reason: 'stale_waiting_for_dependencies' }),
+    });
+    // Never started: left for a reopening to run.
+    expect(steps.end!.state).toBe('pending');
+    // The hung run finishing now cannot record: its step is no longer in_progress.
+    const left = await stepUuid(taskUuid, 'left');
+    expect(
+      await recordStepRun(
+        tasker.pool,
+        left,
+        1,
+        { kind: 'success', result: { value: 1 } },
+        TEST_WORKER,
+      ),
+    ).toBe(false);
+  });
+
+  it('settles results that arrived while the task was in error once an operator reopens it', async () => {
+    const taskUuid = await tasker.submit({
+      namespace: 'examples',
+      name: 'diamond',
+      context: { n: 12, hangLeft: true, hangRight: true },
+    });
+    await pollUntil(
+      () => tasker.task(taskUuid),
+      (task) => task.steps.filter((s) => s.state === 'in_progress').length === 2,
+      { timeoutMs: 20000, description: 'left and right running' },
+    );
+    // left's worker recorded its result, but orchestration had not processed it when the
+    // task was given up (e.g. it was down): the result message then finds the task ended.
+    const left = await stepUuid(taskUuid, 'left');
+    await recordStepRun(
+      tasker.pool,
+      left,
+      1,
+      { kind: 'success', result: { value: 5 } },
+      TEST_WORKER,
+    );
+    const moved = await detector.detect(minutesFromNow(61));
+    expect(moved.map((m) => [m.taskUuid, m.reason])).toEqual([
+      [taskUuid, 'stale_steps_in_process'],
+    ]);
+    expect((await stepStates(taskUuid)).left!.state).toBe('enqueued_for_orchestration');
+
+    const right = await stepUuid(taskUuid, 'right');
+    const fixed = await tasker.request<StepDetailView>(
+      'PATCH',
+      `/v1/tasks/${taskUuid}/steps/${right}`,
+      { action: 'complete_manually', operator: 'ops', reason: 'known', result: { value: 7 } },
+    );
+    expect(fixed.status).toBe(200);
+    const done = await tasker.waitForStatus(taskUuid, ['complete']);
+    expect(done.steps.find((s) => s.name === 'left')!.state).toBe('complete');
+    expect(done.steps.find((s) => s.name === 'end')!.result).toEqual({ value: 12 });
+  });
+
+  it('spares a task whose step finished between reading the candidates and taking the lock', async () => {
+    const taskUuid = await hangingDiamond(13);
+    const [candidate] = (await detector.candidates(minutesFromNow(31))).filter(
+      (c) => c.taskUuid === taskUuid,
+    );
+    expect(candidate).toBeDefined();
+    // The worker records left's result (its message to orchestration still on its way): the
+    // task's state has not changed, but it is not stuck.
+    const left = await stepUuid(taskUuid, 'left');
+    expect(
+      await recordStepRun(
+        tasker.pool,
+        left,
+        1,
+        { kind: 'success', result: { value: 1 } },
+        TEST_WORKER,
+      ),
+    ).toBe(true);
+    expect(await detector.giveUp(candidate!)).toBe(false);
+    expect((await tasker.task(taskUuid)).status).toBe('waiting_for_dependencies');
   });
 
   it.each<[string, string, unknown, number, RegExp]>([

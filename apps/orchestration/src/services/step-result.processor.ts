@@ -1,15 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TaskerMetrics } from '#observability';
 import type { MessageEnvelope } from '#contracts';
-import { computeBackoffMs, isRetryEligible, isTerminalTaskState } from '#core';
-import {
-  Database,
-  lockTaskWithStep,
-  reannounceEnqueuedSteps,
-  scheduleStepRetry,
-  transitionSteps,
-  ProcessIdentity,
-} from '#persistence';
+import { isTerminalTaskState } from '#core';
+import { Database, lockTaskWithStep, reannounceEnqueuedSteps } from '#persistence';
 import { StepAnnouncer } from './step-announcer.service.js';
 import { TaskEvaluator } from './task-evaluator.service.js';
 
@@ -30,52 +23,19 @@ export class StepResultProcessor {
     private readonly database: Database,
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
-    private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
   ) {}
 
   async handle(envelope: MessageEnvelope<'step.result.v1'>): Promise<StepResultDisposition> {
     const { taskUuid, stepUuid } = envelope.payload;
-    const processor = this.identity.processorUuid;
 
     const outcome = await this.database.transaction(async (tx) => {
       const { task, step } = await lockTaskWithStep(tx, taskUuid, stepUuid);
       if (!task || !step) return { kind: 'unknown' as const };
+      // Left as recorded: an operator reopening the task has it decided then.
       if (isTerminalTaskState(task.state)) return { kind: 'done' as const };
 
-      let decided = true;
-      if (step.state === 'enqueued_for_orchestration') {
-        await transitionSteps(tx, {
-          stepUuids: [stepUuid],
-          from: ['enqueued_for_orchestration'],
-          to: 'complete',
-          processorUuid: processor,
-        });
-      } else if (step.state === 'enqueued_as_error_for_orchestration') {
-        const failure = step.lastError;
-        const retry = isRetryEligible({
-          retryable: step.retryable,
-          attempts: step.attempts,
-          maxAttempts: step.maxAttempts,
-          permanentFailure: failure?.permanent ?? false,
-        });
-        if (retry) {
-          const delayMs = computeBackoffMs(step.retryPolicy, step.attempts, {
-            hintMs: failure?.backoffHintMs ?? null,
-          });
-          await scheduleStepRetry(tx, stepUuid, delayMs, processor);
-        } else {
-          await transitionSteps(tx, {
-            stepUuids: [stepUuid],
-            from: ['enqueued_as_error_for_orchestration'],
-            to: 'error',
-            metadata: { reason: failure?.permanent ? 'permanent_failure' : 'attempts_exhausted' },
-            processorUuid: processor,
-          });
-        }
-      } else {
-        decided = false;
-      }
+      const decided = await this.evaluator.settleStep(tx, step);
       const { steps, ended } = await this.evaluator.evaluate(tx, task);
       // A result seen before (redelivery): its first processing may have died after commit
       // but before announcing, so announce whatever is still waiting in `enqueued`.

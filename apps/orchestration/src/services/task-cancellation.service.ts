@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TaskerMetrics } from '#observability';
 import { ConflictError, isTerminalTaskState, TaskNotFoundError } from '#core';
-import { Database, lockTask, transitionSteps, transitionTask, ProcessIdentity } from '#persistence';
+import { Database, lockTask, transitionTask, ProcessIdentity } from '#persistence';
 
 /**
  * DELETE /v1/tasks/:id: the task and every unfinished step become `cancelled` in one
@@ -24,24 +24,18 @@ export class TaskCancellationService {
           status: task.state,
         });
       }
-      const processor = this.identity.processorUuid;
       const metadata = { reason: reason ?? 'cancelled by request' };
-      await transitionTask(tx, taskUuid, [task.state], ['cancelled'], metadata, processor);
-      const { rows } = await tx.query<{ workflow_step_uuid: string }>(
-        'SELECT workflow_step_uuid FROM tasker.workflow_steps WHERE task_uuid = $1',
-        [taskUuid],
-      );
-      const cancelled = await transitionSteps(tx, {
-        stepUuids: rows.map((r) => r.workflow_step_uuid),
-        to: 'cancelled',
+      // The task's end cancels its unfinished steps in the same statement (transitionTask).
+      const moved = await transitionTask(
+        tx,
+        taskUuid,
+        [task.state],
+        ['cancelled'],
         metadata,
-        processorUuid: processor,
-      });
-      await tx.query(
-        'UPDATE tasker.workflow_steps SET next_retry_at = NULL WHERE workflow_step_uuid = ANY ($1::uuid[])',
-        [cancelled],
+        this.identity.processorUuid,
       );
-      return { task, cancelledSteps: cancelled.length };
+      if (!moved) throw new ConflictError(`task ${taskUuid} is no longer ${task.state}`);
+      return { task, cancelledSteps: moved.endedSteps.length };
     });
     this.metrics.taskEnded(done.task.namespace, done.task.name, 'cancelled');
     return { cancelledSteps: done.cancelledSteps };

@@ -1,8 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import type { TaskState } from '#core';
-import { ConflictError, decideTaskOutcome, EVALUABLE_TASK_STATES } from '#core';
-import type { EnqueuedStep, LockedTask, Queryable } from '#persistence';
-import { enqueueReadySteps, transitionTask, ProcessIdentity } from '#persistence';
+import {
+  computeBackoffMs,
+  ConflictError,
+  decideTaskOutcome,
+  EVALUABLE_TASK_STATES,
+  isRetryEligible,
+} from '#core';
+import type { EnqueuedStep, LockedTask, Queryable, StepRow } from '#persistence';
+import {
+  enqueueReadySteps,
+  ProcessIdentity,
+  readStepsAwaitingDecision,
+  scheduleStepRetry,
+  transitionSteps,
+  transitionTask,
+} from '#persistence';
 
 /** What an evaluation did: steps to announce once committed, and whether the task ended. */
 export interface Evaluation {
@@ -18,10 +31,58 @@ export interface Evaluation {
 export class TaskEvaluator {
   constructor(private readonly identity: ProcessIdentity) {}
 
+  /**
+   * Decides a recorded run from the step's row, never from a message: a success completes the
+   * step; a failure waits for a retry, or errors the step when no retry is left. Returns false
+   * when the step awaited no decision (a result seen before).
+   */
+  async settleStep(tx: Queryable, step: StepRow): Promise<boolean> {
+    const processor = this.identity.processorUuid;
+    if (step.state === 'enqueued_for_orchestration') {
+      await transitionSteps(tx, {
+        stepUuids: [step.stepUuid],
+        from: ['enqueued_for_orchestration'],
+        to: 'complete',
+        processorUuid: processor,
+      });
+      return true;
+    }
+    if (step.state !== 'enqueued_as_error_for_orchestration') return false;
+    const failure = step.lastError;
+    const retry = isRetryEligible({
+      retryable: step.retryable,
+      attempts: step.attempts,
+      maxAttempts: step.maxAttempts,
+      permanentFailure: failure?.permanent ?? false,
+    });
+    if (retry) {
+      const delayMs = computeBackoffMs(step.retryPolicy, step.attempts, {
+        hintMs: failure?.backoffHintMs ?? null,
+      });
+      await scheduleStepRetry(tx, step.stepUuid, delayMs, processor);
+    } else {
+      await transitionSteps(tx, {
+        stepUuids: [step.stepUuid],
+        from: ['enqueued_as_error_for_orchestration'],
+        to: 'error',
+        metadata: { reason: failure?.permanent ? 'permanent_failure' : 'attempts_exhausted' },
+        processorUuid: processor,
+      });
+    }
+    return true;
+  }
+
   async evaluate(tx: Queryable, task: LockedTask): Promise<Evaluation> {
     // evaluating_results: an operator reopened the task in this transaction.
     const reopened = task.state === 'evaluating_results';
     if (!reopened && !EVALUABLE_TASK_STATES.includes(task.state)) return { steps: [], ended: null };
+    if (reopened) {
+      // Results that came while the task had ended were not decided (nothing may change a
+      // task that ended): decide them now, or the task waits for them for good.
+      for (const step of await readStepsAwaitingDecision(tx, task.taskUuid)) {
+        await this.settleStep(tx, step);
+      }
+    }
     const processor = this.identity.processorUuid;
     const { steps: enqueued, counts } = await enqueueReadySteps(tx, task.taskUuid, processor);
     const outcome = decideTaskOutcome(counts, enqueued.length);

@@ -6,8 +6,9 @@ import { loadTemplatesFromDirectory, MessageBus } from '#core';
 import { TemplateRepository } from '#persistence';
 
 /**
- * At boot: load the templates from TASKER_TEMPLATE_PATH (an invalid file stops the boot with
- * its problems listed), register them, and make sure every queue they need exists.
+ * At boot: load the templates from TASKER_TEMPLATE_PATH (an invalid file, or a step timeout
+ * longer than a staleness threshold, stops the boot with its problems listed), register them,
+ * and make sure every queue they need exists.
  */
 @Injectable()
 export class TemplateRegistrationService implements OnModuleInit {
@@ -21,7 +22,9 @@ export class TemplateRegistrationService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const templates = await loadTemplatesFromDirectory(this.config.templatePath);
+    const templates = await loadTemplatesFromDirectory(this.config.templatePath, {
+      stalenessDefaults: this.config.staleness,
+    });
     await this.templates.register(templates);
     const namespaces = [...new Set(templates.map((t) => t.namespace))];
     // The results queue is ensured by the transport that consumes it.

@@ -28,17 +28,30 @@ export const IN_FLIGHT_STEP_STATES: readonly StepState[] = [
   'enqueued_as_error_for_orchestration',
 ];
 
+/** A run was recorded here; orchestration decides complete, retry or error. */
+export const AWAITING_DECISION_STEP_STATES: readonly StepState[] = [
+  'enqueued_for_orchestration',
+  'enqueued_as_error_for_orchestration',
+];
+
 /** Parents in these states let their children run. */
 export const SATISFIED_STEP_STATES: readonly StepState[] = ['complete', 'resolved_manually'];
 
 const STEP_TRANSITIONS: Record<StepState, readonly StepState[]> = {
   pending: ['enqueued'],
-  enqueued: ['in_progress'],
+  // error from enqueued, in_progress and waiting_for_retry: the task ended in error (see
+  // stepsEndedWithTask), so the run is stopped.
+  enqueued: ['in_progress', 'error'],
   // Back to enqueued: a stopping worker releases a run it could not finish.
-  in_progress: ['enqueued_for_orchestration', 'enqueued_as_error_for_orchestration', 'enqueued'],
+  in_progress: [
+    'enqueued_for_orchestration',
+    'enqueued_as_error_for_orchestration',
+    'enqueued',
+    'error',
+  ],
   enqueued_for_orchestration: ['complete'],
   enqueued_as_error_for_orchestration: ['waiting_for_retry', 'error'],
-  waiting_for_retry: ['pending'],
+  waiting_for_retry: ['pending', 'error'],
   complete: [],
   // Operator reset for another run.
   error: ['pending'],
@@ -63,3 +76,10 @@ export function canTransitionStep(from: StepState, to: StepState): boolean {
 export function stepStatesLeadingTo(to: StepState): StepState[] {
   return STEP_STATES.filter((from) => canTransitionStep(from, to));
 }
+
+/** Steps that run, or will run without anything else happening: queued, running, retrying. */
+export const RUNNING_STEP_STATES: readonly StepState[] = [
+  'enqueued',
+  'in_progress',
+  'waiting_for_retry',
+];

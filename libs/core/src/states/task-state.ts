@@ -1,3 +1,10 @@
+import {
+  RUNNING_STEP_STATES,
+  type StepState,
+  STEP_STATES,
+  isTerminalStepState,
+} from './step-state.js';
+
 /** Task lifecycle (ARCHITECTURE §3). Strings are stored as-is in task_transitions.to_state. */
 export const TASK_STATES = [
   'pending',
@@ -62,3 +69,20 @@ export const EVALUABLE_TASK_STATES: readonly TaskState[] = [
   'waiting_for_dependencies',
   'waiting_for_retry',
 ];
+
+/**
+ * What a task's end does to its unfinished steps, so nothing runs on for a task that ended.
+ * Cancellation cancels every one. Any other end (error: staleness, or failures) stops the steps
+ * that would still run, as `error`, which an operator can reset, resolve or complete; steps that
+ * never started stay `pending` and results awaiting orchestration stay as they are, for a
+ * reopening to run and settle. Null when the state does not end the task.
+ */
+export function stepsEndedWithTask(
+  state: TaskState,
+): { from: readonly StepState[]; to: StepState } | null {
+  if (!isTerminalTaskState(state)) return null;
+  if (state === 'cancelled') {
+    return { from: STEP_STATES.filter((s) => !isTerminalStepState(s)), to: 'cancelled' };
+  }
+  return { from: RUNNING_STEP_STATES, to: 'error' };
+}

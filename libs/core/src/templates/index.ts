@@ -3,3 +3,4 @@ export * from './dag.js';
 export * from './template.parser.js';
 export * from './context-validator.js';
 export * from './template-file.loader.js';
+export * from './staleness-check.js';

@@ -54,6 +54,64 @@ describe('loadTemplatesFromDirectory', () => {
     ]);
   });
 
+  describe('step timeouts against the staleness thresholds', () => {
+    const defaults = {
+      waitingForDependenciesMinutes: 60,
+      waitingForRetryMinutes: 60,
+      stepsInProcessMinutes: 60,
+      maxLifetimeMinutes: 1440,
+    };
+    const timed = (timeout: number, staleness = '') => `namespace: tests
+name: timed
+version: 1.0.0
+${staleness}
+steps:
+  - name: slow
+    handler: tests.noop
+    timeout_seconds: ${timeout}
+`;
+    const loadWith = (d?: typeof defaults) =>
+      loadTemplatesFromDirectory(dir, d && { stalenessDefaults: d }).then(
+        () => null,
+        (e: unknown) => e as TemplateValidationError,
+      );
+
+    it('refuses a step that may run longer than the task may go without a transition', async () => {
+      await write('timed.yaml', timed(7200));
+      const error = await loadWith(defaults);
+      expect(error).toBeInstanceOf(TemplateValidationError);
+      expect(error!.problems).toEqual([
+        expect.stringMatching(
+          /step "slow".*timeout_seconds 7200.*staleness threshold of 60 minutes.*TASKER_STALE_STEPS_IN_PROCESS_MINUTES/,
+        ),
+      ]);
+      expect(error!.message).toContain('timed.yaml');
+    });
+
+    it('names the template override that sets the lower threshold', async () => {
+      await write('timed.yaml', timed(600, 'staleness: { waiting_for_dependencies_minutes: 5 }'));
+      expect((await loadWith(defaults))!.problems).toEqual([
+        expect.stringMatching(
+          /step "slow".*timeout_seconds 600.*5 minutes \(staleness\.waiting_for_dependencies_minutes\)/,
+        ),
+      ]);
+      // Without the orchestration's defaults (tasker-ctl), the template's own overrides count.
+      expect((await loadWith())!.problems).toHaveLength(1);
+    });
+
+    it('accepts a timeout within the thresholds, or thresholds the template raised', async () => {
+      await write('timed.yaml', timed(3600));
+      await write(
+        'raised.yaml',
+        timed(
+          7200,
+          'staleness: { steps_in_process_minutes: 180, waiting_for_dependencies_minutes: 180 }',
+        ).replace('name: timed', 'name: raised'),
+      );
+      expect(await loadWith(defaults)).toBeNull();
+    });
+  });
+
   it('returns an empty list for a directory without templates', async () => {
     await expect(loadTemplatesFromDirectory(dir)).resolves.toEqual([]);
   });

@@ -2,10 +2,19 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import { errorMessage, TemplateValidationError } from '../errors/tasker.error.js';
+import { findStalenessProblems } from './staleness-check.js';
 import { parseTemplate } from './template.parser.js';
-import { templateKey, type TaskTemplate } from './task-template.js';
+import { type StalenessThresholds, templateKey, type TaskTemplate } from './task-template.js';
 
 const TEMPLATE_FILE = /\.ya?ml$/i;
+
+export interface TemplateCheckOptions {
+  /**
+   * Orchestration's staleness thresholds: a step timeout longer than the one that applies is a
+   * problem (findStalenessProblems). Without them only the templates' own overrides count.
+   */
+  stalenessDefaults?: Required<StalenessThresholds>;
+}
 
 /**
  * Reads every `*.yaml` / `*.yml` under `dir` (recursively) as a task template. Each template's
@@ -15,7 +24,10 @@ const TEMPLATE_FILE = /\.ya?ml$/i;
  * When several files are bad, one error lists the problems of all of them.
  * Returns the templates sorted by {@link templateKey}.
  */
-export async function loadTemplatesFromDirectory(dir: string): Promise<TaskTemplate[]> {
+export async function loadTemplatesFromDirectory(
+  dir: string,
+  options: TemplateCheckOptions = {},
+): Promise<TaskTemplate[]> {
   let info;
   try {
     info = await stat(dir);
@@ -33,7 +45,7 @@ export async function loadTemplatesFromDirectory(dir: string): Promise<TaskTempl
     path,
     source: relative(dir, path).split(sep).join('/'),
   }));
-  const reports = await checkTemplateFiles(files);
+  const reports = await checkTemplateFiles(files, options);
   const failures = reports.filter((r) => r.problems.length > 0);
 
   const [only] = failures;
@@ -65,18 +77,25 @@ export interface TemplateFileReport {
 }
 
 /**
- * Reads and checks each file on its own (YAML syntax, then the template), then across files:
+ * Reads and checks each file on its own (YAML syntax, then the template, then its step timeouts
+ * against the staleness thresholds), then across files:
  * a namespace/name@version defined by an earlier file is a problem of the later one. A file
  * that cannot be read at all fails the whole call with the file system's error.
  */
 export async function checkTemplateFiles(
   files: readonly TemplateFile[],
+  options: TemplateCheckOptions = {},
 ): Promise<TemplateFileReport[]> {
   const reports: TemplateFileReport[] = [];
   const byKey = new Map<string, string>();
   for (const { path, source } of files) {
     try {
       const template = parseTemplate(await readYaml(path, source), source);
+      const stalenessProblems = findStalenessProblems(template, options.stalenessDefaults);
+      if (stalenessProblems.length > 0) {
+        reports.push({ source, problems: stalenessProblems });
+        continue;
+      }
       const key = templateKey(template);
       const earlier = byKey.get(key);
       if (earlier !== undefined) {

@@ -1,3 +1,4 @@
+import { TERMINAL_TASK_STATES } from '#core';
 import type { Queryable } from '../database.js';
 
 export interface ClaimedStep {
@@ -17,8 +18,10 @@ export interface ClaimedStep {
 /**
  * The worker's claim: `enqueued → in_progress` as a compare-and-swap, counting the attempt in
  * the same statement. Returns null when the step was not `enqueued` (another worker has it, it
- * ran already, or it was cancelled). The compare-and-swap of transitionSteps is inlined so the
- * claim, the attempt count and the handler's inputs are one round trip on the hottest path.
+ * ran already, or it was cancelled) or its task has ended: a task's end stops its steps, and a
+ * step message still in a queue must not run a handler for it. The compare-and-swap of
+ * transitionSteps is inlined so the claim, the attempt count and the handler's inputs are one
+ * round trip on the hottest path.
  */
 export async function claimStep(
   q: Queryable,
@@ -30,6 +33,11 @@ export async function claimStep(
        UPDATE tasker.workflow_step_transitions t
           SET most_recent = false
         WHERE t.workflow_step_uuid = $1 AND t.most_recent AND t.to_state = 'enqueued'
+          AND NOT EXISTS (
+            SELECT 1
+              FROM tasker.workflow_steps s
+              JOIN tasker.task_transitions tt ON tt.task_uuid = s.task_uuid AND tt.most_recent
+             WHERE s.workflow_step_uuid = $1 AND tt.to_state = ANY ($3::text[]))
        RETURNING t.workflow_step_uuid, t.sort_key
      ),
      moved AS (
@@ -56,7 +64,7 @@ export async function claimStep(
               AS "dependencyResults"
        FROM counted c
        JOIN tasker.tasks t ON t.task_uuid = c.task_uuid`,
-    [stepUuid, processorUuid],
+    [stepUuid, processorUuid, TERMINAL_TASK_STATES],
   );
   return rows[0] ?? null;
 }

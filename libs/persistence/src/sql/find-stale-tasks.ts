@@ -7,6 +7,11 @@ export interface StaleTask {
   reason: DlqReason;
   thresholdMinutes: number;
   stuckForSeconds: number;
+  /**
+   * The task's latest task or step transition as this read saw it (timestamptz text, exact to
+   * the microsecond): a later one means the task moved on (taskMovedSince).
+   */
+  lastActivityAt: string;
 }
 
 export interface StalenessDefaults {
@@ -62,7 +67,8 @@ export async function findStaleTasks(
                  ELSE state_minutes END AS "thresholdMinutes",
             extract(epoch FROM $1::timestamptz - CASE
               WHEN born < $1::timestamptz - make_interval(mins => lifetime_minutes) THEN born
-              ELSE greatest(state_since, step_activity) END)::int AS "stuckForSeconds"
+              ELSE greatest(state_since, step_activity) END)::int AS "stuckForSeconds",
+            greatest(state_since, step_activity)::text AS "lastActivityAt"
        FROM stale
       WHERE born < $1::timestamptz - make_interval(mins => lifetime_minutes)
          OR greatest(state_since, step_activity) < $1::timestamptz - make_interval(mins => state_minutes)

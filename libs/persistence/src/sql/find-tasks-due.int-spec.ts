@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { insertTaskRows, useDatabasePool } from '#testing';
+import { insertTaskRows, pollUntil, useDatabasePool } from '#testing';
 import { findTasksDue } from './find-tasks-due.js';
 
 describe('findTasksDue', () => {
@@ -50,5 +50,59 @@ describe('findTasksDue', () => {
 
     // A longer interval: nothing is old enough yet.
     expect((await findTasksDue(db.pool, 100, 60_000)).staleAnnouncements).toEqual([]);
+  });
+});
+
+describe('findTasksDue after retries that never came', () => {
+  const db = useDatabasePool();
+
+  it('finds a due retry behind more than a batch of retry times left on ended tasks and steps', async () => {
+    // Before the fix, staleness (task → error) and resolve_manually left next_retry_at set:
+    // every such row stayed "due" for good and the oldest filled the sweep's whole batch.
+    const leftovers: [string, string][] = [
+      ['error', 'waiting_for_retry'],
+      ['error', 'error'],
+      ['waiting_for_dependencies', 'resolved_manually'],
+      ['cancelled', 'cancelled'],
+    ];
+    for (let i = 0; i < 104; i++) {
+      const [taskState, stepState] = leftovers[i % leftovers.length]!;
+      await insertTaskRows(db.pool, {
+        namespace: `leftover_${i}`,
+        taskState,
+        steps: [{ name: 'a', state: stepState, attempts: 1, retryInSeconds: -3600 + i }],
+      });
+    }
+    const due = await insertTaskRows(db.pool, {
+      namespace: 'really_due',
+      taskState: 'waiting_for_retry',
+      steps: [{ name: 'a', state: 'waiting_for_retry', attempts: 1, retryInSeconds: -1 }],
+    });
+
+    expect((await findTasksDue(db.pool, 100, 60_000)).dueRetries).toEqual([due.taskUuid]);
+  });
+
+  it('never re-announces the enqueued steps of a task that ended', async () => {
+    const ended = await insertTaskRows(db.pool, {
+      namespace: 'ended_enqueued',
+      taskState: 'error',
+      steps: [{ name: 'a', state: 'enqueued' }],
+    });
+    const alive = await insertTaskRows(db.pool, {
+      namespace: 'alive_enqueued',
+      taskState: 'steps_in_process',
+      steps: [{ name: 'a', state: 'enqueued' }],
+    });
+    await db.pool.query(
+      `UPDATE tasker.workflow_steps SET announced_at = clock_timestamp() - interval '1 hour'
+        WHERE workflow_step_uuid = ANY ($1::uuid[])`,
+      [[ended.stepUuids.a, alive.stepUuids.a]],
+    );
+    await pollUntil(
+      () => findTasksDue(db.pool, 100, 100),
+      (due) => due.staleAnnouncements.includes(alive.taskUuid),
+      { timeoutMs: 5000, description: 'the live task’s step to be due for re-announcing' },
+    );
+    expect((await findTasksDue(db.pool, 100, 100)).staleAnnouncements).toEqual([alive.taskUuid]);
   });
 });

@@ -1,12 +1,16 @@
+import { EVALUABLE_TASK_STATES, TERMINAL_TASK_STATES } from '#core';
 import type { Queryable } from '../database.js';
 
 /**
- * Tasks with work the event path did not (or could not) announce: a step whose retry time has
- * passed, or a step left `enqueued` since before `staleBefore` (the process died between commit
- * and send). Both conditions use partial indexes (a step's `enqueued` transition is as old as
- * its announcement or older, so its age narrows the scan; migration 0008); the caller locks
- * each task with SKIP LOCKED. The oldest come first, and each half reads its partial index in
- * order (the inner ORDER BY … LIMIT keeps a generic plan of a prepared statement on it).
+ * Tasks with work the event path did not (or could not) announce: a step waiting for a retry
+ * whose time has passed, in a task that can be evaluated, or a step left `enqueued` since
+ * before `staleBefore` (the process died between commit and send) in a task that has not
+ * ended. Both conditions use partial indexes (a step's `enqueued` transition is as old as its
+ * announcement or older, so its age narrows the scan; migration 0008); the caller locks each
+ * task with SKIP LOCKED. The oldest come first, and each half reads its partial index in order
+ * (the inner ORDER BY … LIMIT keeps a generic plan of a prepared statement on it). The state
+ * checks keep a row that should not be there (a retry time or an announcement of work that
+ * will not run) from taking a place in the batch: a batch of those would stop the sweep.
  */
 export async function findTasksDue(
   q: Queryable,
@@ -17,7 +21,12 @@ export async function findTasksDue(
     `SELECT DISTINCT task_uuid, 'retry' AS kind
        FROM (SELECT s.task_uuid
                FROM tasker.workflow_steps s
+               JOIN tasker.workflow_step_transitions st
+                 ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+               JOIN tasker.task_transitions tt ON tt.task_uuid = s.task_uuid AND tt.most_recent
               WHERE s.next_retry_at <= statement_timestamp()
+                AND st.to_state = 'waiting_for_retry'
+                AND tt.to_state = ANY ($3::text[])
               ORDER BY s.next_retry_at
               LIMIT $1) due
      UNION ALL
@@ -25,12 +34,14 @@ export async function findTasksDue(
        FROM (SELECT s.task_uuid
                FROM tasker.workflow_step_transitions st
                JOIN tasker.workflow_steps s ON s.workflow_step_uuid = st.workflow_step_uuid
+               JOIN tasker.task_transitions tt ON tt.task_uuid = s.task_uuid AND tt.most_recent
               WHERE st.most_recent AND st.to_state = 'enqueued'
+                AND tt.to_state <> ALL ($4::text[])
                 AND st.created_at < statement_timestamp() - make_interval(secs => $2::float8 / 1000)
                 AND s.announced_at < statement_timestamp() - make_interval(secs => $2::float8 / 1000)
               ORDER BY st.created_at
               LIMIT $1) stale`,
-    [limit, reannounceAfterMs],
+    [limit, reannounceAfterMs, EVALUABLE_TASK_STATES, TERMINAL_TASK_STATES],
   );
   return {
     dueRetries: rows.filter((r) => r.kind === 'retry').map((r) => r.task_uuid),

@@ -18,3 +18,4 @@ export * from './set-step-result.js';
 export * from './clear-task-completion.js';
 export * from './find-stale-tasks.js';
 export * from './record-dlq-entry.js';
+export * from './task-moved-since.js';

@@ -1,4 +1,5 @@
 import type { RetryPolicy, StepFailure, StepState } from '#core';
+import { AWAITING_DECISION_STEP_STATES } from '#core';
 import type { Queryable } from '../database.js';
 
 export interface StepRow {
@@ -24,6 +25,21 @@ export async function readStep(q: Queryable, stepUuid: string): Promise<StepRow 
     stepUuid,
   ]);
   return rows[0] ?? null;
+}
+
+/** A task's steps whose run was recorded and awaits orchestration's decision. */
+export async function readStepsAwaitingDecision(
+  q: Queryable,
+  taskUuid: string,
+): Promise<StepRow[]> {
+  const { rows } = await q.query<StepRow>(
+    `SELECT ${STEP_ROW_COLUMNS}
+       FROM tasker.workflow_steps w
+       CROSS JOIN LATERAL tasker.step_row(w.workflow_step_uuid, w.task_uuid) s
+      WHERE w.task_uuid = $1 AND s.state = ANY ($2::text[])`,
+    [taskUuid, AWAITING_DECISION_STEP_STATES],
+  );
+  return rows;
 }
 
 /** The columns of `tasker.step_row()` (migration 0008), aliased to a StepRow. */

@@ -4,7 +4,7 @@ import type { Queryable } from '../database.js';
 export async function resetStepAttempts(q: Queryable, stepUuid: string): Promise<void> {
   await q.query(
     `UPDATE tasker.workflow_steps
-        SET attempts = 0, next_retry_at = NULL, backoff_request_seconds = NULL, results = NULL,
+        SET attempts = 0, backoff_request_seconds = NULL, results = NULL,
             updated_at = now()
       WHERE workflow_step_uuid = $1`,
     [stepUuid],

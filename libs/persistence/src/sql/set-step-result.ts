@@ -8,7 +8,7 @@ export async function setStepResult(
 ): Promise<void> {
   await q.query(
     `UPDATE tasker.workflow_steps
-        SET results = $2::jsonb, next_retry_at = NULL, updated_at = now()
+        SET results = $2::jsonb, updated_at = now()
       WHERE workflow_step_uuid = $1`,
     [stepUuid, JSON.stringify(result ?? null)],
   );

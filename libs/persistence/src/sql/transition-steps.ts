@@ -14,7 +14,9 @@ export interface StepTransitionRequest {
 /**
  * Compare-and-swap for many steps in one statement: retire the current transition only where
  * its state is an expected one, and append the next one. Concurrent callers serialize on the
- * current row; the loser re-checks `most_recent`, matches nothing and writes nothing.
+ * current row; the loser re-checks `most_recent`, matches nothing and writes nothing. A step
+ * moved anywhere but waiting_for_retry loses its retry time in the same statement: only
+ * waiting steps may carry one, or the retry sweep would find it due for good.
  * Returns the steps that moved.
  */
 export async function transitionSteps(q: Queryable, req: StepTransitionRequest): Promise<string[]> {
@@ -28,6 +30,13 @@ export async function transitionSteps(q: Queryable, req: StepTransitionRequest):
           AND t.most_recent
           AND t.to_state = ANY ($2::text[])
        RETURNING t.workflow_step_uuid, t.to_state, t.sort_key
+     ),
+     retry_dropped AS (
+       UPDATE tasker.workflow_steps s
+          SET next_retry_at = NULL, updated_at = now()
+         FROM retired r
+        WHERE s.workflow_step_uuid = r.workflow_step_uuid
+          AND $3::text <> 'waiting_for_retry' AND s.next_retry_at IS NOT NULL
      )
      INSERT INTO tasker.workflow_step_transitions
        (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
