@@ -1,15 +1,33 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { insertTaskRows, pollUntil, useDatabasePool } from '#testing';
 import { findTasksDue } from './find-tasks-due.js';
 
 describe('findTasksDue', () => {
   const db = useDatabasePool();
 
-  const stamp = (stepUuid: string) =>
+  /** Records the step's last announcement `agoMs` before now. */
+  const stamp = (stepUuid: string, agoMs = 0) =>
     db.pool.query(
-      'UPDATE tasker.workflow_steps SET announced_at = clock_timestamp() WHERE workflow_step_uuid = $1',
-      [stepUuid],
+      `UPDATE tasker.workflow_steps SET announced_at = clock_timestamp() - $2 * interval '1 ms'
+        WHERE workflow_step_uuid = $1`,
+      [stepUuid, agoMs],
     );
+  /**
+   * Moves every step transition recorded so far 30 s into the past instead of waiting. The
+   * table is append-only by trigger; replica mode skips triggers for this one transaction.
+   */
+  const ageTransitions = async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL session_replication_role = replica');
+      await client.query(
+        `UPDATE tasker.workflow_step_transitions SET created_at = created_at - interval '30 seconds'`,
+      );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  };
 
   it('finds due retries and announcements older than the interval, and nothing else', async () => {
     const retryDue = await insertTaskRows(db.pool, {
@@ -37,9 +55,9 @@ describe('findTasksDue', () => {
       taskState: 'steps_in_process',
       steps: [{ name: 'a', state: 'in_progress', attempts: 1 }],
     });
-    await stamp(lost.stepUuids.a!);
-    await stamp(claimed.stepUuids.a!);
-    await sleep(300);
+    await ageTransitions();
+    await stamp(lost.stepUuids.a!, 30_000);
+    await stamp(claimed.stepUuids.a!, 30_000);
     // Announced again just now: its enqueued transition is old, its announcement is not.
     await stamp(reannounced.stepUuids.a!);
 
