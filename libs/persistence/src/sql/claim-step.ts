@@ -19,6 +19,9 @@ export interface ClaimedStep {
  * the same statement. Returns null when the step was not `enqueued` (another worker has it, it
  * ran already, or it was cancelled). The compare-and-swap of transitionSteps is inlined so the
  * claim, the attempt count and the handler's inputs are one round trip on the hottest path.
+ * The step row is locked before its transition (the lock order, see transition-steps.ts); a
+ * transition appended while the lock was awaited is not seen, so the claim then finds nothing,
+ * which is right: the step was not `enqueued` when the claim started.
  */
 export async function claimStep(
   q: Queryable,
@@ -26,10 +29,17 @@ export async function claimStep(
   processorUuid: string,
 ): Promise<ClaimedStep | null> {
   const { rows } = await q.query<ClaimedStep>(
-    `WITH retired AS (
+    `WITH locked AS (
+       SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
+        WHERE s.workflow_step_uuid = $1
+          FOR UPDATE
+     ),
+     retired AS (
        UPDATE tasker.workflow_step_transitions t
           SET most_recent = false
-        WHERE t.workflow_step_uuid = $1 AND t.most_recent AND t.to_state = 'enqueued'
+         FROM locked l
+        WHERE t.workflow_step_uuid = l.workflow_step_uuid AND t.most_recent
+          AND t.to_state = 'enqueued'
        RETURNING t.workflow_step_uuid, t.sort_key
      ),
      moved AS (
