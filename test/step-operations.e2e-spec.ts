@@ -1,14 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import type { StepDetailView, TaskView } from '#core';
 import { defineHandler, PermanentStepError } from '#core';
+import { recordStepRun } from '#persistence';
+import { pollUntil } from '#testing';
 import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
 import { TaskerHarness } from './support/tasker-harness.js';
 
 /** `left` of a diamond fails for good while `broken` is set: a fault an operator then fixes. */
 let broken = true;
+/** `left` of a diamond with this `n` stays in its handler (in_progress) until `release()`. */
+const HELD_N = 5000;
+let release: () => void = () => undefined;
+const held = new Promise<void>((resolve) => {
+  release = resolve;
+});
 const handlers = [
   ...EXAMPLE_HANDLERS.filter((h) => h.name !== 'examples.square'),
-  defineHandler('examples.square', (ctx) => {
+  defineHandler('examples.square', async (ctx) => {
     if (broken && ctx.stepName === 'left') throw new PermanentStepError('left is broken');
+    if (ctx.stepName === 'left' && ctx.context.n === HELD_N) await held;
     const parent = Object.values(ctx.dependencyResults)[0] as { value: number } | undefined;
     const x = parent?.value ?? (ctx.context.n as number);
     return { value: x * x };
@@ -23,6 +33,7 @@ describe('operator step actions', () => {
   });
 
   afterAll(async () => {
+    release();
     await tasker.stop();
   });
 
@@ -206,5 +217,79 @@ describe('operator step actions', () => {
       ).status,
     ).toBe(404);
     expect((await tasker.request('GET', `/v1/tasks/${taskUuid}/steps/nope`)).status).toBe(400);
+  });
+
+  it('answers 409 with the current state and writes nothing when a worker moves the step first', async () => {
+    broken = false;
+    const taskUuid = await tasker.submit({
+      namespace: 'examples',
+      name: 'diamond',
+      context: { n: HELD_N },
+    });
+    const running = await pollUntil(
+      () => tasker.task(taskUuid),
+      (task) => task.steps.find((s) => s.name === 'left')?.state === 'in_progress',
+      { description: 'left to be in its handler' },
+    );
+    const left = running.steps.find((s) => s.name === 'left')!.stepUuid;
+
+    // A worker recording its result: it holds the step row while the operator's action runs.
+    const workerTx = await tasker.pool.connect();
+    try {
+      await workerTx.query('BEGIN');
+      const { rows } = await workerTx.query<{ pid: number }>(
+        `SELECT pg_backend_pid() AS pid FROM tasker.workflow_steps
+          WHERE workflow_step_uuid = $1 FOR UPDATE`,
+        [left],
+      );
+      const pid = rows[0]!.pid;
+      const reply = act(taskUuid, left, {
+        action: 'complete_manually',
+        operator: 'sam',
+        reason: 'took too long',
+        result: { value: -1 },
+      });
+      // The action read the step as in_progress and now waits behind the worker.
+      await pollUntil(
+        async () =>
+          (
+            await tasker.pool.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))`,
+              [pid],
+            )
+          ).rows[0]!.n,
+        (n) => n > 0,
+        { description: 'the operator action to wait for the worker' },
+      );
+      expect(
+        await recordStepRun(
+          workerTx,
+          left,
+          1,
+          { kind: 'success', result: { value: 'from the worker' } },
+          randomUUID(),
+        ),
+      ).toBe(true);
+      await workerTx.query('COMMIT');
+
+      const refused = await reply;
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({
+        error: 'conflict',
+        details: { state: 'enqueued_for_orchestration' },
+      });
+    } finally {
+      await workerTx.query('ROLLBACK');
+      workerTx.release();
+      release();
+    }
+    const step = await tasker.request<StepDetailView>('GET', `/v1/tasks/${taskUuid}/steps/${left}`);
+    expect(step.body.result).toEqual({ value: 'from the worker' });
+    expect(step.body.transitions.map((t) => t.toState)).toEqual([
+      'pending',
+      'enqueued',
+      'in_progress',
+      'enqueued_for_orchestration',
+    ]);
   });
 });

@@ -6,3 +6,4 @@ export * from './messaging.module.js';
 export * from './transport/tasker.context.js';
 export * from './transport/tasker.transport.js';
 export * from './transport/consumed-queues.js';
+export * from './queue-depths.js';

@@ -5,6 +5,7 @@ import { MessageBus } from '#core';
 import { Database, DatabaseModule } from '#persistence';
 import { PgmqMessageBus } from './pgmq/pgmq.message-bus.js';
 import { RabbitMqMessageBus } from './rabbitmq/rabbitmq.message-bus.js';
+import { QueueDepths } from './queue-depths.js';
 import { ConsumedQueues } from './transport/consumed-queues.js';
 
 /** Builds the adapter TASKER_MESSAGING_BACKEND names; the config already rejected others. */
@@ -43,8 +44,9 @@ export function createMessageBus(
       useFactory: createMessageBus,
     },
     ConsumedQueues,
+    QueueDepths,
   ],
-  exports: [MessageBus, ConsumedQueues],
+  exports: [MessageBus, ConsumedQueues, QueueDepths],
 })
 export class MessagingModule implements OnApplicationShutdown {
   constructor(private readonly bus: MessageBus) {}

@@ -36,10 +36,22 @@ PreparingClient.prototype.query = function (this: pg.Client, ...args: unknown[])
   return Reflect.apply(plainQuery, this, args);
 } as pg.Client['query'];
 
+/**
+ * How long a monitoring read may run: the server cancels it then (statement_timeout), and a
+ * caller waiting for the monitoring connection gives up. Health probes use the same limit.
+ */
+export const MONITORING_TIMEOUT_MS = 2000;
+
 /** The pg pool for hand-written SQL (hot paths); TypeORM keeps its own small pool for reads. */
 @Injectable()
 export class Database implements OnApplicationShutdown {
   readonly pool: pg.Pool;
+  /**
+   * One connection for monitoring reads (queue depths) that anyone may trigger through
+   * /metrics and /health/detailed: they never take or wait for a hot-path connection, run
+   * one at a time, and cannot outlive MONITORING_TIMEOUT_MS in the server.
+   */
+  readonly monitoring: pg.Pool;
   private readonly logger = new Logger(Database.name);
 
   constructor(@Inject(databaseConfig.KEY) config: ConfigType<typeof databaseConfig>) {
@@ -51,11 +63,20 @@ export class Database implements OnApplicationShutdown {
       application_name: 'tasker',
       ...(config.preparedStatements ? { Client: PreparingClient } : {}),
     });
+    this.monitoring = new pg.Pool({
+      connectionString: config.url,
+      max: 1,
+      statement_timeout: MONITORING_TIMEOUT_MS,
+      connectionTimeoutMillis: MONITORING_TIMEOUT_MS,
+      application_name: 'tasker-monitor',
+    });
     // An idle client the server dropped (restart, failover, pg_terminate_backend) is an
     // 'error' on the pool; unheard it would crash the process. The pool replaces the client.
-    this.pool.on('error', (err) => {
-      this.logger.warn(`idle database connection lost: ${err.message}`);
-    });
+    for (const pool of [this.pool, this.monitoring]) {
+      pool.on('error', (err) => {
+        this.logger.warn(`idle database connection lost: ${err.message}`);
+      });
+    }
   }
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -93,6 +114,6 @@ export class Database implements OnApplicationShutdown {
 
   /** Last shutdown phase: consumers drain in beforeApplicationShutdown and still need the pool. */
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.monitoring.end()]);
   }
 }

@@ -14,6 +14,7 @@ import {
   Database,
   lockTaskWithStep,
   ProcessIdentity,
+  readStep,
   resetStepAttempts,
   setStepResult,
   TaskQueryRepository,
@@ -45,6 +46,7 @@ const TARGET: Record<StepAction, StepState> = {
  * PATCH /v1/tasks/:task/steps/:step: an operator resets, resolves or completes a step. The
  * change, who made it and why go into the step's transition; the task is then evaluated in the
  * same transaction (an errored task is reopened), so its next steps go out after the commit.
+ * An action whose compare-and-swap loses to a worker answers 409 and writes nothing.
  */
 @Injectable()
 export class StepOperationsService {
@@ -95,16 +97,25 @@ export class StepOperationsService {
         });
       }
 
+      // Workers move steps without the task lock: the state read above may be stale by now.
+      // The compare-and-swap decides, before anything else is written.
       const metadata = { action: op.action, operator: op.operator, reason: op.reason };
-      if (op.action === 'reset_for_retry') await resetStepAttempts(tx, stepUuid);
-      if (op.action === 'complete_manually') await setStepResult(tx, stepUuid, op.result);
-      await transitionSteps(tx, {
+      const moved = await transitionSteps(tx, {
         stepUuids: [stepUuid],
         from: [step.state],
         to: TARGET[op.action],
         metadata,
         processorUuid: processor,
       });
+      if (moved.length === 0) {
+        const current = (await readStep(tx, stepUuid))?.state;
+        throw new ConflictError(
+          `step ${stepUuid} moved from ${step.state} to ${current} meanwhile; ${op.action} was not applied`,
+          { state: current },
+        );
+      }
+      if (op.action === 'reset_for_retry') await resetStepAttempts(tx, stepUuid);
+      if (op.action === 'complete_manually') await setStepResult(tx, stepUuid, op.result);
 
       let current = task;
       if (task.state === 'error') {

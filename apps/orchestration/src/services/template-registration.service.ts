@@ -3,6 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { workerQueueName } from '#contracts';
 import { orchestrationConfig } from '#config';
 import { loadTemplatesFromDirectory, MessageBus } from '#core';
+import { QueueDepths } from '#messaging';
 import { TemplateRepository } from '#persistence';
 
 /**
@@ -19,6 +20,7 @@ export class TemplateRegistrationService implements OnModuleInit {
     private readonly config: ConfigType<typeof orchestrationConfig>,
     private readonly templates: TemplateRepository,
     private readonly bus: MessageBus,
+    private readonly depths: QueueDepths,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -28,7 +30,10 @@ export class TemplateRegistrationService implements OnModuleInit {
     await this.templates.register(templates);
     const namespaces = [...new Set(templates.map((t) => t.namespace))];
     // The results queue is ensured by the transport that consumes it.
-    for (const namespace of namespaces) await this.bus.ensureQueue(workerQueueName(namespace));
+    const workerQueues = namespaces.map(workerQueueName);
+    for (const queue of workerQueues) await this.bus.ensureQueue(queue);
+    // Backpressure reads their depths.
+    this.depths.watch(workerQueues);
     this.logger.log(
       `registered ${templates.length} templates in ${namespaces.length} namespaces from ${this.config.templatePath}`,
     );

@@ -90,8 +90,18 @@ export abstract class MessageBus {
   abstract nack(message: ReceivedMessage, options?: { delayMs?: number }): Promise<void>;
   /** Move a message that can never be processed out of the way, keeping it for inspection. */
   abstract deadLetter(message: ReceivedMessage, reason: string): Promise<void>;
-  /** Messages waiting in a queue (PGMQ: visible or not; RabbitMQ: ready, not yet delivered). */
-  abstract depth(queue: string): Promise<number>;
+  /**
+   * Messages waiting in each of `queues` (PGMQ: visible or not; RabbitMQ: ready, not yet
+   * delivered), read together; a queue that does not exist is left out. Callers that may run
+   * often (probes, metrics) read through the messaging library's QueueDepths cache.
+   */
+  abstract depths(queues: readonly string[]): Promise<ReadonlyMap<string, number>>;
+  /** One queue's depth, as `depths` reads it; rejects when the queue does not exist. */
+  async depth(queue: string): Promise<number> {
+    const depth = (await this.depths([queue])).get(queue);
+    if (depth === undefined) throw new Error(`queue ${queue} does not exist`);
+    return depth;
+  }
   /** Resolves when the broker answers a round trip now; rejects with the reason otherwise. */
   abstract ping(): Promise<void>;
   abstract status(): MessageBusStatus;

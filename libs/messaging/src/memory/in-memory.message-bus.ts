@@ -116,8 +116,13 @@ export class InMemoryMessageBus extends MessageBus {
     this.queue(deadLetterQueueName(message.queue)).push(dead);
   }
 
-  async depth(queue: string): Promise<number> {
-    return this.queue(queue).length;
+  async depths(queues: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    return new Map(
+      queues.flatMap((queue) => {
+        const stored = this.broker.queues.get(queue);
+        return stored ? [[queue, stored.length] as const] : [];
+      }),
+    );
   }
 
   async ping(): Promise<void> {}

@@ -143,12 +143,18 @@ export class PgmqMessageBus extends MessageBus {
     });
   }
 
-  async depth(queue: string): Promise<number> {
-    const rows = await this.database.query<{ queue_length: string }>(
-      'SELECT queue_length FROM pgmq.metrics($1)',
-      [queue],
+  /** One statement for every queue, on the monitoring connection (never a hot-path one). */
+  async depths(queues: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    const { rows } = await this.database.monitoring.query<{
+      queue_name: string;
+      queue_length: string;
+    }>(
+      `SELECT m.queue_name, r.queue_length
+         FROM pgmq.meta m, LATERAL pgmq.metrics(m.queue_name) r
+        WHERE m.queue_name = ANY ($1::text[])`,
+      [queues],
     );
-    return Number(rows[0]?.queue_length ?? 0);
+    return new Map(rows.map((row) => [row.queue_name, Number(row.queue_length)]));
   }
 
   async subscribe(

@@ -184,8 +184,21 @@ export class RabbitMqMessageBus extends MessageBus {
     await this.ack(message);
   }
 
-  async depth(queue: string): Promise<number> {
-    return (await this.checkQueue(await this.link(), queue)).messageCount;
+  /** A passive declare per queue (AMQP has no batch form); a missing queue answers 404. */
+  async depths(queues: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    const link = await this.link();
+    const counts = await Promise.all(
+      queues.map((queue) =>
+        this.checkQueue(link, queue).then(
+          (reply) => [queue, reply.messageCount] as const,
+          (err: { code?: number }) => {
+            if (err.code === 404) return null;
+            throw err;
+          },
+        ),
+      ),
+    );
+    return new Map(counts.filter((entry) => entry !== null));
   }
 
   /** Down at once while a reconnect is under way; connects first if nothing was used yet. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MessageBus } from '#core';
-import { ConsumedQueues } from '#messaging';
+import { ConsumedQueues, QueueDepths } from '#messaging';
 
 /** Seconds buckets from 1 ms to 5 min: pickups are milliseconds, handlers can take minutes. */
 const SECONDS_BUCKETS = [
@@ -12,7 +12,8 @@ export type TaskEnd = 'complete' | 'error' | 'cancelled';
 
 /**
  * Every Tasker metric, in one registry per app, served at /metrics. Counters count what this
- * replica did (Prometheus sums replicas); queue depth and reconnects are read at scrape time.
+ * replica did (Prometheus sums replicas); reconnects are read at scrape time, queue depths
+ * from QueueDepths (at most a few seconds old).
  */
 @Injectable()
 export class TaskerMetrics {
@@ -90,18 +91,17 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
-  constructor(bus: MessageBus, consumed: ConsumedQueues) {
+  constructor(bus: MessageBus, consumed: ConsumedQueues, depths: QueueDepths) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'tasker_queue_depth',
-      help: 'Messages waiting in the queues this process consumes (RabbitMQ: ready ones)',
+      help: 'Messages waiting in the queues this process consumes (RabbitMQ: ready ones), read at most every few seconds',
       labelNames: ['queue'] as const,
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const queue of consumed.list()) {
-          this.set({ queue }, await bus.depth(queue).catch(() => Number.NaN));
-        }
+        const read = await depths.read().catch(() => new Map<string, number>());
+        for (const queue of consumed.list()) this.set({ queue }, read.get(queue) ?? Number.NaN);
       },
     });
     let counted = 0;

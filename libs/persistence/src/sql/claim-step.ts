@@ -21,7 +21,10 @@ export interface ClaimedStep {
  * ran already, or it was cancelled) or its task has ended: a task's end stops its steps, and a
  * step message still in a queue must not run a handler for it. The compare-and-swap of
  * transitionSteps is inlined so the claim, the attempt count and the handler's inputs are one
- * round trip on the hottest path.
+ * round trip on the hottest path. The step row is locked before its transition (the lock
+ * order, see transition-steps.ts); a transition appended while the lock was awaited is not
+ * seen, so the claim then finds nothing, which is right: the step was not `enqueued` when the
+ * claim started.
  */
 export async function claimStep(
   q: Queryable,
@@ -29,10 +32,17 @@ export async function claimStep(
   processorUuid: string,
 ): Promise<ClaimedStep | null> {
   const { rows } = await q.query<ClaimedStep>(
-    `WITH retired AS (
+    `WITH locked AS (
+       SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
+        WHERE s.workflow_step_uuid = $1
+          FOR UPDATE
+     ),
+     retired AS (
        UPDATE tasker.workflow_step_transitions t
           SET most_recent = false
-        WHERE t.workflow_step_uuid = $1 AND t.most_recent AND t.to_state = 'enqueued'
+         FROM locked l
+        WHERE t.workflow_step_uuid = l.workflow_step_uuid AND t.most_recent
+          AND t.to_state = 'enqueued'
           AND NOT EXISTS (
             SELECT 1
               FROM tasker.workflow_steps s

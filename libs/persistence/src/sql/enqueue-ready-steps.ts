@@ -19,7 +19,8 @@ export interface ReadySteps {
  * statement: this runs once per step result, so every round trip saved here is one per step.
  * The move is the same compare-and-swap as transitionSteps (retire the current transition only
  * while it is still pending / waiting_for_retry, append the next), so a concurrent caller moves
- * nothing twice. The counts are read with the statement's snapshot and corrected for the moves
+ * nothing twice; the step rows are locked before their transitions (the lock order, see
+ * transition-steps.ts). The counts are read with the statement's snapshot and corrected for the moves
  * it made (a statement does not see its own changes). The caller commits, then sends one
  * message per returned step: state before queue.
  */
@@ -29,11 +30,19 @@ export async function enqueueReadySteps(
   processorUuid: string | null,
 ): Promise<ReadySteps> {
   const { rows } = await q.query<ReadySteps>(
-    `WITH retired AS (
+    `WITH locked AS (
+       SELECT s.workflow_step_uuid
+         FROM tasker.workflow_steps s
+        WHERE s.workflow_step_uuid IN
+              (SELECT r.workflow_step_uuid FROM tasker.ready_steps(ARRAY[$1]::uuid[]) r)
+        ORDER BY s.workflow_step_uuid
+          FOR UPDATE OF s
+     ),
+     retired AS (
        UPDATE tasker.workflow_step_transitions t
           SET most_recent = false
-         FROM tasker.ready_steps(ARRAY[$1]::uuid[]) r
-        WHERE t.workflow_step_uuid = r.workflow_step_uuid
+         FROM locked l
+        WHERE t.workflow_step_uuid = l.workflow_step_uuid
           AND t.most_recent
           AND t.to_state IN ('pending', 'waiting_for_retry')
        RETURNING t.workflow_step_uuid, t.to_state, t.sort_key

@@ -9,6 +9,7 @@ export type StepRunOutcome =
  * enqueued_for_orchestration | enqueued_as_error_for_orchestration`). Only the run that holds
  * the claim can record: the step must still be `in_progress` at the same attempt, so a late
  * run that lost its claim (timed out, cancelled) changes nothing. Returns whether it recorded.
+ * The step row is locked before its transition (the lock order, see transition-steps.ts).
  */
 export async function recordStepRun(
   q: Queryable,
@@ -28,12 +29,17 @@ export async function recordStepRun(
       ? outcome.failure.backoffHintMs / 1000
       : null;
   const { rowCount } = await q.query(
-    `WITH retired AS (
+    `WITH locked AS (
+       SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
+        WHERE s.workflow_step_uuid = $1 AND s.attempts = $2
+          FOR UPDATE
+     ),
+     retired AS (
        UPDATE tasker.workflow_step_transitions t
           SET most_recent = false
-         FROM tasker.workflow_steps s
-        WHERE t.workflow_step_uuid = $1 AND t.most_recent AND t.to_state = 'in_progress'
-          AND s.workflow_step_uuid = t.workflow_step_uuid AND s.attempts = $2
+         FROM locked l
+        WHERE t.workflow_step_uuid = l.workflow_step_uuid AND t.most_recent
+          AND t.to_state = 'in_progress'
        RETURNING t.workflow_step_uuid, t.sort_key
      ),
      moved AS (

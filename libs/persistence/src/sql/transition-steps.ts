@@ -12,16 +12,37 @@ export interface StepTransitionRequest {
 }
 
 /**
- * Compare-and-swap for many steps in one statement: retire the current transition only where
- * its state is an expected one, and append the next one. Concurrent callers serialize on the
- * current row; the loser re-checks `most_recent`, matches nothing and writes nothing. A step
- * moved anywhere but waiting_for_retry loses its retry time in the same statement: only
- * waiting steps may carry one, or the retry sweep would find it due for good.
- * Returns the steps that moved.
+ * The lock order of every writer, so that no two can deadlock: **task → step → transition**.
+ * A transaction takes the task row (lockTask) before any of its steps' rows, and a step's row
+ * (`workflow_steps … FOR UPDATE`, or an UPDATE of it) before that step's transition rows; among
+ * several steps, in step uuid order. Workers hold no task lock and start at the step.
+ *
+ * Here: lock the steps, then compare-and-swap in a second statement, so the swap reads the
+ * transitions as committed after the wait (a single statement would keep its snapshot from
+ * before it, miss a transition appended meanwhile and move nothing).
+ */
+async function lockSteps(q: Queryable, stepUuids: readonly string[]): Promise<void> {
+  await q.query(
+    `SELECT 1 FROM tasker.workflow_steps
+      WHERE workflow_step_uuid = ANY ($1::uuid[])
+      ORDER BY workflow_step_uuid
+      FOR UPDATE`,
+    [stepUuids],
+  );
+}
+
+/**
+ * Compare-and-swap for many steps: retire the current transition only where its state is an
+ * expected one, and append the next one. Callers serialize on the step rows (see lockSteps);
+ * the loser re-checks `most_recent`, matches nothing and writes nothing. Returns the steps that
+ * moved. A step moved anywhere but waiting_for_retry loses its retry time in the same
+ * statement: only waiting steps may carry one, or the retry sweep would find it due for good.
+ * Run it in a transaction: the step locks must last until the commit.
  */
 export async function transitionSteps(q: Queryable, req: StepTransitionRequest): Promise<string[]> {
   if (req.stepUuids.length === 0) return [];
   const from = req.from ?? stepStatesLeadingTo(req.to);
+  await lockSteps(q, req.stepUuids);
   const { rows } = await q.query<{ workflow_step_uuid: string }>(
     `WITH retired AS (
        UPDATE tasker.workflow_step_transitions t

@@ -27,6 +27,16 @@ export async function transitionTask(
   assertLegalChain(from, chain);
   const last = chain[chain.length - 1]!;
   const ended = stepsEndedWithTask(last);
+  // Ending touches the steps' rows and transitions: take the step rows first, as every writer
+  // does (task → step → transition, see transition-steps.ts), in their own statement so the
+  // one below reads what was committed while it waited.
+  if (isTerminalTaskState(last)) {
+    await q.query(
+      `SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = $1
+        ORDER BY workflow_step_uuid FOR UPDATE`,
+      [taskUuid],
+    );
+  }
   const { rows } = await q.query<{ moved: boolean; endedSteps: string[] }>(
     `WITH retired AS (
        UPDATE tasker.task_transitions t
