@@ -3,17 +3,20 @@ import pgListen, { type Subscriber } from 'pg-listen';
 
 export type ListenerState = 'idle' | 'connecting' | 'listening' | 'error';
 
-/** What a send announces on a queue's channel; small by construction (never the body). */
+/** What a send or nack announces on a queue's channel; small by construction (never the body). */
 export interface MessageReadyNotice {
   queue: string;
   count: number;
-  /** Epoch ms when the messages become visible (a delayed send), null when at once. */
-  visibleAt: number | null;
+  /**
+   * In how many ms the messages become visible, as the database set their visibility (a
+   * delayed send or nack); null when at once. Relative, so no process's clock is involved.
+   */
+  visibleInMs: number | null;
 }
 
 export interface ChannelWatcher {
-  /** Messages arrived (or will become visible at `notice.visibleAt`). */
-  onNotice(notice: MessageReadyNotice): void;
+  /** Messages arrived on a watched queue, or become visible in `inMs` (null: now). */
+  onReady(inMs: number | null): void;
   /** The listener (re)connected: notifications sent meanwhile are lost, read everything. */
   onConnected(): void;
 }
@@ -38,6 +41,8 @@ export class PgNotifyListener {
   private readonly logger = new Logger(PgNotifyListener.name);
   private readonly subscriber: Subscriber;
   private readonly watchers = new Map<string, Set<ChannelWatcher>>();
+  /** Per channel, its LISTEN: every watch awaits it, also one that finds the channel watched. */
+  private readonly listens = new Map<string, Promise<unknown>>();
   private connecting: Promise<void> | undefined;
   private currentState: ListenerState = 'idle';
   private reconnects = 0;
@@ -55,7 +60,7 @@ export class PgNotifyListener {
     );
     this.subscriber.events.on('notification', ({ channel, payload }) => {
       for (const watcher of this.watchers.get(channel) ?? []) {
-        watcher.onNotice(payload as MessageReadyNotice);
+        watcher.onReady((payload as MessageReadyNotice).visibleInMs);
       }
     });
     this.subscriber.events.on('reconnect', (attempt) => {
@@ -84,6 +89,7 @@ export class PgNotifyListener {
     return this.reconnects;
   }
 
+  /** Resolves once every queue's channel is LISTENed to: no later notice can be missed. */
   async watch(queues: readonly string[], watcher: ChannelWatcher): Promise<void> {
     await this.connect();
     for (const queue of queues) {
@@ -92,9 +98,16 @@ export class PgNotifyListener {
       if (!set) {
         set = new Set();
         this.watchers.set(channel, set);
-        await this.subscriber.listenTo(channel);
       }
       set.add(watcher);
+      let listen = this.listens.get(channel);
+      if (!listen) {
+        const started = Promise.resolve(this.subscriber.listenTo(channel));
+        started.catch(() => this.listens.delete(channel));
+        this.listens.set(channel, started);
+        listen = started;
+      }
+      await listen;
     }
   }
 
