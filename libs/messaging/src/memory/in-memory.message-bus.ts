@@ -134,7 +134,13 @@ export class InMemoryMessageBus extends MessageBus {
   async ping(): Promise<void> {}
 
   status(): MessageBusStatus {
-    return { backend: 'memory', delivery: 'poll', source: null, reconnects: 0 };
+    return {
+      backend: 'memory',
+      delivery: 'poll',
+      source: null,
+      reconnects: 0,
+      malformedNotices: 0,
+    };
   }
 
   /** Like a lost consumer: what it held unsettled comes back after its visibility timeout. */

@@ -21,6 +21,9 @@ export interface ChannelWatcher {
   onConnected(): void;
 }
 
+/** How much of a malformed payload a log line shows (payloads go up to 8,000 bytes). */
+const LOGGED_PAYLOAD_CHARS = 200;
+
 // pg-listen is CommonJS with an `exports.default`.
 const createPostgresSubscriber = pgListen.default;
 
@@ -32,10 +35,41 @@ export function messageReadyChannel(queue: string): string {
   return `tasker_message_ready.${queue}`;
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The notice in `payload` when it is exactly what a Tasker sender writes for `channel`;
+ * undefined otherwise. Any database role can NOTIFY, so nothing else is assumed.
+ */
+export function parseMessageReadyNotice(
+  channel: string,
+  payload: string | undefined,
+): MessageReadyNotice | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value)) return undefined;
+  const { queue, count, visibleInMs } = value;
+  const wellFormed =
+    typeof queue === 'string' &&
+    messageReadyChannel(queue) === channel &&
+    Number.isSafeInteger(count) &&
+    (count as number) > 0 &&
+    (visibleInMs === null ||
+      (typeof visibleInMs === 'number' && Number.isFinite(visibleInMs) && visibleInMs >= 0));
+  return wellFormed ? { queue, count: count as number, visibleInMs } : undefined;
+}
+
 /**
  * One dedicated LISTEN connection (pg-listen) per process: reconnects forever with capped
  * exponential backoff (re-LISTENing every channel), tells watchers to catch up after every
  * (re)connect, UNLISTENs and closes on shutdown, and exposes its state to health checks.
+ * A payload that is not a well-formed notice for its channel is counted, logged and taken as
+ * "messages arrived": it can neither throw in the socket's handler nor mark the listener down.
  */
 export class PgNotifyListener {
   private readonly logger = new Logger(PgNotifyListener.name);
@@ -46,6 +80,7 @@ export class PgNotifyListener {
   private connecting: Promise<void> | undefined;
   private currentState: ListenerState = 'idle';
   private reconnects = 0;
+  private malformed = 0;
 
   constructor(databaseUrl: string) {
     this.subscriber = createPostgresSubscriber(
@@ -56,11 +91,21 @@ export class PgNotifyListener {
         retryLimit: Infinity,
         // 0: never give up reconnecting.
         retryTimeout: 0,
+        // Raw text: pg-listen's JSON.parse would report a bad payload as a connection error.
+        parse: (payload: string) => payload,
       },
     );
     this.subscriber.events.on('notification', ({ channel, payload }) => {
+      const text = payload as string | undefined;
+      const notice = parseMessageReadyNotice(channel, text);
+      if (!notice) {
+        this.malformed += 1;
+        this.logger.warn(
+          `malformed notification on ${channel}, reading the queue: ${JSON.stringify(text?.slice(0, LOGGED_PAYLOAD_CHARS) ?? null)}`,
+        );
+      }
       for (const watcher of this.watchers.get(channel) ?? []) {
-        watcher.onReady((payload as MessageReadyNotice).visibleInMs);
+        watcher.onReady(notice?.visibleInMs ?? null);
       }
     });
     this.subscriber.events.on('reconnect', (attempt) => {
@@ -87,6 +132,11 @@ export class PgNotifyListener {
   /** Times the connection was lost and re-established (or is being). */
   get reconnectCount(): number {
     return this.reconnects;
+  }
+
+  /** Notifications whose payload was not a well-formed notice for their channel. */
+  get malformedCount(): number {
+    return this.malformed;
   }
 
   /** Resolves once every queue's channel is LISTENed to: no later notice can be missed. */

@@ -280,6 +280,7 @@ export class PgmqMessageBus extends MessageBus {
       delivery: mode === 'EventDrivenOnly' ? 'notify' : mode === 'Hybrid' ? 'notify+poll' : 'poll',
       source: mode === 'PollingOnly' ? null : state === 'listening' ? 'connected' : state,
       reconnects: this.listener?.reconnectCount ?? 0,
+      malformedNotices: this.listener?.malformedCount ?? 0,
     };
   }
 
