@@ -49,6 +49,8 @@ export interface MessageBusStatus {
   source: 'connected' | 'connecting' | 'error' | 'idle' | null;
   /** Times that connection was lost since the process started. */
   reconnects: number;
+  /** Notices received that were not what a sender writes (each read as "messages arrived"). */
+  malformedNotices: number;
 }
 
 /** Thrown when the broker cannot take or settle a message right now (connection lost). */

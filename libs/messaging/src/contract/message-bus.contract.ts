@@ -252,6 +252,44 @@ export function describeMessageBusContract(
       await expectDepth(survivor, q, 0);
     });
 
+    it('hands a subscriber what a lost consumer held unsettled, with nothing sent after', async () => {
+      const lost = open();
+      const q = await newQueue();
+      let release!: () => void;
+      const blocked = new Promise<void>((resolve) => (release = resolve));
+      const handled: { label: string; deliveryCount: number }[] = [];
+      await bus.subscribe(
+        [q],
+        async (m) => {
+          handled.push({ label: labelOf(m), deliveryCount: m.deliveryCount });
+          if (labelOf(m) === 'blocker') await blocked;
+          await bus.ack(m);
+        },
+        { prefetch: 1, visibilityTimeoutMs: LONG_VT_MS },
+      );
+      await bus.send(q, envelope('blocker'));
+      await count(
+        () => handled.length,
+        (n) => n === 1,
+        'the blocker to be handled',
+      );
+      // Sent while the subscriber is at its prefetch: the other consumer takes it, then dies.
+      await bus.send(q, envelope('orphan'));
+      const [held] = await receiveN(lost, q, 1, SHORT_VT_MS);
+      expect(labelOf(held!)).toBe('orphan');
+      release();
+      await lost.close();
+      // The queue stays quiet from here on: the subscriber has to come back for it by itself.
+      await count(
+        () => handled.length,
+        (n) => n === 2,
+        'the orphan to be handed over',
+      );
+      expect(handled[1]!.label).toBe('orphan');
+      expect(handled[1]!.deliveryCount).toBeGreaterThanOrEqual(2);
+      await expectDepth(bus, q, 0);
+    });
+
     it('removes an acked message for good', async () => {
       const q = await newQueue();
       await bus.sendBatch(q, [envelope('acked'), envelope('kept')]);

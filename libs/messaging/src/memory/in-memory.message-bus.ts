@@ -11,7 +11,7 @@ import type {
   Subscription,
 } from '#core';
 import { MessageBus } from '#core';
-import { ReadLoopSubscription } from '../polling/read-loop.subscription.js';
+import { type QueueRead, ReadLoopSubscription } from '../polling/read-loop.subscription.js';
 
 interface StoredMessage {
   id: string;
@@ -68,6 +68,11 @@ export class InMemoryMessageBus extends MessageBus {
   }
 
   async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
+    return this.read(queue, options).messages;
+  }
+
+  /** Takes what is visible, and tells when the earliest message left hidden comes due. */
+  private read(queue: string, options: ReceiveOptions): QueueRead {
     const now = Date.now();
     const taken: ReceivedMessage[] = [];
     for (const stored of this.queue(queue)) {
@@ -83,7 +88,13 @@ export class InMemoryMessageBus extends MessageBus {
         enqueuedAt: stored.enqueuedAt,
       });
     }
-    return taken;
+    let nextVisibleInMs: number | null = null;
+    for (const stored of this.queue(queue)) {
+      if (stored.visibleAt > now) {
+        nextVisibleInMs = Math.min(nextVisibleInMs ?? Infinity, stored.visibleAt - now);
+      }
+    }
+    return { messages: taken, nextVisibleInMs };
   }
 
   async subscribe(
@@ -94,10 +105,10 @@ export class InMemoryMessageBus extends MessageBus {
     return new ReadLoopSubscription(queues, handler, {
       ...options,
       pollIntervalMs: this.pollIntervalMs,
-      read: (queue, maxMessages) =>
-        this.receive(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
+      read: async (queue, maxMessages) =>
+        this.read(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
       openIn: this.subscriptions,
-    });
+    }).start();
   }
 
   async ack(message: ReceivedMessage): Promise<void> {
@@ -128,7 +139,13 @@ export class InMemoryMessageBus extends MessageBus {
   async ping(): Promise<void> {}
 
   status(): MessageBusStatus {
-    return { backend: 'memory', delivery: 'poll', source: null, reconnects: 0 };
+    return {
+      backend: 'memory',
+      delivery: 'poll',
+      source: null,
+      reconnects: 0,
+      malformedNotices: 0,
+    };
   }
 
   /** Like a lost consumer: what it held unsettled comes back after its visibility timeout. */

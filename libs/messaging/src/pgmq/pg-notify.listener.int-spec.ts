@@ -119,6 +119,7 @@ describe('pg_notify source reconnect', () => {
       delivery: 'notify',
       source: 'connecting',
       reconnects: 1,
+      malformedNotices: 0,
     });
     await bus.send(queue, message());
     await bus.send(queue, message());

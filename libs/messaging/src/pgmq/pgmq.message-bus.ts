@@ -12,8 +12,13 @@ import type {
 } from '#core';
 import { MessageBus } from '#core';
 import type { Database } from '#persistence';
-import { ReadLoopSubscription, type ReadTrigger } from '../polling/read-loop.subscription.js';
 import {
+  type QueueRead,
+  ReadLoopSubscription,
+  type ReadTrigger,
+} from '../polling/read-loop.subscription.js';
+import {
+  type ChannelWatcher,
   messageReadyChannel,
   type MessageReadyNotice,
   PgNotifyListener,
@@ -26,8 +31,17 @@ interface PgmqRow {
   message: unknown;
 }
 
+/** A read's rows: its messages, or one row of nulls when it took none. */
+interface PgmqReadRow extends Omit<PgmqRow, 'msg_id'> {
+  msg_id: string | null;
+  next_visible_in_ms: number | null;
+}
+
 /** pgmq's visibility timeouts and set_vt delays are whole seconds; never round a wait to 0. */
 const toSeconds = (ms: number) => Math.max(ms > 0 ? 1 : 0, Math.ceil(ms / 1000));
+
+/** A queue's pgmq table, as pgmq.format_table_name names it. */
+const queueTable = (queue: string) => `pgmq.${pg.escapeIdentifier(`q_${queue.toLowerCase()}`)}`;
 
 export interface PgmqBusOptions {
   /** For the dedicated LISTEN connection (the pool's connections are never held for it). */
@@ -40,9 +54,13 @@ export interface PgmqBusOptions {
  * migrations/0002). Queues live in the tasker database, so sends share its durability.
  *
  * Every send also notifies `tasker_message_ready.<queue>` in the same statement (delivered at
- * commit, so never before the message is visible). How consumers learn about messages is the
- * replica's TASKER_EVENT_MODE:
- * - EventDrivenOnly: read when notified (and after every LISTEN (re)connect); never poll.
+ * commit, so never before the message is visible). Every read also learns, from the database's
+ * clock, when the earliest message it left hidden becomes visible (one another consumer holds,
+ * a delayed send or nack), and the subscription reads again then: a consumer that dies with a
+ * message leaves no notice behind. How consumers learn about messages is the replica's
+ * TASKER_EVENT_MODE:
+ * - EventDrivenOnly: read when notified (and after every LISTEN (re)connect, LISTENing before
+ *   the first read) and when a hidden message comes due; never poll.
  * - Hybrid: the same, plus a slow fallback poll that only takes messages older than a
  *   threshold, so it does not race the notified readers but recovers what they cannot see
  *   (messages whose consumer died and whose visibility timeout ran out).
@@ -74,10 +92,11 @@ export class PgmqMessageBus extends MessageBus {
   ): Promise<void> {
     if (messages.length === 0) return;
     const delayMs = options.delayMs ?? 0;
+    // The delay the database adds to its clock for vt: relative, so no process's clock counts.
     const notice: MessageReadyNotice = {
       queue,
       count: messages.length,
-      visibleAt: delayMs > 0 ? Date.now() + delayMs : null,
+      visibleInMs: delayMs > 0 ? delayMs : null,
     };
     await this.database.query(
       `WITH sent AS (
@@ -95,11 +114,40 @@ export class PgmqMessageBus extends MessageBus {
   }
 
   async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
-    const rows = await this.database.query<PgmqRow>(
-      'SELECT msg_id, read_ct, enqueued_at, message FROM pgmq.read($1, $2::integer, $3::integer)',
+    return (await this.read(queue, options)).messages;
+  }
+
+  /**
+   * pgmq.read and, in the same statement and by the database's clock, in how many ms the
+   * earliest message it did not take becomes visible. The statement's snapshot shows rows this
+   * read or a concurrent one is claiming with their old vt (due now): they count as hidden for
+   * this read's visibility timeout, and the read at that time learns their real vt if it differs.
+   */
+  private async read(queue: string, options: ReceiveOptions): Promise<QueueRead> {
+    const table = queueTable(queue);
+    const rows = await this.database.query<PgmqReadRow>(
+      `WITH taken AS MATERIALIZED (
+         SELECT msg_id, read_ct, enqueued_at, message FROM pgmq.read($1, $2::integer, $3::integer)),
+       now AS MATERIALIZED (SELECT clock_timestamp() AS at),
+       next AS MATERIALIZED (
+         SELECT least(
+                  extract(epoch FROM
+                    (SELECT min(q.vt) FROM ${table} AS q WHERE q.vt > now.at) - now.at) * 1000,
+                  -- max, not EXISTS: one step of a backward index scan from now.
+                  CASE WHEN (SELECT max(q.vt) FROM ${table} AS q WHERE q.vt <= now.at) IS NOT NULL
+                       THEN $2::integer * 1000 END)::float8 AS in_ms
+           FROM now)
+       SELECT t.msg_id, t.read_ct, t.enqueued_at, t.message, next.in_ms AS next_visible_in_ms
+         FROM next LEFT JOIN taken AS t ON true
+        ORDER BY t.msg_id`,
       [queue, toSeconds(options.visibilityTimeoutMs), options.maxMessages],
     );
-    return rows.map((row) => toReceived(queue, row));
+    return {
+      messages: rows.flatMap((row) =>
+        row.msg_id === null ? [] : [toReceived(queue, { ...row, msg_id: row.msg_id })],
+      ),
+      nextVisibleInMs: rows[0]?.next_visible_in_ms ?? null,
+    };
   }
 
   async ack(message: ReceivedMessage): Promise<void> {
@@ -107,22 +155,20 @@ export class PgmqMessageBus extends MessageBus {
   }
 
   async nack(message: ReceivedMessage, options: { delayMs?: number } = {}): Promise<void> {
-    const seconds = toSeconds(options.delayMs ?? 0);
-    const notice: MessageReadyNotice = {
-      queue: message.queue,
-      count: 1,
-      visibleAt: seconds > 0 ? Date.now() + seconds * 1000 : null,
-    };
-    // Event-driven readers learn when it will be back; nothing else would wake them for it.
+    // Event-driven readers learn when it will be back, from the vt the database wrote;
+    // nothing else would wake them for it.
     await this.database.query(
-      `SELECT pg_notify($4, $5)
-         FROM (SELECT pgmq.set_vt($1, $2::bigint, $3::integer)) AS nacked`,
+      `SELECT pg_notify($4, json_build_object(
+                'queue', $1::text,
+                'count', 1,
+                'visibleInMs', CASE WHEN $3::integer > 0 THEN greatest(0,
+                  extract(epoch FROM nacked.vt - clock_timestamp()) * 1000)::float8 END)::text)
+         FROM pgmq.set_vt($1, $2::bigint, $3::integer) AS nacked`,
       [
         message.queue,
         message.id,
-        seconds,
+        toSeconds(options.delayMs ?? 0),
         messageReadyChannel(message.queue),
-        JSON.stringify(notice),
       ],
     );
   }
@@ -166,8 +212,6 @@ export class PgmqMessageBus extends MessageBus {
       this.options.events;
     const loop = new ReadLoopSubscription(queues, handler, {
       ...options,
-      // As pgmq applies it (whole seconds), so the loop looks again for failed messages in time.
-      visibilityTimeoutMs: toSeconds(options.visibilityTimeoutMs) * 1000,
       pollIntervalMs:
         mode === 'EventDrivenOnly'
           ? null
@@ -182,25 +226,25 @@ export class PgmqMessageBus extends MessageBus {
               options.visibilityTimeoutMs,
               fallbackPollMinAgeMs,
             )
-          : this.receive(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
+          : this.read(queue, { maxMessages, visibilityTimeoutMs: options.visibilityTimeoutMs }),
       openIn: this.subscriptions,
       onClose: () => this.listener?.unwatch(watcher),
     });
-    const watcher = {
-      onNotice: (notice: MessageReadyNotice) =>
-        notice.visibleAt === null ? loop.wake() : loop.wakeAt(notice.visibleAt),
+    const watcher: ChannelWatcher = {
+      onReady: (inMs) => (inMs === null ? loop.wake() : loop.wakeIn(inMs)),
       onConnected: () => loop.wake(),
     };
     if (mode !== 'PollingOnly') {
       this.listener ??= new PgNotifyListener(this.options.databaseUrl);
       try {
+        // LISTEN first: a message sent between the first read and LISTEN would go unnoticed.
         await this.listener.watch(queues, watcher);
       } catch (err) {
         await loop.close();
         throw err;
       }
     }
-    return loop;
+    return loop.start();
   }
 
   /** Like `receive`, but only messages enqueued at least `minAgeMs` ago (Hybrid's fallback). */
@@ -209,24 +253,25 @@ export class PgmqMessageBus extends MessageBus {
     maxMessages: number,
     visibilityTimeoutMs: number,
     minAgeMs: number,
-  ): Promise<ReceivedMessage[]> {
-    const table = pg.escapeIdentifier(`q_${queue}`);
+  ): Promise<QueueRead> {
+    const table = queueTable(queue);
     const rows = await this.database.query<PgmqRow>(
       `WITH due AS (
-         SELECT msg_id FROM pgmq.${table}
+         SELECT msg_id FROM ${table}
           WHERE vt <= clock_timestamp()
             AND enqueued_at <= clock_timestamp() - make_interval(secs => $1::double precision / 1000)
           ORDER BY msg_id
           LIMIT $2
           FOR UPDATE SKIP LOCKED)
-       UPDATE pgmq.${table} AS m
+       UPDATE ${table} AS m
           SET vt = clock_timestamp() + make_interval(secs => $3::integer), read_ct = m.read_ct + 1
          FROM due
         WHERE m.msg_id = due.msg_id
        RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message`,
       [minAgeMs, maxMessages, toSeconds(visibilityTimeoutMs)],
     );
-    return rows.map((row) => toReceived(queue, row));
+    // The poll itself comes back for what it leaves: it reports no due times.
+    return { messages: rows.map((row) => toReceived(queue, row)), nextVisibleInMs: null };
   }
 
   async ping(): Promise<void> {
@@ -241,6 +286,7 @@ export class PgmqMessageBus extends MessageBus {
       delivery: mode === 'EventDrivenOnly' ? 'notify' : mode === 'Hybrid' ? 'notify+poll' : 'poll',
       source: mode === 'PollingOnly' ? null : state === 'listening' ? 'connected' : state,
       reconnects: this.listener?.reconnectCount ?? 0,
+      malformedNotices: this.listener?.malformedCount ?? 0,
     };
   }
 

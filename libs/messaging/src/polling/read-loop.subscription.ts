@@ -2,24 +2,31 @@ import { Logger } from '@nestjs/common';
 import type { MessageHandler, ReceivedMessage, SubscribeOptions, Subscription } from '#core';
 import { errorMessage } from '#core';
 
-/** After a handler failed, read again this long after its message's visibility timeout. */
+/** Read this long after a message is due to become visible, so it is visible by then. */
 const VISIBLE_AGAIN_SLACK_MS = 100;
+/** Node's longest timer; a later wake-up is armed at this, and the read then re-arms it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Why a read happens: woken by an event (or at start), or by the poll timer. */
 export type ReadTrigger = 'wake' | 'poll';
+
+/** What one read of a queue took, and what it learned about the queue's hidden messages. */
+export interface QueueRead {
+  messages: ReceivedMessage[];
+  /**
+   * In how many ms, by the broker's clock, the earliest message the read did not take becomes
+   * visible (one a consumer holds, a delayed send or nack); null when none is known.
+   */
+  nextVisibleInMs: number | null;
+}
 
 export type QueueReader = (
   queue: string,
   maxMessages: number,
   trigger: ReadTrigger,
-) => Promise<ReceivedMessage[]>;
+) => Promise<QueueRead>;
 
 export interface ReadLoopOptions extends SubscribeOptions {
-  /**
-   * How long a message stays hidden after `read`, as the broker applies it (rounded up where
-   * it counts coarser): the loop reads again this long after a handler failed.
-   */
-  visibilityTimeoutMs: number;
   /** Timer reads every this many ms while idle; null: only events (`wake`) cause reads. */
   pollIntervalMs: number | null;
   read: QueueReader;
@@ -32,11 +39,13 @@ export interface ReadLoopOptions extends SubscribeOptions {
 /**
  * `subscribe` for adapters whose broker does not push (PGMQ, in-memory). Reads every queue in
  * turn and hands each message to the handler with at most `prefetch` in flight. A read happens
- * at start (catch-up), whenever `wake()` is called (a notification), at `wakeAt()` times (a
- * delayed message becoming visible) and, if a poll interval is set, on the timer. A round where
- * a queue filled the capacity offered is followed at once by another of the same kind, so a
- * backlog drains without waiting. A handler that throws leaves its message to the visibility
- * timeout, and the loop reads again when that has run out.
+ * at `start()` (catch-up), whenever `wake()` is called (a notification), when the earliest
+ * hidden message a read or a notice told of becomes visible (`wakeIn`) and, if a poll interval
+ * is set, on the timer. A round where a queue filled the capacity offered is followed at once
+ * by another of the same kind, so a backlog drains without waiting. A message whose handler
+ * threw, or whose consumer elsewhere died, is hidden until its visibility timeout: every read
+ * reports when the next hidden message comes due, so the loop reads again then even when
+ * nothing else would wake it.
  */
 export class ReadLoopSubscription implements Subscription {
   private readonly logger = new Logger(ReadLoopSubscription.name);
@@ -44,9 +53,10 @@ export class ReadLoopSubscription implements Subscription {
   /** A wake is pending (or the last woken round filled a batch): read without filters. */
   private demand = true;
   private lastPoll = 0;
-  private readonly loop: Promise<void>;
+  private loop: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** The one pending wake-up for hidden messages: the earliest asked for wins. */
+  private dueWake: { at: number; timer: NodeJS.Timeout } | undefined;
   private signal: (() => void) | undefined;
 
   constructor(
@@ -54,8 +64,13 @@ export class ReadLoopSubscription implements Subscription {
     private readonly handler: MessageHandler,
     private readonly options: ReadLoopOptions,
   ) {
-    this.loop = this.run();
     options.openIn.add(this);
+  }
+
+  /** Begins reading (the first read is the catch-up): call once notices are being heard. */
+  start(): this {
+    this.loop ??= this.run();
+    return this;
   }
 
   wake(): void {
@@ -63,23 +78,29 @@ export class ReadLoopSubscription implements Subscription {
     this.signal?.();
   }
 
-  wakeAt(epochMs: number): void {
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(timer);
-        this.wake();
-      },
-      Math.max(0, epochMs - Date.now()),
-    );
-    this.timers.add(timer);
+  /**
+   * Read again when a message hidden for `ms` more has become visible. Only the earliest
+   * wake-up is kept: the read it causes reports the next one due, and so on.
+   */
+  wakeIn(ms: number): void {
+    if (!this.running) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, ms) + VISIBLE_AGAIN_SLACK_MS);
+    const at = Date.now() + delay;
+    if (this.dueWake && this.dueWake.at <= at) return;
+    clearTimeout(this.dueWake?.timer);
+    const timer = setTimeout(() => {
+      this.dueWake = undefined;
+      this.wake();
+    }, delay);
+    this.dueWake = { at, timer };
   }
 
   async close(): Promise<void> {
     this.options.openIn.delete(this);
     this.options.onClose?.();
     this.running = false;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    clearTimeout(this.dueWake?.timer);
+    this.dueWake = undefined;
     this.signal?.();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
@@ -118,9 +139,10 @@ export class ReadLoopSubscription implements Subscription {
       const capacity = this.options.prefetch - this.inFlight.size;
       if (!this.running || capacity <= 0) break;
       try {
-        const messages = await this.options.read(queue, capacity, trigger);
+        const { messages, nextVisibleInMs } = await this.options.read(queue, capacity, trigger);
         if (messages.length >= capacity) full = true;
         for (const message of messages) this.dispatch(message);
+        if (nextVisibleInMs !== null) this.wakeIn(nextVisibleInMs);
       } catch (err) {
         this.logger.error(`receive from ${queue} failed: ${errorMessage(err)}`);
       }
@@ -131,14 +153,10 @@ export class ReadLoopSubscription implements Subscription {
   private dispatch(message: ReceivedMessage): void {
     const work = this.handler(message)
       .catch((err: unknown) => {
+        // The read that took it reported its visibility timeout, so the loop looks again then.
         this.logger.error(
           `message ${message.id} on ${message.queue} failed; it will be redelivered: ${errorMessage(err)}`,
         );
-        // Look again when its visibility timeout has run out: a loop that reads only when
-        // woken (no poll interval) would otherwise leave it until the next notification.
-        if (this.running) {
-          this.wakeAt(Date.now() + this.options.visibilityTimeoutMs + VISIBLE_AGAIN_SLACK_MS);
-        }
       })
       .finally(() => {
         this.inFlight.delete(work);

@@ -216,6 +216,8 @@ export class RabbitMqMessageBus extends MessageBus {
       delivery: 'push',
       source: this.current ? 'connected' : this.connecting ? 'connecting' : 'idle',
       reconnects: this.reconnects,
+      // The broker pushes: there are no notices.
+      malformedNotices: 0,
     };
   }
 

@@ -12,8 +12,8 @@ export type TaskEnd = 'complete' | 'error' | 'cancelled';
 
 /**
  * Every Tasker metric, in one registry per app, served at /metrics. Counters count what this
- * replica did (Prometheus sums replicas); reconnects are read at scrape time, queue depths
- * from QueueDepths (at most a few seconds old).
+ * replica did (Prometheus sums replicas); reconnects and malformed notices are read at scrape
+ * time, queue depths from QueueDepths (at most a few seconds old).
  */
 @Injectable()
 export class TaskerMetrics {
@@ -113,6 +113,17 @@ export class TaskerMetrics {
         const now = bus.status().reconnects;
         if (now > counted) this.inc(now - counted);
         counted = now;
+      },
+    });
+    let malformed = 0;
+    new Counter({
+      name: 'tasker_notifications_malformed_total',
+      help: 'Notifications on a queue channel (PGMQ) whose payload was not a well-formed notice; each was logged and read as "messages arrived"',
+      registers: [this.registry],
+      collect() {
+        const now = bus.status().malformedNotices;
+        if (now > malformed) this.inc(now - malformed);
+        malformed = now;
       },
     });
   }
