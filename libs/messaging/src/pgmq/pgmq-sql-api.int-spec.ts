@@ -3,7 +3,7 @@
 // our SQL fallback alike.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createTestDatabase } from '#testing';
+import { createTestDatabase, pollUntil } from '#testing';
 
 interface MessageRow {
   msg_id: string;
@@ -23,8 +23,6 @@ interface MetricsRow {
   scrape_time: Date;
   queue_visible_length: string;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('PGMQ SQL API', () => {
   let database: { url: string; drop(): Promise<void> };
@@ -261,7 +259,11 @@ describe('PGMQ SQL API', () => {
       expect(Number(m.queue_length)).toBe(2);
       expect(Number(m.queue_visible_length)).toBe(0);
 
-      await sleep(1_200);
+      await pollUntil(
+        () => metrics(queue),
+        (now) => Number(now.queue_visible_length) === 2,
+        { description: 'both messages to become visible', intervalMs: 50 },
+      );
 
       const again = await read(queue, 30, 10);
       expect(again.map((r) => [r.msg_id, r.read_ct])).toEqual([
@@ -359,17 +361,33 @@ describe('PGMQ SQL API', () => {
       const poller = new pg.Client({ connectionString: database.url });
       await poller.connect();
       try {
-        const started = Date.now();
+        // A poll of up to 30 s that must end on the message's arrival, not at its limit: the
+        // margin (half the poll, on the database's clock) leaves room for any load.
         const polling = poller.query<MessageRow>(
-          'SELECT * FROM pgmq.read_with_poll($1, 30, 5, 5, 50)',
+          'SELECT * FROM pgmq.read_with_poll($1, 30, 5, 30, 50)',
           [queue],
         );
-        await sleep(300);
+        await pollUntil(
+          async () =>
+            (
+              await pool.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                  WHERE pid = $1 AND state = 'active' AND query LIKE '%read_with_poll%'`,
+                [(poller as unknown as { processID: number }).processID],
+              )
+            ).rows[0]!.n,
+          (n) => n === 1,
+          { description: 'the poll to be running', intervalMs: 20 },
+        );
         const id = await send(queue, { n: 'late' });
         const { rows } = await polling;
         expect(ids(rows)).toEqual([id]);
         expect(rows[0]!.read_ct).toBe(1);
-        expect(Date.now() - started).toBeLessThan(4_000);
+        const { rows: waited } = await pool.query<{ ms: number }>(
+          'SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)::float8 * 1000 AS ms',
+          [rows[0]!.enqueued_at],
+        );
+        expect(waited[0]!.ms).toBeLessThan(15_000);
 
         const emptyStarted = Date.now();
         const { rows: none } = await poller.query(
