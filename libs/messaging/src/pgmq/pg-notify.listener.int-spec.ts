@@ -141,4 +141,26 @@ describe('pg_notify source reconnect', () => {
     expect(now).not.toContain(killed);
     expect(bus.status().source).toBe('connected');
   });
+
+  it('closes while it is reconnecting: no connection is opened afterwards and no retry is left running', async () => {
+    await subscribeNewQueue();
+    const [killed] = await listeners();
+    await admin.query(`ALTER DATABASE "${dbName()}" ALLOW_CONNECTIONS false`);
+    await admin.query('SELECT pg_terminate_backend($1)', [killed]);
+    await pollUntil(
+      () => Promise.resolve(bus.status().reconnects),
+      (n) => n === 1,
+      { description: 'the listener to start reconnecting' },
+    );
+    await bus.close();
+    expect(bus.status().source).toBe('idle');
+    await admin.query(`ALTER DATABASE "${dbName()}" ALLOW_CONNECTIONS true`);
+    // A retry still scheduled would connect now: give it more than the longest backoff (5 s)
+    // and look for the connection on the server.
+    const seen = await pollUntil(listeners, (pids) => pids.length > 0, {
+      timeoutMs: 7000,
+      intervalMs: 100,
+    }).catch(() => []);
+    expect(seen).toEqual([]);
+  });
 });

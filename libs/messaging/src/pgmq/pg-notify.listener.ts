@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import pgListen, { type Subscriber } from 'pg-listen';
+import pg from 'pg';
 
 export type ListenerState = 'idle' | 'connecting' | 'listening' | 'error';
 
@@ -24,11 +24,12 @@ export interface ChannelWatcher {
 /** How much of a malformed payload a log line shows (payloads go up to 8,000 bytes). */
 const LOGGED_PAYLOAD_CHARS = 200;
 
-// pg-listen is CommonJS with an `exports.default`.
-const createPostgresSubscriber = pgListen.default;
-
 const RECONNECT_INITIAL_MS = 100;
 const RECONNECT_MAX_MS = 5000;
+/** A connection attempt that gets no answer counts as failed after this long. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** A connection that died without telling (half-open TCP) is found by a query this often. */
+const LIVENESS_CHECK_MS = 30000;
 
 /** The channel a queue's senders notify: per queue, so per namespace for worker queues. */
 export function messageReadyChannel(queue: string): string {
@@ -65,65 +66,31 @@ export function parseMessageReadyNotice(
 }
 
 /**
- * One dedicated LISTEN connection (pg-listen) per process: reconnects forever with capped
- * exponential backoff (re-LISTENing every channel), tells watchers to catch up after every
- * (re)connect, UNLISTENs and closes on shutdown, and exposes its state to health checks.
+ * One dedicated LISTEN connection per process (a plain `pg` client): reconnects forever with
+ * capped exponential backoff, re-LISTENs every channel, tells watchers to catch up after every
+ * reconnect, checks the connection with a query every 30 s (a half-open socket looks idle),
+ * and on close stops every retry and closes whatever connection exists or is being opened.
  * A payload that is not a well-formed notice for its channel is counted, logged and taken as
  * "messages arrived": it can neither throw in the socket's handler nor mark the listener down.
  */
 export class PgNotifyListener {
   private readonly logger = new Logger(PgNotifyListener.name);
-  private readonly subscriber: Subscriber;
   private readonly watchers = new Map<string, Set<ChannelWatcher>>();
-  /** Per channel, its LISTEN: every watch awaits it, also one that finds the channel watched. */
+  /** Channels LISTENed to on every connection, with the LISTEN of the current one. */
   private readonly listens = new Map<string, Promise<unknown>>();
+  private client: pg.Client | undefined;
+  /** The first connection, which watch() waits for. */
   private connecting: Promise<void> | undefined;
+  /** A reconnect under way. */
+  private reopening: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private closing = false;
   private currentState: ListenerState = 'idle';
   private reconnects = 0;
   private malformed = 0;
 
-  constructor(databaseUrl: string) {
-    this.subscriber = createPostgresSubscriber(
-      { connectionString: databaseUrl, application_name: 'tasker-listen' },
-      {
-        retryInterval: (attempt: number) =>
-          Math.min(RECONNECT_MAX_MS, RECONNECT_INITIAL_MS * 2 ** attempt),
-        retryLimit: Infinity,
-        // 0: never give up reconnecting.
-        retryTimeout: 0,
-        // Raw text: pg-listen's JSON.parse would report a bad payload as a connection error.
-        parse: (payload: string) => payload,
-      },
-    );
-    this.subscriber.events.on('notification', ({ channel, payload }) => {
-      const text = payload as string | undefined;
-      const notice = parseMessageReadyNotice(channel, text);
-      if (!notice) {
-        this.malformed += 1;
-        this.logger.warn(
-          `malformed notification on ${channel}, reading the queue: ${JSON.stringify(text?.slice(0, LOGGED_PAYLOAD_CHARS) ?? null)}`,
-        );
-      }
-      for (const watcher of this.watchers.get(channel) ?? []) {
-        watcher.onReady(notice?.visibleInMs ?? null);
-      }
-    });
-    this.subscriber.events.on('reconnect', (attempt) => {
-      if (attempt === 1) {
-        this.reconnects += 1;
-        this.logger.warn('LISTEN connection lost; reconnecting');
-      }
-      this.currentState = 'connecting';
-    });
-    this.subscriber.events.on('connected', () => {
-      this.currentState = 'listening';
-      for (const set of this.watchers.values()) for (const watcher of set) watcher.onConnected();
-    });
-    this.subscriber.events.on('error', (err) => {
-      this.currentState = 'error';
-      this.logger.error(`LISTEN connection: ${err.message}`);
-    });
-  }
+  constructor(private readonly databaseUrl: string) {}
 
   get state(): ListenerState {
     return this.currentState;
@@ -152,10 +119,9 @@ export class PgNotifyListener {
       set.add(watcher);
       let listen = this.listens.get(channel);
       if (!listen) {
-        const started = Promise.resolve(this.subscriber.listenTo(channel));
-        started.catch(() => this.listens.delete(channel));
-        this.listens.set(channel, started);
-        listen = started;
+        // While reconnecting there is no client: the reconnect LISTENs to every channel.
+        listen = this.client ? this.listen(this.client, channel) : Promise.resolve();
+        this.listens.set(channel, listen);
       }
       await listen;
     }
@@ -166,23 +132,111 @@ export class PgNotifyListener {
   }
 
   async close(): Promise<void> {
-    if (this.currentState === 'idle') return;
-    await this.subscriber.unlistenAll().catch(() => undefined);
-    await this.subscriber.close().catch(() => undefined);
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.livenessTimer);
+    await this.connecting?.catch(() => undefined);
+    await this.reopening?.catch(() => undefined);
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      await client.query('UNLISTEN *').catch(() => undefined);
+      await client.end().catch(() => undefined);
+    }
     this.currentState = 'idle';
   }
 
+  /** The first connection: its failure is the caller's (boot fails, readiness says why). */
   private connect(): Promise<void> {
-    this.connecting ??= (async () => {
-      this.currentState = 'connecting';
-      try {
-        await this.subscriber.connect();
-      } catch (err) {
-        this.connecting = undefined;
-        this.currentState = 'error';
-        throw err;
-      }
-    })();
+    this.connecting ??= this.open().catch((err: unknown) => {
+      this.connecting = undefined;
+      this.currentState = 'error';
+      throw err;
+    });
     return this.connecting;
+  }
+
+  /** Opens a connection and LISTENs to every channel; a close meanwhile ends it at once. */
+  private async open(): Promise<void> {
+    this.currentState = 'connecting';
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: 'tasker-listen',
+      keepAlive: true,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client));
+    client.on('notification', ({ channel, payload }) => this.notified(channel, payload));
+    try {
+      await client.connect();
+      for (const channel of this.listens.keys()) {
+        this.listens.set(channel, this.listen(client, channel));
+      }
+      await Promise.all(this.listens.values());
+    } catch (err) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closing) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.currentState = 'listening';
+    this.livenessTimer = setInterval(() => {
+      client.query('SELECT 1').catch((err: Error) => this.lost(client, err));
+    }, LIVENESS_CHECK_MS).unref();
+  }
+
+  private listen(client: pg.Client, channel: string): Promise<unknown> {
+    return client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+  }
+
+  private notified(channel: string, payload: string | undefined): void {
+    const notice = parseMessageReadyNotice(channel, payload);
+    if (!notice) {
+      this.malformed += 1;
+      this.logger.warn(
+        `malformed notification on ${channel}, reading the queue: ${JSON.stringify(payload?.slice(0, LOGGED_PAYLOAD_CHARS) ?? null)}`,
+      );
+    }
+    for (const watcher of this.watchers.get(channel) ?? []) {
+      watcher.onReady(notice?.visibleInMs ?? null);
+    }
+  }
+
+  /** The current connection failed or ended: drop it and reconnect (once per connection). */
+  private lost(client: pg.Client, err?: Error): void {
+    if (this.closing || client !== this.client) return;
+    this.client = undefined;
+    clearInterval(this.livenessTimer);
+    client.removeAllListeners('end');
+    client.end().catch(() => undefined);
+    this.reconnects += 1;
+    this.currentState = 'connecting';
+    this.logger.warn(`LISTEN connection lost${err ? ` (${err.message})` : ''}; reconnecting`);
+    this.retry(0);
+  }
+
+  private retry(attempt: number): void {
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_INITIAL_MS * 2 ** attempt);
+    this.retryTimer = setTimeout(() => {
+      if (this.closing) return;
+      this.reopening = this.open();
+      this.reopening.then(
+        () => {
+          if (this.closing) return;
+          this.logger.log('LISTEN connection re-established');
+          for (const set of this.watchers.values())
+            for (const watcher of set) watcher.onConnected();
+        },
+        () => {
+          if (!this.closing) this.retry(attempt + 1);
+        },
+      );
+    }, delay);
   }
 }
