@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import pgListen, { type Subscriber } from 'pg-listen';
+import { messageReadyChannel } from '#contracts';
 
 export type ListenerState = 'idle' | 'connecting' | 'listening' | 'error';
 
@@ -25,9 +26,7 @@ const RECONNECT_INITIAL_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 
 /** The channel a queue's senders notify: per queue, so per namespace for worker queues. */
-export function messageReadyChannel(queue: string): string {
-  return `tasker_message_ready.${queue}`;
-}
+export { messageReadyChannel };
 
 /**
  * One dedicated LISTEN connection (pg-listen) per process: reconnects forever with capped
