@@ -56,6 +56,7 @@ export async function createOrchestrationApp(
     prefetch: messaging.batchSize,
     visibilityTimeoutMs: orchestration.resultVisibilityTimeoutMs,
     shutdownGraceMs: messaging.shutdownGraceMs,
+    maxDeliveries: messaging.maxDeliveries,
   });
   return app;
 }

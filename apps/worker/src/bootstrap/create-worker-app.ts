@@ -24,13 +24,14 @@ export async function createWorkerApp(
     throw err;
   });
   const worker = app.get<ReturnType<typeof workerConfig>>(workerConfig.KEY);
+  const messaging = app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY);
   await startTaskerTransport(app, {
     onDeadLetter: (queue) => app.get(TaskerMetrics).messageDeadLettered(queue),
     queues: app.get(WorkerQueues).queues,
     prefetch: worker.concurrency,
     visibilityTimeoutMs: worker.stepVisibilityTimeoutMs,
-    shutdownGraceMs: app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY)
-      .shutdownGraceMs,
+    shutdownGraceMs: messaging.shutdownGraceMs,
+    maxDeliveries: messaging.maxDeliveries,
   });
   return app;
 }

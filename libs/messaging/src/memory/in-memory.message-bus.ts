@@ -116,6 +116,11 @@ export class InMemoryMessageBus extends MessageBus {
     this.queue(deadLetterQueueName(message.queue)).push(dead);
   }
 
+  /** Why a message taken from a dead-letter queue was put there. */
+  deadLetterReasonOf(message: ReceivedMessage): string | undefined {
+    return this.queue(message.queue).find((m) => m.id === message.id)?.deadLetterReason;
+  }
+
   async depth(queue: string): Promise<number> {
     return this.queue(queue).length;
   }
