@@ -20,6 +20,13 @@ const misbehaving = defineHandler('examples.sleep', (ctx) => {
       throw { code: 'E_FAIL', retry: false };
     case 'bigint':
       return { total: 10n };
+    case 'nul-in-result':
+      // JSON allows it; PostgreSQL's jsonb does not.
+      return { rows: [{ id: 1 }, { id: 2, name: 'nul\u0000byte' }] };
+    case 'lone-surrogate-key':
+      return { labels: { ['half \ud83d']: true } };
+    case 'nul-in-error':
+      throw new Error('could not parse "nul\u0000byte \ud83d"');
     case 'circular': {
       const node: Record<string, unknown> = { name: 'loop' };
       node.self = node;
@@ -84,10 +91,34 @@ describe('misbehaving handlers', () => {
         permanent: true,
       },
     ],
+    [
+      'nul-in-result',
+      {
+        errorClass: 'ResultNotStorable',
+        message:
+          'the handler returned a value PostgreSQL cannot store as JSON: the string at $.rows[1].name contains U+0000 (NUL)',
+        permanent: true,
+      },
+    ],
+    [
+      'lone-surrogate-key',
+      {
+        errorClass: 'ResultNotStorable',
+        message:
+          'the handler returned a value PostgreSQL cannot store as JSON: a key of the object at $.labels contains an unpaired surrogate (U+D83D)',
+        permanent: true,
+      },
+    ],
+    [
+      'nul-in-error',
+      // The error is kept, with what jsonb cannot hold written out as escapes.
+      { errorClass: 'Error', message: 'could not parse "nul\\u0000byte \\ud83d"' },
+    ],
   ])('a handler that does %s ends its step in a clear error', async (mode, error) => {
     const task = await run(mode);
     expect(task.status).toBe('error');
-    expect(task.steps[0]).toMatchObject({ state: 'error', error });
+    // On its first run: an error PostgreSQL refused to store is not left to the step timeout.
+    expect(task.steps[0]).toMatchObject({ state: 'error', attempts: 1, error });
   });
 
   it('leaves the worker healthy and working afterwards', async () => {

@@ -145,5 +145,43 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
         /^tasker_messages_dead_lettered_total\{queue="orchestration_step_results"\} 1$/m,
       );
     });
+
+    it('dead-letters at once messages whose UUIDs are no UUIDs, never retrying them', async () => {
+      // 36 characters of [0-9a-f-]: what the message schema took for a UUID and PostgreSQL refused.
+      const notUuid = '0123456789abcdef0123456789abcdef0123';
+      const meta = { correlationId: notUuid };
+      const workerDlq = deadLetterQueueName(workerQueueName('examples'));
+      const resultsDlq = deadLetterQueueName(ORCHESTRATION_STEP_RESULTS_QUEUE);
+      const [workerBefore, resultsBefore] = [
+        await tasker.queueLength(workerDlq),
+        await tasker.queueLength(resultsDlq),
+      ];
+      await tasker
+        .bus()
+        .send(
+          workerQueueName('examples'),
+          createEnvelope(
+            'step.execute.v1',
+            { taskUuid: notUuid, stepUuid: notUuid, stepName: 'bogus', namespace: 'examples' },
+            meta,
+          ),
+        );
+      await tasker
+        .bus()
+        .send(
+          ORCHESTRATION_STEP_RESULTS_QUEUE,
+          createEnvelope(
+            'step.result.v1',
+            { taskUuid: notUuid, stepUuid: '-'.repeat(36), attempt: 1, outcome: 'failure' },
+            meta,
+          ),
+        );
+      await pollUntil(
+        async () => [await tasker.queueLength(workerDlq), await tasker.queueLength(resultsDlq)],
+        ([worker, results]) => worker === workerBefore + 1 && results === resultsBefore + 1,
+        { description: 'both messages to be dead-lettered' },
+      );
+      await drained();
+    });
   },
 );

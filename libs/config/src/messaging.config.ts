@@ -37,6 +37,8 @@ export interface MessagingConfig {
   batchSize: number;
   /** At shutdown: how long handlers in flight may finish before their messages are released. */
   shutdownGraceMs: number;
+  /** Deliveries of one message before it goes to its dead-letter queue instead of coming back. */
+  maxDeliveries: number;
   /** Present only when backend is rabbitmq. */
   rabbitmq: RabbitMqConfig | undefined;
 }
@@ -59,6 +61,7 @@ export function parseMessagingConfig(
     },
     batchSize: read.integer('TASKER_BATCH_SIZE', 20, 1, 1000),
     shutdownGraceMs: read.integer('TASKER_SHUTDOWN_GRACE_MS', 30000, 0, 3600000),
+    maxDeliveries: read.integer('TASKER_MAX_DELIVERIES', 10, 1, 1000),
     rabbitmq:
       backend === 'rabbitmq'
         ? {

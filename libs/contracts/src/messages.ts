@@ -38,7 +38,11 @@ export interface MessageEnvelope<T extends MessageType = MessageType> {
   payload: MessagePayloads[T];
 }
 
-const uuid = { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' } as const;
+/** A UUID in its canonical form, as every producer writes it (PostgreSQL's uuid output). */
+const uuid = {
+  type: 'string',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+} as const;
 
 const payloadSchemas: { [K in MessageType]: JSONSchemaType<MessagePayloads[K]> } = {
   'step.execute.v1': {

@@ -48,7 +48,11 @@ export async function createOrchestrationApp(
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
-  await app.init();
+  // A boot that fails (an invalid template, say) closes what it opened: pools, connections.
+  await app.init().catch(async (err: unknown) => {
+    await app.close().catch(() => undefined);
+    throw err;
+  });
   const orchestration = app.get<ReturnType<typeof orchestrationConfig>>(orchestrationConfig.KEY);
   const http = app.getHttpServer() as { requestTimeout: number };
   http.requestTimeout = orchestration.requestTimeoutMs;
@@ -59,6 +63,7 @@ export async function createOrchestrationApp(
     prefetch: messaging.batchSize,
     visibilityTimeoutMs: orchestration.resultVisibilityTimeoutMs,
     shutdownGraceMs: messaging.shutdownGraceMs,
+    maxDeliveries: messaging.maxDeliveries,
   });
   return app;
 }

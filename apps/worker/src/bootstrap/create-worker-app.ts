@@ -18,15 +18,20 @@ export async function createWorkerApp(
   const app = await NestFactory.create(WorkerModule.forRoot({ handlers }), {
     logger: options.logger ?? ['error', 'warn', 'log'],
   });
-  await app.init();
+  // A boot that fails (an invalid template, say) closes what it opened: pools, connections.
+  await app.init().catch(async (err: unknown) => {
+    await app.close().catch(() => undefined);
+    throw err;
+  });
   const worker = app.get<ReturnType<typeof workerConfig>>(workerConfig.KEY);
+  const messaging = app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY);
   await startTaskerTransport(app, {
     onDeadLetter: (queue) => app.get(TaskerMetrics).messageDeadLettered(queue),
     queues: app.get(WorkerQueues).queues,
     prefetch: worker.concurrency,
     visibilityTimeoutMs: worker.stepVisibilityTimeoutMs,
-    shutdownGraceMs: app.get<ReturnType<typeof messagingConfig>>(messagingConfig.KEY)
-      .shutdownGraceMs,
+    shutdownGraceMs: messaging.shutdownGraceMs,
+    maxDeliveries: messaging.maxDeliveries,
   });
   return app;
 }

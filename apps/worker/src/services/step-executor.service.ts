@@ -7,6 +7,7 @@ import type { ClaimedStep, StepRunOutcome } from '#persistence';
 import {
   claimStep,
   Database,
+  findJsonbUnstorable,
   ProcessIdentity,
   readStep,
   recordStepRun,
@@ -220,25 +221,35 @@ export class StepExecutor {
 }
 
 /**
- * A handler's return value as it will be stored (JSON). One that cannot be (a BigInt, a
- * cycle) is a permanent step failure saying so, not a worker error retried until timeout.
+ * A handler's return value as it will be stored (jsonb). One that cannot be (a BigInt, a
+ * cycle, a NUL character or an unpaired surrogate in a string) is a permanent step failure
+ * saying so, not a worker error retried until timeout.
  */
 function storableResult(
   result: unknown,
 ): { ok: true; value: unknown } | { ok: false; failure: StepFailure } {
+  let value: unknown;
   try {
-    const json = JSON.stringify(result ?? null);
-    return { ok: true, value: JSON.parse(json) as unknown };
+    value = JSON.parse(JSON.stringify(result ?? null)) as unknown;
   } catch (err) {
-    return {
-      ok: false,
-      failure: {
-        message: `the handler returned a value that is not JSON-serialisable: ${errorMessage(err)}`,
-        errorClass: 'ResultNotSerializable',
-        permanent: true,
-        backoffHintMs: null,
-        timedOut: false,
-      },
-    };
+    return notStorable(
+      'ResultNotSerializable',
+      `the handler returned a value that is not JSON-serialisable: ${errorMessage(err)}`,
+    );
   }
+  const problem = findJsonbUnstorable(value);
+  if (problem !== null) {
+    return notStorable(
+      'ResultNotStorable',
+      `the handler returned a value PostgreSQL cannot store as JSON: ${problem}`,
+    );
+  }
+  return { ok: true, value };
+}
+
+function notStorable(errorClass: string, message: string): { ok: false; failure: StepFailure } {
+  return {
+    ok: false,
+    failure: { message, errorClass, permanent: true, backoffHintMs: null, timedOut: false },
+  };
 }

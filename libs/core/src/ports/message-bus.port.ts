@@ -8,8 +8,9 @@ export interface ReceivedMessage {
   /** The raw body: validate it before trusting it (it may be malformed). */
   readonly body: unknown;
   /**
-   * 1 on first delivery. PGMQ counts exactly; RabbitMQ classic queues only flag a redelivery,
-   * so there it is a lower bound (see the adapter).
+   * 1 on first delivery, exact along nacks with a delay (what the transport's delivery cap
+   * counts). After a lost consumer or a nack without delay, PGMQ still counts exactly; RabbitMQ
+   * classic queues only flag a redelivery, so there it is a lower bound (see the adapter).
    */
   readonly deliveryCount: number;
   readonly enqueuedAt: Date;

@@ -269,6 +269,20 @@ describe('parseTemplate', () => {
     ]);
   });
 
+  it('rejects a namespace too long for the queue, dead-letter queue and notify channel names made from it', () => {
+    // 29 characters: 'tasker_message_ready.worker_<namespace>_queue' is then 63 bytes, PostgreSQL's limit.
+    const longest = `n${'x'.repeat(28)}`;
+    expect(parseTemplate({ ...diamond(), namespace: longest }, 'longest.yaml').namespace).toBe(
+      longest,
+    );
+    const e = problemsOf({ ...diamond(), namespace: `${longest}x` });
+    expect(e.problems).toEqual([
+      `namespace '${longest}x' is 30 characters; at most 29 fit in the names derived from it ` +
+        `(its notify channel 'tasker_message_ready.worker_${longest}x_queue' would be 64 bytes, ` +
+        `over PostgreSQL's identifier limit of 63)`,
+    ]);
+  });
+
   it('collects every problem of every step, each naming its step', () => {
     const e = problemsOf({
       namespace: 'examples',

@@ -1,3 +1,4 @@
+import { namespaceNameProblem } from '#contracts';
 import { TemplateValidationError } from '../errors/tasker.error.js';
 import { compileSchemaProblem } from './context-validator.js';
 import { findDagProblems, topologicalOrder } from './dag.js';
@@ -72,6 +73,9 @@ export function parseTemplate(raw: unknown, source: string): TaskTemplate {
   problems.push(...unknownKeys(raw, TOP_LEVEL_KEYS, ''));
 
   const namespace = readName(raw, 'namespace', '', problems);
+  // Its queue, dead-letter queue and notify channel are named after it: all must fit.
+  const namespaceProblem = namespace === '' ? null : namespaceNameProblem(namespace);
+  if (namespaceProblem !== null) problems.push(namespaceProblem);
   const name = readName(raw, 'name', '', problems);
 
   let version = '';

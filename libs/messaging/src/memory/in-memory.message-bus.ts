@@ -127,6 +127,11 @@ export class InMemoryMessageBus extends MessageBus {
     this.queue(deadLetterQueueName(message.queue)).push(dead);
   }
 
+  /** Why a message taken from a dead-letter queue was put there. */
+  deadLetterReasonOf(message: ReceivedMessage): string | undefined {
+    return this.queue(message.queue).find((m) => m.id === message.id)?.deadLetterReason;
+  }
+
   async depths(queues: readonly string[]): Promise<ReadonlyMap<string, number>> {
     return new Map(
       queues.flatMap((queue) => {

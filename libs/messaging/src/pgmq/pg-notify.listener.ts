@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
+import { messageReadyChannel } from '#contracts';
 
 export type ListenerState = 'idle' | 'connecting' | 'listening' | 'error';
 
@@ -32,9 +33,7 @@ const CONNECT_TIMEOUT_MS = 5000;
 const LIVENESS_CHECK_MS = 30000;
 
 /** The channel a queue's senders notify: per queue, so per namespace for worker queues. */
-export function messageReadyChannel(queue: string): string {
-  return `tasker_message_ready.${queue}`;
-}
+export { messageReadyChannel };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

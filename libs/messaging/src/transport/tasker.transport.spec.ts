@@ -7,6 +7,7 @@ import { createEnvelope, deadLetterQueueName } from '#contracts';
 import { pollUntil } from '#testing';
 import { InMemoryMessageBus } from '../memory/in-memory.message-bus.js';
 import { TaskerContext } from './tasker.context.js';
+import { TaskerExceptionFilter } from './tasker-exception.filter.js';
 import { failureRedeliveryMs, TASKER_TRANSPORT, TaskerTransport } from './tasker.transport.js';
 
 const QUEUE = 'worker_transport_spec_queue';
@@ -14,6 +15,8 @@ const QUEUE = 'worker_transport_spec_queue';
 /** What the test handler should do with the next step.execute message, by step name. */
 const behaviour = new Map<string, (context: TaskerContext) => void>();
 const handled: string[] = [];
+const deadLettered: string[] = [];
+const MAX_DELIVERIES = 3;
 
 @Controller()
 class StepController {
@@ -47,18 +50,27 @@ describe('TaskerTransport', () => {
   beforeEach(async () => {
     behaviour.clear();
     handled.length = 0;
+    deadLettered.length = 0;
     bus = new InMemoryMessageBus({ pollIntervalMs: 5 });
-    app = await NestFactory.createMicroservice<MicroserviceOptions>(SpecModule, {
+    app = await startTransport();
+  });
+
+  async function startTransport(): Promise<INestMicroservice> {
+    const started = await NestFactory.createMicroservice<MicroserviceOptions>(SpecModule, {
       strategy: new TaskerTransport(bus, {
         queues: [QUEUE],
         prefetch: 4,
         visibilityTimeoutMs: 60000,
         shutdownGraceMs: 1000,
+        maxDeliveries: MAX_DELIVERIES,
+        onDeadLetter: (queue) => deadLettered.push(queue),
       }),
       logger: false,
     });
-    await app.listen();
-  });
+    started.useGlobalFilters(new TaskerExceptionFilter());
+    await started.listen();
+    return started;
+  }
 
   afterEach(async () => {
     await app.close();
@@ -139,6 +151,50 @@ describe('TaskerTransport', () => {
     );
     expect(calls).toBe(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(failureRedeliveryMs(1));
+  });
+
+  it('dead-letters a message whose handler failed on every one of the maximum deliveries', async () => {
+    let calls = 0;
+    behaviour.set('poison', () => {
+      calls += 1;
+      throw new Error(`invalid input syntax for type uuid (call ${calls})`);
+    });
+    await bus.send(QUEUE, stepMessage('poison'));
+    const [dead] = await pollUntil(
+      () => bus.receive(deadLetterQueueName(QUEUE), { maxMessages: 1, visibilityTimeoutMs: 0 }),
+      (got) => got.length === 1,
+      { description: 'the dead letter', timeoutMs: 10000 },
+    );
+    expect((dead!.body as MessageEnvelope).payload).toMatchObject({ stepName: 'poison' });
+    expect(bus.deadLetterReasonOf(dead!)).toBe(
+      'failed on each of its 3 deliveries (TASKER_MAX_DELIVERIES); last error: ' +
+        'invalid input syntax for type uuid (call 3)',
+    );
+    expect(calls).toBe(MAX_DELIVERIES);
+    expect(deadLettered).toEqual([QUEUE]);
+    expect(await depth(QUEUE)).toBe(0);
+  });
+
+  it('dead-letters a message delivered more than the maximum times without being settled', async () => {
+    await app.close();
+    const sent = stepMessage('orphan');
+    await bus.send(QUEUE, sent);
+    // Taken and never settled by consumers that were lost, up to the cap, before ours gets it.
+    for (let i = 0; i < MAX_DELIVERIES; i++) {
+      expect(await bus.receive(QUEUE, { maxMessages: 1, visibilityTimeoutMs: 0 })).toHaveLength(1);
+    }
+    app = await startTransport();
+    const [dead] = await pollUntil(
+      () => bus.receive(deadLetterQueueName(QUEUE), { maxMessages: 1, visibilityTimeoutMs: 0 }),
+      (got) => got.length === 1,
+      { description: 'the dead letter' },
+    );
+    expect(dead!.body).toEqual(sent);
+    expect(bus.deadLetterReasonOf(dead!)).toBe(
+      'delivered 4 times, more than TASKER_MAX_DELIVERIES (3), without being settled',
+    );
+    expect(handled).toEqual([]);
+    expect(deadLettered).toEqual([QUEUE]);
   });
 
   it('backs off exponentially up to a minute', () => {

@@ -7,6 +7,7 @@ import { parseEnvelope, traceIdOf } from '#contracts';
 import type { ReceivedMessage, Subscription } from '#core';
 import { errorMessage, MessageBus, withLogContext } from '#core';
 import { ConsumedQueues } from './consumed-queues.js';
+import { TaskerExceptionFilter } from './tasker-exception.filter.js';
 import { TaskerContext } from './tasker.context.js';
 
 export const TASKER_TRANSPORT = Symbol('tasker');
@@ -20,6 +21,11 @@ export interface TaskerTransportOptions {
   visibilityTimeoutMs: number;
   /** At close: how long handlers in flight may run on before their shutdown signal aborts. */
   shutdownGraceMs: number;
+  /**
+   * Deliveries of one message (TASKER_MAX_DELIVERIES): one whose handler failed on the last of
+   * them, or that comes back once more unsettled, is dead-lettered instead of retried forever.
+   */
+  maxDeliveries: number;
   /** Told about every message the transport dead-letters (for a metric). */
   onDeadLetter?: (queue: string) => void;
 }
@@ -34,7 +40,8 @@ export function failureRedeliveryMs(deliveryCount: number): number {
  * Handlers are ordinary `@EventPattern('<message type>')` methods receiving the validated
  * envelope as payload and a TaskerContext. The transport never auto-acks: it acks after the
  * handler resolved (its database work committed), nacks with backoff when it failed, and
- * dead-letters what can never be processed (malformed envelope, a type nobody handles).
+ * dead-letters what can never be processed (malformed envelope, a type nobody handles, a
+ * message that failed or went unsettled on each of its `maxDeliveries` deliveries).
  */
 export class TaskerTransport extends Server implements CustomTransportStrategy {
   override readonly transportId = TASKER_TRANSPORT;
@@ -96,6 +103,14 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
   }
 
   private async dispatch(message: ReceivedMessage): Promise<void> {
+    const { maxDeliveries } = this.options;
+    // Its consumers were lost (or asked for it back) every time: it may be what kills them.
+    if (message.deliveryCount > maxDeliveries) {
+      return this.deadLetter(
+        message,
+        `delivered ${message.deliveryCount} times, more than TASKER_MAX_DELIVERIES (${maxDeliveries}), without being settled`,
+      );
+    }
     const parsed = parseEnvelope(message.body);
     if (!parsed.ok) return this.deadLetter(message, parsed.error);
     const envelope = parsed.message;
@@ -127,6 +142,13 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
       const result: unknown = await handler(envelope, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
     } catch (err) {
+      if (message.deliveryCount >= this.options.maxDeliveries) {
+        await this.deadLetter(
+          message,
+          `failed on each of its ${message.deliveryCount} deliveries (TASKER_MAX_DELIVERIES); last error: ${describe(err)}`,
+        );
+        return;
+      }
       const delayMs = failureRedeliveryMs(message.deliveryCount);
       this.log.error(
         `${envelope.type} ${envelope.id} failed on delivery ${message.deliveryCount}; redelivering in ${delayMs} ms: ${describe(err)}`,
@@ -148,7 +170,7 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
   }
 }
 
-/** Nest's RPC exception filter turns errors into `{ status, message }` objects. */
+/** An Error, or what Nest's RPC exception filter makes of one (`{ status, message }`). */
 function describe(err: unknown): string {
   if (err && typeof err === 'object' && 'message' in err) return String(err.message);
   return errorMessage(err);
@@ -163,6 +185,8 @@ export async function startTaskerTransport(
   options: TaskerTransportOptions,
 ): Promise<void> {
   app.get(ConsumedQueues).add(options.queues);
-  app.connectMicroservice({ strategy: new TaskerTransport(app.get(MessageBus), options) });
+  app
+    .connectMicroservice({ strategy: new TaskerTransport(app.get(MessageBus), options) })
+    .useGlobalFilters(new TaskerExceptionFilter());
   await app.startAllMicroservices();
 }

@@ -1,5 +1,6 @@
 import type { StepFailure } from '#core';
 import type { Queryable } from '../database.js';
+import { jsonbSafeText } from '../jsonb-text.js';
 
 export type StepRunOutcome =
   { kind: 'success'; result: unknown } | { kind: 'failure'; failure: StepFailure };
@@ -10,6 +11,7 @@ export type StepRunOutcome =
  * the claim can record: the step must still be `in_progress` at the same attempt, so a late
  * run that lost its claim (timed out, cancelled) changes nothing. Returns whether it recorded.
  * The step row is locked before its transition (the lock order, see transition-steps.ts).
+ * A success's result must be storable as jsonb (see findJsonbUnstorable).
  */
 export async function recordStepRun(
   q: Queryable,
@@ -23,7 +25,13 @@ export async function recordStepRun(
       ? 'enqueued_for_orchestration'
       : 'enqueued_as_error_for_orchestration';
   const result = outcome.kind === 'success' ? JSON.stringify(outcome.result ?? null) : null;
-  const failure = outcome.kind === 'failure' ? JSON.stringify(outcome.failure) : null;
+  // An error message may quote anything (a NUL, half a surrogate pair): stored readable, never refused.
+  const failure =
+    outcome.kind === 'failure'
+      ? JSON.stringify(outcome.failure, (_key, value: unknown) =>
+          typeof value === 'string' ? jsonbSafeText(value) : value,
+        )
+      : null;
   const backoffSeconds =
     outcome.kind === 'failure' && outcome.failure.backoffHintMs !== null
       ? outcome.failure.backoffHintMs / 1000
