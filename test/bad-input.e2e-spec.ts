@@ -115,6 +115,55 @@ const cases: [string, BadRequest][] = [
     },
   ],
   [
+    'tasks: a context string holding U+0000, which PostgreSQL cannot store',
+    {
+      method: 'POST',
+      path: '/v1/tasks',
+      raw: '{"namespace":"examples","name":"diamond","context":{"n":1,"note":"a\\u0000b"}}',
+      status: 400,
+      message: /the string at \$\.context\.note contains U\+0000/,
+    },
+  ],
+  [
+    'tasks: a context key holding an unpaired surrogate',
+    {
+      method: 'POST',
+      path: '/v1/tasks',
+      raw: '{"namespace":"examples","name":"diamond","context":{"n":1,"\\ud800":2}}',
+      status: 400,
+      message: /unpaired surrogate/,
+    },
+  ],
+  [
+    'steps: a manual result holding U+0000',
+    {
+      method: 'PATCH',
+      path: '/v1/tasks/{task}/steps/{step}',
+      raw: '{"action":"complete_manually","operator":"op","reason":"r","result":{"v":"\\u0000"}}',
+      status: 400,
+      message: /the string at \$\.result\.v contains U\+0000/,
+    },
+  ],
+  [
+    'schedules: a context holding U+0000',
+    {
+      method: 'POST',
+      path: '/v1/schedules',
+      raw: '{"namespace":"examples","name":"diamond","kind":"cron","expression":"0 3 * * *","timezone":"UTC","context":{"n":"\\u0000"}}',
+      status: 400,
+      message: /U\+0000/,
+    },
+  ],
+  [
+    'tasks: a query string holding U+0000',
+    {
+      method: 'GET',
+      path: '/v1/tasks?namespace=a%00b',
+      status: 400,
+      message: /the string at query\.namespace contains U\+0000/,
+    },
+  ],
+  [
     'tasks: a body over 1 MB',
     {
       method: 'POST',

@@ -8,6 +8,7 @@ import { startTaskerTransport } from '#messaging';
 import { TaskerMetrics } from '#observability';
 import { DomainErrorFilter } from '../http/domain-error.filter.js';
 import { assertJsonDepth } from '../http/json-depth.js';
+import { StorableInputPipe } from '../http/storable-input.pipe.js';
 import { OrchestrationModule } from '../orchestration.module.js';
 
 /**
@@ -31,6 +32,7 @@ export async function createOrchestrationApp(
     verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body),
   });
   app.useGlobalPipes(
+    new StorableInputPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
