@@ -190,6 +190,48 @@ describe('fault tolerance', () => {
     }, 180000);
   });
 
+  describe('on pgmq with EventDrivenOnly replicas only', () => {
+    beforeEach(() => setUp('pgmq'));
+    afterEach(() => tearDown());
+
+    it('a worker killed with SIGKILL mid-step, on a queue that then stays quiet: another worker takes the step over once its visibility timeout runs out', async () => {
+      // No polling anywhere, and the readiness sweep's re-announce (5 min) out of reach: only
+      // the wake-up armed for the hidden message's visibility timeout can bring it back.
+      const env = {
+        TASKER_EVENT_MODE: 'EventDrivenOnly',
+        TASKER_REANNOUNCE_AFTER_MS: '300000',
+      };
+      const orchestration = await start('orchestration', 'orchestration', 'pgmq', env);
+      const doomed = await start('worker', 'worker-doomed', 'pgmq', env);
+      const reply = await fetch(`${orchestration.url}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ namespace: 'faults', name: 'long_nap', context: {} }),
+      });
+      expect(reply.status).toBe(201);
+      await pollUntil(inProgress, (n) => n === 1, {
+        timeoutMs: 30000,
+        intervalMs: 20,
+        description: 'the nap to be running on worker-doomed',
+      });
+      const survivor = await start('worker', 'worker-survivor', 'pgmq', env);
+      doomed.child.kill('SIGKILL');
+      apps.splice(apps.indexOf(doomed), 1);
+
+      await allComplete(1, 60000);
+      const { rows } = await pool.query<{ attempts: number; processors: number }>(
+        `SELECT s.attempts,
+                (SELECT count(DISTINCT processor_uuid)::int FROM tasker.workflow_step_transitions t
+                  WHERE t.workflow_step_uuid = s.workflow_step_uuid AND t.to_state = 'in_progress')
+                  AS processors
+           FROM tasker.workflow_steps s`,
+      );
+      // Two runs of the one step, by two different workers: the killed one's and the takeover.
+      expect(rows).toEqual([{ attempts: 2, processors: 2 }]);
+      expect(survivor.child.exitCode).toBeNull();
+    }, 120000);
+  });
+
   describe.each<[MessagingBackend, string]>([
     ['pgmq', 'Hybrid'],
     ['pgmq', 'EventDrivenOnly'],
