@@ -103,19 +103,20 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
       expect(await tasker.queueLength(workerQueueName('examples'))).toBe(0);
     });
 
-    it('dead-letters step and result messages about a step that does not exist, and counts them', async () => {
-      const ghost = '01900000-0000-7000-8000-00000000dead';
-      const meta = { correlationId: ghost };
-      const workerDlq = deadLetterQueueName(workerQueueName('examples'));
-      const resultsDlq = deadLetterQueueName(ORCHESTRATION_STEP_RESULTS_QUEUE);
-      const before = await tasker.queueLength(workerDlq);
+    /** A step message and a result message about ids no task has, sent as a peer would. */
+    async function sendAboutMissingStep(
+      ids: { taskUuid: string; stepUuid: string; resultStepUuid: string },
+      stepName: string,
+      outcome: 'success' | 'failure',
+    ): Promise<void> {
+      const meta = { correlationId: ids.taskUuid };
       await tasker
         .bus()
         .send(
           workerQueueName('examples'),
           createEnvelope(
             'step.execute.v1',
-            { taskUuid: ghost, stepUuid: ghost, stepName: 'ghost', namespace: 'examples' },
+            { taskUuid: ids.taskUuid, stepUuid: ids.stepUuid, stepName, namespace: 'examples' },
             meta,
           ),
         );
@@ -125,10 +126,22 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
           ORCHESTRATION_STEP_RESULTS_QUEUE,
           createEnvelope(
             'step.result.v1',
-            { taskUuid: ghost, stepUuid: ghost, attempt: 1, outcome: 'success' },
+            { taskUuid: ids.taskUuid, stepUuid: ids.resultStepUuid, attempt: 1, outcome },
             meta,
           ),
         );
+    }
+
+    it('dead-letters step and result messages about a step that does not exist, and counts them', async () => {
+      const ghost = '01900000-0000-7000-8000-00000000dead';
+      const workerDlq = deadLetterQueueName(workerQueueName('examples'));
+      const resultsDlq = deadLetterQueueName(ORCHESTRATION_STEP_RESULTS_QUEUE);
+      const before = await tasker.queueLength(workerDlq);
+      await sendAboutMissingStep(
+        { taskUuid: ghost, stepUuid: ghost, resultStepUuid: ghost },
+        'ghost',
+        'success',
+      );
       await pollUntil(
         async () => [await tasker.queueLength(workerDlq), await tasker.queueLength(resultsDlq)],
         ([worker, results]) => worker === before + 1 && results === 1,
@@ -149,33 +162,17 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
     it('dead-letters at once messages whose UUIDs are no UUIDs, never retrying them', async () => {
       // 36 characters of [0-9a-f-]: what the message schema took for a UUID and PostgreSQL refused.
       const notUuid = '0123456789abcdef0123456789abcdef0123';
-      const meta = { correlationId: notUuid };
       const workerDlq = deadLetterQueueName(workerQueueName('examples'));
       const resultsDlq = deadLetterQueueName(ORCHESTRATION_STEP_RESULTS_QUEUE);
       const [workerBefore, resultsBefore] = [
         await tasker.queueLength(workerDlq),
         await tasker.queueLength(resultsDlq),
       ];
-      await tasker
-        .bus()
-        .send(
-          workerQueueName('examples'),
-          createEnvelope(
-            'step.execute.v1',
-            { taskUuid: notUuid, stepUuid: notUuid, stepName: 'bogus', namespace: 'examples' },
-            meta,
-          ),
-        );
-      await tasker
-        .bus()
-        .send(
-          ORCHESTRATION_STEP_RESULTS_QUEUE,
-          createEnvelope(
-            'step.result.v1',
-            { taskUuid: notUuid, stepUuid: '-'.repeat(36), attempt: 1, outcome: 'failure' },
-            meta,
-          ),
-        );
+      await sendAboutMissingStep(
+        { taskUuid: notUuid, stepUuid: notUuid, resultStepUuid: '-'.repeat(36) },
+        'bogus',
+        'failure',
+      );
       await pollUntil(
         async () => [await tasker.queueLength(workerDlq), await tasker.queueLength(resultsDlq)],
         ([worker, results]) => worker === workerBefore + 1 && results === resultsBefore + 1,

@@ -176,6 +176,15 @@ describe('staleness detection and the DLQ', () => {
 
   const stepUuid = async (taskUuid: string, name: string) =>
     (await tasker.task(taskUuid)).steps.find((s) => s.name === name)!.stepUuid;
+  /** What a worker does when the hung `left` run of a task finally returns: record success. */
+  const finishLeft = async (taskUuid: string) =>
+    recordStepRun(
+      tasker.pool,
+      await stepUuid(taskUuid, 'left'),
+      1,
+      { kind: 'success', result: { value: 1 } },
+      TEST_WORKER,
+    );
 
   it('stops the running steps of a task it gives up on: a late result records nothing', async () => {
     const taskUuid = await hangingDiamond(10);
@@ -189,16 +198,7 @@ describe('staleness detection and the DLQ', () => {
     // Never started: left for a reopening to run.
     expect(steps.end!.state).toBe('pending');
     // The hung run finishing now cannot record: its step is no longer in_progress.
-    const left = await stepUuid(taskUuid, 'left');
-    expect(
-      await recordStepRun(
-        tasker.pool,
-        left,
-        1,
-        { kind: 'success', result: { value: 1 } },
-        TEST_WORKER,
-      ),
-    ).toBe(false);
+    expect(await finishLeft(taskUuid)).toBe(false);
   });
 
   it('settles results that arrived while the task was in error once an operator reopens it', async () => {
@@ -248,16 +248,7 @@ describe('staleness detection and the DLQ', () => {
     expect(candidate).toBeDefined();
     // The worker records left's result (its message to orchestration still on its way): the
     // task's state has not changed, but it is not stuck.
-    const left = await stepUuid(taskUuid, 'left');
-    expect(
-      await recordStepRun(
-        tasker.pool,
-        left,
-        1,
-        { kind: 'success', result: { value: 1 } },
-        TEST_WORKER,
-      ),
-    ).toBe(true);
+    expect(await finishLeft(taskUuid)).toBe(true);
     expect(await detector.giveUp(candidate!)).toBe(false);
     expect((await tasker.task(taskUuid)).status).toBe('waiting_for_dependencies');
   });
