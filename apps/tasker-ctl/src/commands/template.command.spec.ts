@@ -52,4 +52,33 @@ describe('tasker-ctl template validate', () => {
       `${join(dir, 'ok.yaml')}: ok (examples/linear@1.0.0, 4 steps)`,
     ]);
   });
+
+  it("checks step timeouts against orchestration's staleness thresholds from the environment, as boot does", async () => {
+    const linear = await readFile('config/tasks/examples/linear.yaml', 'utf8');
+    const file = join(dir, 'slow.yaml');
+    // A 2-hour step: past the default 60-minute thresholds, within 3-hour ones.
+    await writeFile(
+      file,
+      linear.replace(/^(\s+)handler: (.*)$/m, '$1handler: $2\n$1timeout_seconds: 7200'),
+    );
+
+    const failure = await validate(file);
+    expect(failure).toMatchObject({ exitCode: ExitCode.Failed });
+    expect(stdout.join('')).toMatch(
+      /timeout_seconds 7200 is longer than the staleness threshold of 60 minutes \(TASKER_STALE_/,
+    );
+
+    stdout = [];
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      TASKER_STALE_STEPS_IN_PROCESS_MINUTES: '180',
+      TASKER_STALE_WAITING_FOR_DEPENDENCIES_MINUTES: '180',
+    });
+    try {
+      expect(await validate(file)).toBeUndefined();
+    } finally {
+      process.env = saved;
+    }
+    expect(stdout.join('')).toContain(`${file}: ok (examples/linear@1.0.0, 4 steps)`);
+  });
 });

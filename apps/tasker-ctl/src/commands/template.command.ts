@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import {
   checkTemplateFiles,
+  ConfigError,
   findTemplateFiles,
   type TaskTemplate,
   type TemplateFile,
@@ -58,7 +59,9 @@ export function registerTemplateCommands(program: Command): void {
       if (files.length === 0) {
         throw new CliError(ExitCode.Usage, `no .yaml or .yml files in ${paths.join(', ')}`);
       }
-      const reports = await checkTemplateFiles(files);
+      const reports = await checkTemplateFiles(files, {
+        stalenessDefaults: await stalenessThresholds(),
+      });
       const bad = reports.filter((r) => r.problems.length > 0);
       if (options.output === 'json') {
         printJson({
@@ -137,4 +140,18 @@ function templatePath(ref: string): string {
     );
   }
   return parts.map(encodeURIComponent).join('/');
+}
+
+/**
+ * Orchestration's staleness thresholds as it would read them here (TASKER_STALE_*, the config
+ * file, defaults): boot refuses a step timeout past them, so validate does too.
+ */
+async function stalenessThresholds() {
+  const { loadConfigSource, parseOrchestrationConfig } = await import('#config');
+  try {
+    return parseOrchestrationConfig(loadConfigSource(process.env)).staleness;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(ExitCode.Usage, err.message);
+    throw err;
+  }
 }
