@@ -44,13 +44,18 @@ export async function createTestVhost(): Promise<TestVhost> {
   };
 }
 
-/**
- * Kills the local RabbitMQ node's Erlang VM with SIGKILL (a crash, not a shutdown: nothing is
- * flushed or closed cleanly) and waits until the process is gone.
- */
-export async function killRabbitMqNode(): Promise<void> {
+/** The OS process id of the local RabbitMQ node's Erlang VM (rabbitmqctl is slow: ask early). */
+export async function rabbitMqNodePid(): Promise<number> {
   const pid = Number((await rabbitmqctl('eval', 'os:getpid().')).trim().replaceAll('"', ''));
   if (!Number.isInteger(pid) || pid <= 0) throw new Error('could not read the RabbitMQ node pid');
+  return pid;
+}
+
+/**
+ * Kills the RabbitMQ node's Erlang VM (`pid`, from rabbitMqNodePid) with SIGKILL: a crash, not
+ * a shutdown, nothing flushed or closed cleanly. Resolves once the process is gone.
+ */
+export async function killRabbitMqNode(pid: number): Promise<void> {
   process.kill(pid, 'SIGKILL');
   await pollUntil(
     () => {
