@@ -104,26 +104,29 @@ export class TaskerMetrics {
         for (const queue of consumed.list()) this.set({ queue }, read.get(queue) ?? Number.NaN);
       },
     });
+    this.mirrorTotal(
+      'tasker_event_source_reconnects_total',
+      'Times the notify (PGMQ) or broker (RabbitMQ) connection was lost and re-established',
+      () => bus.status().reconnects,
+    );
+    this.mirrorTotal(
+      'tasker_notifications_malformed_total',
+      'Notifications on a queue channel (PGMQ) whose payload was not a well-formed notice; each was logged and read as "messages arrived"',
+      () => bus.status().malformedNotices,
+    );
+  }
+
+  /** A counter that follows a total the bus keeps, read at scrape time. */
+  private mirrorTotal(name: string, help: string, total: () => number): void {
     let counted = 0;
     new Counter({
-      name: 'tasker_event_source_reconnects_total',
-      help: 'Times the notify (PGMQ) or broker (RabbitMQ) connection was lost and re-established',
+      name,
+      help,
       registers: [this.registry],
       collect() {
-        const now = bus.status().reconnects;
+        const now = total();
         if (now > counted) this.inc(now - counted);
         counted = now;
-      },
-    });
-    let malformed = 0;
-    new Counter({
-      name: 'tasker_notifications_malformed_total',
-      help: 'Notifications on a queue channel (PGMQ) whose payload was not a well-formed notice; each was logged and read as "messages arrived"',
-      registers: [this.registry],
-      collect() {
-        const now = bus.status().malformedNotices;
-        if (now > malformed) this.inc(now - malformed);
-        malformed = now;
       },
     });
   }
