@@ -1,4 +1,4 @@
-// Type-aware typescript-eslint rules as errors, plus the dependency direction of CONVENTIONS.md:
+// Type-aware typescript-eslint rules as errors, plus the dependency direction of docs/architecture.md:
 // core and contracts stay free of I/O frameworks, and libs never import apps.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -54,7 +54,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ioPackages,
-              message: 'core and contracts import no I/O frameworks (CONVENTIONS.md)',
+              message: 'core and contracts import no I/O frameworks (docs/architecture.md)',
             },
           ],
         },
