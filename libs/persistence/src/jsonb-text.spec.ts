@@ -1,4 +1,4 @@
-import { findJsonbUnstorable, jsonbSafeText } from './jsonb-text.js';
+import { findJsonbUnstorable, mayHoldJsonbUnstorable, jsonbSafeText } from './jsonb-text.js';
 
 describe('findJsonbUnstorable', () => {
   it('accepts what jsonb stores, paired surrogates (emoji) included', () => {
@@ -27,5 +27,20 @@ describe('jsonbSafeText', () => {
   it('writes NUL and unpaired surrogates out as escapes and keeps everything else', () => {
     expect(jsonbSafeText('a\u0000b \ud83d \ude00 😀 ü')).toBe('a\\u0000b \\ud83d \\ude00 😀 ü');
     expect(findJsonbUnstorable(jsonbSafeText('\u0000\ud800\udfff\udfff'))).toBeNull();
+  });
+
+  it('screens serialized JSON: every value findJsonbUnstorable refuses is flagged', () => {
+    const refused = ['a\u0000b', '\ud800', 'x\udfff', { ['k\u0000']: 1 }, [{ v: '\udbff' }]];
+    for (const value of refused) {
+      expect(findJsonbUnstorable(value)).not.toBeNull();
+      expect(mayHoldJsonbUnstorable(JSON.stringify(value))).toBe(true);
+    }
+    const stored = ['plain', '😀 emoji', { text: 'a backslash then u0000: \\u0000' }];
+    expect(stored.map((v) => mayHoldJsonbUnstorable(JSON.stringify(v)))).toEqual([
+      false,
+      false,
+      true, // a false alarm the walk then clears
+    ]);
+    expect(findJsonbUnstorable(stored[2])).toBeNull();
   });
 });

@@ -46,6 +46,18 @@ export function findJsonbUnstorable(value: unknown, path = '$'): string | null {
   return null;
 }
 
+/**
+ * JSON.stringify writes U+0000 and unpaired surrogates (only those) as `\u` escapes, so a
+ * serialized value without such an escape holds nothing jsonb refuses: one native scan instead
+ * of walking the value. A match may be an escaped backslash followed by `u0000`; callers then
+ * walk the value with findJsonbUnstorable to be sure and to name the place.
+ */
+const MAYBE_UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+export function mayHoldJsonbUnstorable(json: string): boolean {
+  return MAYBE_UNSTORABLE_ESCAPE.test(json);
+}
+
 /** `text` with what jsonb cannot hold written out as `\uXXXX` escapes, for messages meant to be read. */
 export function jsonbSafeText(text: string): string {
   return text.replace(UNSTORABLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

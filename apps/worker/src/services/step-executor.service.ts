@@ -8,6 +8,7 @@ import {
   claimStep,
   Database,
   findJsonbUnstorable,
+  mayHoldJsonbUnstorable,
   ProcessIdentity,
   readStep,
   recordStepRun,
@@ -228,16 +229,19 @@ export class StepExecutor {
 function storableResult(
   result: unknown,
 ): { ok: true; value: unknown } | { ok: false; failure: StepFailure } {
+  let json: string;
   let value: unknown;
   try {
-    value = JSON.parse(JSON.stringify(result ?? null)) as unknown;
+    json = JSON.stringify(result ?? null);
+    value = JSON.parse(json) as unknown;
   } catch (err) {
     return notStorable(
       'ResultNotSerializable',
       `the handler returned a value that is not JSON-serialisable: ${errorMessage(err)}`,
     );
   }
-  const problem = findJsonbUnstorable(value);
+  // Walk the value only when its JSON text shows a suspect escape (rare): a native scan else.
+  const problem = mayHoldJsonbUnstorable(json) ? findJsonbUnstorable(value) : null;
   if (problem !== null) {
     return notStorable(
       'ResultNotStorable',
