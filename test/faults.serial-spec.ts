@@ -263,7 +263,11 @@ describe('fault tolerance', () => {
         await pollUntil(
           () => readiness(app),
           (status) => status === 503,
-          { timeoutMs: 15000, description: `${app.name} readiness to report the database down` },
+          {
+            timeoutMs: 15000,
+            description: () =>
+              `${app.name} readiness to report the database down (exit code ${String(app.child.exitCode)})\n${app.tail(12)}`,
+          },
         );
       }
       await postgres('start');

@@ -3,8 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface PollOptions {
   timeoutMs?: number;
   intervalMs?: number;
-  /** Shown when the condition never holds, with the last value seen. */
-  description?: string;
+  /**
+   * Shown when the condition never holds, with the last value seen; a function is called
+   * then, so it can report state at the deadline (an app's latest log lines).
+   */
+  description?: string | (() => string);
 }
 
 /**
@@ -28,9 +31,9 @@ export async function pollUntil<T>(
     }
     if (Date.now() >= deadline) {
       const seen = lastError instanceof Error ? lastError.message : JSON.stringify(last, null, 2);
-      throw new Error(
-        `timed out waiting for ${options.description ?? 'condition'}; last seen: ${seen}`,
-      );
+      const what =
+        typeof options.description === 'function' ? options.description() : options.description;
+      throw new Error(`timed out waiting for ${what ?? 'condition'}; last seen: ${seen}`);
     }
     await sleep(options.intervalMs ?? 50);
   }
