@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, workerQueueName } from '#contracts';
 import { MessageBus } from '#core';
 import type { EnqueuedStep } from '#persistence';
@@ -20,26 +21,37 @@ export interface Announcement {
 export class StepAnnouncer {
   constructor(private readonly bus: MessageBus) {}
 
-  async announce(announcement: Announcement): Promise<void> {
-    if (announcement.steps.length === 0) return;
-    await this.bus.sendBatch(
-      workerQueueName(announcement.namespace),
-      announcement.steps.map((step) =>
-        createEnvelope(
-          'step.execute.v1',
-          {
-            taskUuid: announcement.taskUuid,
-            stepUuid: step.stepUuid,
-            stepName: step.stepName,
-            namespace: announcement.namespace,
-          },
-          {
-            correlationId: announcement.correlationId,
-            causationId: announcement.causationId ?? null,
-            traceparent: announcement.traceparent,
-          },
-        ),
-      ),
-    );
+  announce(announcement: Announcement): Promise<void> {
+    return this.announceAll([announcement]);
+  }
+
+  /** Every announcement's steps, with one batch send per namespace queue (sent concurrently). */
+  async announceAll(announcements: readonly Announcement[]): Promise<void> {
+    const byQueue = new Map<string, MessageEnvelope<'step.execute.v1'>[]>();
+    for (const announcement of announcements) {
+      if (announcement.steps.length === 0) continue;
+      const queue = workerQueueName(announcement.namespace);
+      const messages = byQueue.get(queue) ?? [];
+      byQueue.set(queue, messages);
+      for (const step of announcement.steps) {
+        messages.push(
+          createEnvelope(
+            'step.execute.v1',
+            {
+              taskUuid: announcement.taskUuid,
+              stepUuid: step.stepUuid,
+              stepName: step.stepName,
+              namespace: announcement.namespace,
+            },
+            {
+              correlationId: announcement.correlationId,
+              causationId: announcement.causationId ?? null,
+              traceparent: announcement.traceparent,
+            },
+          ),
+        );
+      }
+    }
+    await Promise.all([...byQueue].map(([queue, messages]) => this.bus.sendBatch(queue, messages)));
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TaskerMetrics } from '#observability';
 import type { MessageEnvelope } from '#contracts';
-import { isTerminalTaskState } from '#core';
-import { Database, lockTaskWithStep, reannounceEnqueuedSteps } from '#persistence';
-import { StepAnnouncer } from './step-announcer.service.js';
+import { GroupCommit, isTerminalTaskState } from '#core';
+import type { EnqueuedStep, LockedTask, StepRow } from '#persistence';
+import { Database, lockTasksWithSteps, reannounceEnqueuedSteps } from '#persistence';
+import { type Announcement, StepAnnouncer } from './step-announcer.service.js';
 import { TaskEvaluator } from './task-evaluator.service.js';
 
 /** What to do with the result message: ack it, or dead-letter it (it can never be processed). */
@@ -11,58 +12,109 @@ export interface StepResultDisposition {
   deadLetterReason?: string;
 }
 
+/** Most results one transaction applies. */
+const RESULT_BATCH = 100;
+
+type Result = MessageEnvelope<'step.result.v1'>;
+
+/** A result's fate inside the batch transaction. */
+type Applied =
+  | { kind: 'unknown' }
+  /** Its task has ended: left as recorded (an operator reopening the task decides it then). */
+  | { kind: 'done' }
+  | { kind: 'evaluated'; task: LockedTask; decided: boolean };
+
 /**
- * Handles step.result messages: decides complete / retry / error for the step from the state
- * in the database (never from the message), evaluates the task, commits and announces the
+ * Handles step.result messages: decides complete / retry / error for each step from the state
+ * in the database (never from the message), evaluates its task, commits, and announces the
  * steps that became ready; the transport acks after that. Safe to run twice for one message.
+ *
+ * Results are group-committed: those that arrive while a batch is being applied are applied
+ * together in the next transaction, which locks their tasks in one statement (uuid order),
+ * writes every step decision, evaluates each task once, commits, and announces every ready
+ * step with one send per queue. A batch that fails is applied again result by result, so one
+ * bad result fails (and is redelivered) alone.
  */
 @Injectable()
 export class StepResultProcessor {
   private readonly logger = new Logger(StepResultProcessor.name);
+  private readonly batches: GroupCommit<Result, StepResultDisposition>;
+
   constructor(
     private readonly database: Database,
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
     private readonly metrics: TaskerMetrics,
-  ) {}
+  ) {
+    this.batches = new GroupCommit((results) => this.apply(results), {
+      maxBatch: RESULT_BATCH,
+      isolateFailures: true,
+    });
+  }
 
-  async handle(envelope: MessageEnvelope<'step.result.v1'>): Promise<StepResultDisposition> {
-    const { taskUuid, stepUuid } = envelope.payload;
+  handle(envelope: Result): Promise<StepResultDisposition> {
+    return this.batches.submit(envelope);
+  }
 
-    const outcome = await this.database.transaction(async (tx) => {
-      const { task, step } = await lockTaskWithStep(tx, taskUuid, stepUuid);
-      if (!task || !step) return { kind: 'unknown' as const };
-      // Left as recorded: an operator reopening the task has it decided then.
-      if (isTerminalTaskState(task.state)) return { kind: 'done' as const };
+  private async apply(results: readonly Result[]): Promise<StepResultDisposition[]> {
+    const { applied, announcements, ended } = await this.database.transaction(async (tx) => {
+      const { tasks, steps } = await lockTasksWithSteps(
+        tx,
+        results.map((r) => ({ taskUuid: r.payload.taskUuid, stepUuid: r.payload.stepUuid })),
+      );
+      const taskOf = (r: Result) => tasks.get(r.payload.taskUuid.toLowerCase());
+      const live = results.flatMap((r, i) => {
+        const task = taskOf(r);
+        const step = steps[i];
+        return task && step && !isTerminalTaskState(task.state) ? [step] : [];
+      });
+      const decided = new Map<StepRow, boolean>();
+      (await this.evaluator.settleSteps(tx, live)).forEach((d, i) => decided.set(live[i]!, d));
 
-      const decided = await this.evaluator.settleStep(tx, step);
-      const { steps, ended } = await this.evaluator.evaluate(tx, task);
-      // A result seen before (redelivery): its first processing may have died after commit
-      // but before announcing, so announce whatever is still waiting in `enqueued`.
-      if (!decided) steps.push(...(await reannounceEnqueuedSteps(tx, taskUuid)));
-      return { kind: 'evaluated' as const, task, ended, steps: dedupe(steps) };
+      const announcements: Announcement[] = [];
+      const ended: { task: LockedTask; state: 'complete' | 'error' }[] = [];
+      // Each task with a result once, in lock order, after all of its results are decided.
+      for (const task of tasks.values()) {
+        const ownSteps = live.filter((s) => s.taskUuid === task.taskUuid);
+        if (ownSteps.length === 0) continue;
+        const evaluation = await this.evaluator.evaluate(tx, task);
+        const ready: EnqueuedStep[] = [...evaluation.steps];
+        // A result seen before (redelivery): its first processing may have died after commit
+        // but before announcing, so announce whatever is still waiting in `enqueued`.
+        if (ownSteps.some((s) => !decided.get(s))) {
+          ready.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
+        }
+        if (evaluation.ended) ended.push({ task, state: evaluation.ended });
+        announcements.push({
+          taskUuid: task.taskUuid,
+          namespace: task.namespace,
+          correlationId: task.correlationId,
+          traceparent: task.traceparent,
+          steps: dedupe(ready),
+          causationId: results.find((r) => r.payload.taskUuid.toLowerCase() === task.taskUuid)!.id,
+        });
+      }
+      const applied = results.map((r, i): Applied => {
+        const task = taskOf(r);
+        const step = steps[i];
+        if (!task || !step) return { kind: 'unknown' };
+        if (isTerminalTaskState(task.state)) return { kind: 'done' };
+        return { kind: 'evaluated', task, decided: decided.get(step) ?? false };
+      });
+      return { applied, announcements, ended };
     });
 
-    if (outcome.kind === 'unknown') {
-      return { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` };
-    }
-    this.logger.debug(
-      `result of attempt ${envelope.payload.attempt} (${envelope.payload.outcome}): ${outcome.kind}`,
-    );
-    if (outcome.kind === 'evaluated') {
-      if (outcome.ended) {
-        this.metrics.taskEnded(outcome.task.namespace, outcome.task.name, outcome.ended);
-      }
-      await this.announcer.announce({
-        taskUuid,
-        namespace: outcome.task.namespace,
-        correlationId: outcome.task.correlationId,
-        traceparent: outcome.task.traceparent,
-        steps: outcome.steps,
-        causationId: envelope.id,
-      });
-    }
-    return {};
+    for (const { task, state } of ended) this.metrics.taskEnded(task.namespace, task.name, state);
+    await this.announcer.announceAll(announcements);
+    return results.map((r, i) => {
+      const fate = applied[i]!;
+      this.logger.debug(
+        `result of attempt ${r.payload.attempt} (${r.payload.outcome}) for step ${r.payload.stepUuid}: ${fate.kind}`,
+      );
+      return fate.kind === 'unknown'
+        ? { deadLetterReason: `no step ${r.payload.stepUuid} in task ${r.payload.taskUuid}` }
+        : {};
+    });
   }
 }
 

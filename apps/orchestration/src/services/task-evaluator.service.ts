@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { TaskState } from '#core';
 import {
-  computeBackoffMs,
   ConflictError,
+  decideStepResult,
   decideTaskOutcome,
   EVALUABLE_TASK_STATES,
-  isRetryEligible,
+  planTaskChain,
 } from '#core';
 import type { EnqueuedStep, LockedTask, Queryable, StepRow } from '#persistence';
 import {
@@ -25,51 +24,42 @@ export interface Evaluation {
 
 /**
  * Moves a task on after something changed (a step result, a retry coming due). The caller
- * holds the task's row lock and commits; it then announces the returned steps.
+ * holds the task's row lock and commits; it then announces the returned steps. The rules are
+ * core's (decideStepResult, decideTaskOutcome, planTaskChain); this applies them.
  */
 @Injectable()
 export class TaskEvaluator {
   constructor(private readonly identity: ProcessIdentity) {}
 
   /**
-   * Decides a recorded run from the step's row, never from a message: a success completes the
-   * step; a failure waits for a retry, or errors the step when no retry is left. Returns false
-   * when the step awaited no decision (a result seen before).
+   * Decides recorded runs from their steps' rows, never from messages (decideStepResult), and
+   * writes the decisions: every completion in one statement. The caller holds the locks of the
+   * steps' tasks. Answers, per step, whether it awaited a decision (false: a result seen before).
    */
-  async settleStep(tx: Queryable, step: StepRow): Promise<boolean> {
+  async settleSteps(tx: Queryable, steps: readonly StepRow[]): Promise<boolean[]> {
     const processor = this.identity.processorUuid;
-    if (step.state === 'enqueued_for_orchestration') {
-      await transitionSteps(tx, {
-        stepUuids: [step.stepUuid],
-        from: ['enqueued_for_orchestration'],
-        to: 'complete',
-        processorUuid: processor,
-      });
-      return true;
-    }
-    if (step.state !== 'enqueued_as_error_for_orchestration') return false;
-    const failure = step.lastError;
-    const retry = isRetryEligible({
-      retryable: step.retryable,
-      attempts: step.attempts,
-      maxAttempts: step.maxAttempts,
-      permanentFailure: failure?.permanent ?? false,
+    const decisions = steps.map((step) => decideStepResult(step));
+    await transitionSteps(tx, {
+      stepUuids: steps.filter((_, i) => decisions[i]!.kind === 'complete').map((s) => s.stepUuid),
+      from: ['enqueued_for_orchestration'],
+      to: 'complete',
+      processorUuid: processor,
     });
-    if (retry) {
-      const delayMs = computeBackoffMs(step.retryPolicy, step.attempts, {
-        hintMs: failure?.backoffHintMs ?? null,
-      });
-      await scheduleStepRetry(tx, step.stepUuid, delayMs, processor);
-    } else {
-      await transitionSteps(tx, {
-        stepUuids: [step.stepUuid],
-        from: ['enqueued_as_error_for_orchestration'],
-        to: 'error',
-        metadata: { reason: failure?.permanent ? 'permanent_failure' : 'attempts_exhausted' },
-        processorUuid: processor,
-      });
+    for (const [i, decision] of decisions.entries()) {
+      const stepUuid = steps[i]!.stepUuid;
+      if (decision.kind === 'retry') {
+        await scheduleStepRetry(tx, stepUuid, decision.delayMs, processor);
+      } else if (decision.kind === 'error') {
+        await transitionSteps(tx, {
+          stepUuids: [stepUuid],
+          from: ['enqueued_as_error_for_orchestration'],
+          to: 'error',
+          metadata: { reason: decision.reason },
+          processorUuid: processor,
+        });
+      }
     }
-    return true;
+    return decisions.map((decision) => decision.kind !== 'none');
   }
 
   async evaluate(tx: Queryable, task: LockedTask): Promise<Evaluation> {
@@ -79,34 +69,13 @@ export class TaskEvaluator {
     if (reopened) {
       // Results that came while the task had ended were not decided (nothing may change a
       // task that ended): decide them now, or the task waits for them for good.
-      for (const step of await readStepsAwaitingDecision(tx, task.taskUuid)) {
-        await this.settleStep(tx, step);
-      }
+      await this.settleSteps(tx, await readStepsAwaitingDecision(tx, task.taskUuid));
     }
     const processor = this.identity.processorUuid;
     const { steps: enqueued, counts } = await enqueueReadySteps(tx, task.taskUuid, processor);
     const outcome = decideTaskOutcome(counts, enqueued.length);
-    let chain: TaskState[];
-    switch (outcome) {
-      case 'enqueue_ready':
-        chain = ['evaluating_results', 'enqueuing_steps', 'steps_in_process'];
-        break;
-      case 'complete':
-        chain = ['evaluating_results', 'complete'];
-        break;
-      case 'blocked_by_failures':
-        chain = ['evaluating_results', 'blocked_by_failures', 'error'];
-        break;
-      case 'wait_for_dependencies':
-        chain = ['evaluating_results', 'waiting_for_dependencies'];
-        break;
-      case 'wait_for_retry':
-        chain = ['evaluating_results', 'waiting_for_retry'];
-        break;
-    }
-    if (reopened) chain = chain.slice(1);
-    // Re-recording the state a waiting task is already in would only add noise to its history.
-    else if (chain.length === 2 && chain[1] === task.state) return { steps: enqueued, ended: null };
+    const chain = planTaskChain(task.state, outcome);
+    if (!chain) return { steps: enqueued, ended: null };
     const moved = await transitionTask(
       tx,
       task.taskUuid,

@@ -2,16 +2,16 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import type { StepFailure } from '#core';
-import { describeFailure, errorMessage, MessageBus } from '#core';
-import type { ClaimedStep, StepRunOutcome } from '#persistence';
+import { describeFailure, errorMessage, GroupCommit, MessageBus } from '#core';
+import type { ClaimedStep, StepRunOutcome, StepRunRecord } from '#persistence';
 import {
-  claimStep,
+  claimSteps,
   Database,
   findJsonbUnstorable,
   mayHoldJsonbUnstorable,
   ProcessIdentity,
   readStep,
-  recordStepRun,
+  recordStepRuns,
   releaseStep,
 } from '#persistence';
 import { TaskerMetrics } from '#observability';
@@ -24,15 +24,33 @@ export interface StepMessageDisposition {
   deadLetterReason?: string;
 }
 
+/** Most claims, or recorded runs, one statement takes. */
+const WORKER_BATCH = 100;
+
+/** A finished run to record, with the message that asked for it (its result answers it). */
+interface FinishedRun extends StepRunRecord {
+  cause: MessageEnvelope<'step.execute.v1'>;
+}
+
 /**
  * One step message, start to end: claim (CAS enqueued → in_progress, attempt counted) and
- * commit; run the handler under the step's timeout; record the outcome with its transition
- * and commit; send step.result. Only then does the transport ack. Any crash in between leaves
- * the message to be redelivered, and the redelivery finds the step's state and finishes the job.
+ * commit; run the handler under the step's timeout; record the outcome with its transition and
+ * send step.result (PGMQ: in the same statement; RabbitMQ: after the commit). Only then does
+ * the transport ack. Any crash in between leaves the message to be redelivered, and the
+ * redelivery finds the step's state and finishes the job.
+ *
+ * Claims and records are group-committed: the claims of messages read together go in one
+ * statement, and runs that finish while a record is being written go in the next one. A
+ * statement that fails for a batch is retried claim by claim (or run by run), so one bad
+ * step fails only its own message.
  */
 @Injectable()
 export class StepExecutor {
   private readonly logger = new Logger(StepExecutor.name);
+  private readonly claims: GroupCommit<string, ClaimedStep | null>;
+  private readonly records: GroupCommit<FinishedRun, boolean>;
+  /** RabbitMQ: result messages of the runs recorded meanwhile, published under one wait. */
+  private readonly results: GroupCommit<MessageEnvelope<'step.result.v1'>, undefined>;
 
   constructor(
     private readonly database: Database,
@@ -40,7 +58,26 @@ export class StepExecutor {
     private readonly registry: HandlerRegistry,
     private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
-  ) {}
+  ) {
+    const processor = this.identity.processorUuid;
+    this.claims = new GroupCommit((uuids) => claimSteps(this.database.pool, uuids, processor), {
+      maxBatch: WORKER_BATCH,
+      isolateFailures: true,
+    });
+    this.records = new GroupCommit((runs) => this.record(runs), {
+      maxBatch: WORKER_BATCH,
+      isolateFailures: true,
+    });
+    // A failed publish fails every run of its batch: each message is redelivered and resends
+    // the result of its recorded run (never isolated: a rerun would find the run recorded).
+    this.results = new GroupCommit(
+      async (envelopes) => {
+        await this.bus.sendBatch(ORCHESTRATION_STEP_RESULTS_QUEUE, envelopes);
+        return envelopes.map(() => undefined);
+      },
+      { maxBatch: WORKER_BATCH },
+    );
+  }
 
   /**
    * `delivery.shutdown` aborts when the process stops: an unfinished run is released, not
@@ -52,7 +89,7 @@ export class StepExecutor {
   ): Promise<StepMessageDisposition> {
     const { stepUuid } = envelope.payload;
     const processor = this.identity.processorUuid;
-    const claimed = await claimStep(this.database.pool, stepUuid, processor);
+    const claimed = await this.claims.submit(stepUuid);
     if (!claimed) return this.handleUnclaimable(envelope);
     this.metrics.stepStarted(claimed.handler, delivery.enqueuedAt);
     const started = performance.now();
@@ -72,16 +109,14 @@ export class StepExecutor {
       // Back on the queue at once for another worker (released or not: a redelivery sorts it out).
       return { redeliverAfterMs: 0 };
     }
-    const recorded = await recordStepRun(
-      this.database.pool,
+    const recorded = await this.recordAndAnnounce({
       stepUuid,
-      claimed.attempt,
+      attempt: claimed.attempt,
       outcome,
-      processor,
-    );
+      cause: envelope,
+    });
     if (recorded) {
       this.logger.debug(`ran ${claimed.stepName} attempt ${claimed.attempt}: ${outcome.kind}`);
-      await this.sendResult(envelope, claimed.attempt, outcome.kind);
     } else {
       this.logger.warn(
         `step ${stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
@@ -174,18 +209,12 @@ export class StepExecutor {
         backoffHintMs: null,
         timedOut: true,
       };
-      const outcome: StepRunOutcome = { kind: 'failure', failure };
-      if (
-        await recordStepRun(
-          this.database.pool,
-          stepUuid,
-          run.attempts,
-          outcome,
-          this.identity.processorUuid,
-        )
-      ) {
-        await this.sendResult(step, run.attempts, 'failure');
-      }
+      await this.recordAndAnnounce({
+        stepUuid,
+        attempt: run.attempts,
+        outcome: { kind: 'failure', failure },
+        cause: step,
+      });
     } else if (
       run.state === 'enqueued_for_orchestration' ||
       run.state === 'enqueued_as_error_for_orchestration'
@@ -198,27 +227,57 @@ export class StepExecutor {
     return {};
   }
 
-  /** The result message answers the step message: same correlation, caused by it. */
+  /**
+   * Records a finished run and announces its result; whether it was recorded (a run that lost
+   * its claim is not). PGMQ: both in one group-committed statement. Elsewhere: the record is
+   * group-committed, then the result joins the next batch publish.
+   */
+  private async recordAndAnnounce(run: FinishedRun): Promise<boolean> {
+    const recorded = await this.records.submit(run);
+    if (recorded && !this.bus.queuesInDatabase) {
+      await this.results.submit(resultEnvelope(run.cause, run.attempt, run.outcome.kind));
+    }
+    return recorded;
+  }
+
+  private record(runs: readonly FinishedRun[]): Promise<boolean[]> {
+    const processor = this.identity.processorUuid;
+    if (!this.bus.queuesInDatabase) return recordStepRuns(this.database.pool, runs, processor);
+    return recordStepRuns(this.database.pool, runs, processor, {
+      queue: ORCHESTRATION_STEP_RESULTS_QUEUE,
+      messages: runs.map((run) =>
+        JSON.stringify(resultEnvelope(run.cause, run.attempt, run.outcome.kind)),
+      ),
+    });
+  }
+
+  /** Resends the result of a run recorded before (its first sender may have died). */
   private async sendResult(
     cause: MessageEnvelope<'step.execute.v1'>,
     attempt: number,
     outcome: 'success' | 'failure',
   ): Promise<void> {
-    const { taskUuid, stepUuid } = cause.payload;
-    await this.bus.send(
-      ORCHESTRATION_STEP_RESULTS_QUEUE,
-      createEnvelope(
-        'step.result.v1',
-        { taskUuid, stepUuid, attempt, outcome },
-        {
-          correlationId: cause.correlationId,
-          causationId: cause.id,
-          attempt,
-          traceparent: cause.traceparent,
-        },
-      ),
-    );
+    await this.bus.send(ORCHESTRATION_STEP_RESULTS_QUEUE, resultEnvelope(cause, attempt, outcome));
   }
+}
+
+/** The result message answers the step message: same correlation, caused by it. */
+function resultEnvelope(
+  cause: MessageEnvelope<'step.execute.v1'>,
+  attempt: number,
+  outcome: 'success' | 'failure',
+): MessageEnvelope<'step.result.v1'> {
+  const { taskUuid, stepUuid } = cause.payload;
+  return createEnvelope(
+    'step.result.v1',
+    { taskUuid, stepUuid, attempt, outcome },
+    {
+      correlationId: cause.correlationId,
+      causationId: cause.id,
+      attempt,
+      traceparent: cause.traceparent,
+    },
+  );
 }
 
 /**

@@ -67,6 +67,12 @@ export class BrokerUnavailableError extends Error {
  * Messages carry identifiers only; consumers re-read state from the database.
  */
 export abstract class MessageBus {
+  /**
+   * The queues are tables of the tasker database (PGMQ): a statement there can send with
+   * `tasker.send_messages` (migration 0010), so a state change and the messages announcing it
+   * commit together. Otherwise (RabbitMQ, in-memory) callers commit state, then send.
+   */
+  readonly queuesInDatabase: boolean = false;
   /** Creates the queue and its dead-letter destination if missing. Idempotent. */
   abstract ensureQueue(queue: string): Promise<void>;
   /** Resolves once the broker has the message durably (PGMQ: committed; RabbitMQ: confirmed). */

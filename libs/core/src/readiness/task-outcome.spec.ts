@@ -1,4 +1,4 @@
-import { decideTaskOutcome } from './task-outcome.js';
+import { decideTaskOutcome, planTaskChain } from './task-outcome.js';
 
 describe('decideTaskOutcome', () => {
   it('enqueues when any step is ready, even with failures elsewhere', () => {
@@ -29,5 +29,38 @@ describe('decideTaskOutcome', () => {
 
   it('treats a task without steps as blocked, never as complete', () => {
     expect(decideTaskOutcome({}, 0)).toBe('blocked_by_failures');
+  });
+});
+
+describe('planTaskChain', () => {
+  it('records the evaluation, then where the outcome leads', () => {
+    expect(planTaskChain('steps_in_process', 'enqueue_ready')).toEqual([
+      'evaluating_results',
+      'enqueuing_steps',
+      'steps_in_process',
+    ]);
+    expect(planTaskChain('steps_in_process', 'complete')).toEqual([
+      'evaluating_results',
+      'complete',
+    ]);
+    expect(planTaskChain('waiting_for_retry', 'blocked_by_failures')).toEqual([
+      'evaluating_results',
+      'blocked_by_failures',
+      'error',
+    ]);
+  });
+
+  it('records nothing for a waiting task that still waits for the same thing', () => {
+    expect(planTaskChain('waiting_for_retry', 'wait_for_retry')).toBeNull();
+    expect(planTaskChain('waiting_for_dependencies', 'wait_for_dependencies')).toBeNull();
+    expect(planTaskChain('steps_in_process', 'wait_for_dependencies')).toEqual([
+      'evaluating_results',
+      'waiting_for_dependencies',
+    ]);
+  });
+
+  it('starts after evaluating_results for a task an operator reopened there', () => {
+    expect(planTaskChain('evaluating_results', 'wait_for_retry')).toEqual(['waiting_for_retry']);
+    expect(planTaskChain('evaluating_results', 'complete')).toEqual(['complete']);
   });
 });

@@ -1,4 +1,5 @@
 import type { StepState } from '../states/step-state.js';
+import type { TaskState } from '../states/task-state.js';
 import { IN_FLIGHT_STEP_STATES, SATISFIED_STEP_STATES } from '../states/step-state.js';
 
 export type StepStateCounts = Partial<Record<StepState, number>>;
@@ -24,3 +25,24 @@ export function decideTaskOutcome(counts: StepStateCounts, readyCount: number): 
   if ((counts.waiting_for_retry ?? 0) > 0) return 'wait_for_retry';
   return 'blocked_by_failures';
 }
+
+/**
+ * The states a task evaluated in `current` goes through for `outcome`, starting with
+ * evaluating_results (left out when the task is already there: an operator reopened it), or
+ * null when there is nothing to record: a waiting task that still waits for the same thing
+ * (re-recording it would only add noise to its history).
+ */
+export function planTaskChain(current: TaskState, outcome: TaskOutcome): TaskState[] | null {
+  const chain: TaskState[] = ['evaluating_results', ...CHAIN_AFTER_EVALUATION[outcome]];
+  if (current === 'evaluating_results') return chain.slice(1);
+  if (chain.length === 2 && chain[1] === current) return null;
+  return chain;
+}
+
+const CHAIN_AFTER_EVALUATION: Record<TaskOutcome, TaskState[]> = {
+  enqueue_ready: ['enqueuing_steps', 'steps_in_process'],
+  complete: ['complete'],
+  blocked_by_failures: ['blocked_by_failures', 'error'],
+  wait_for_dependencies: ['waiting_for_dependencies'],
+  wait_for_retry: ['waiting_for_retry'],
+};

@@ -10,7 +10,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '#core';
-import { MessageBus } from '#core';
+import { GroupCommit, MessageBus } from '#core';
 import type { Database } from '#persistence';
 import {
   type QueueRead,
@@ -20,7 +20,6 @@ import {
 import {
   type ChannelWatcher,
   messageReadyChannel,
-  type MessageReadyNotice,
   PgNotifyListener,
 } from './pg-notify.listener.js';
 
@@ -39,6 +38,9 @@ interface PgmqReadRow extends Omit<PgmqRow, 'msg_id'> {
 
 /** pgmq's visibility timeouts and set_vt delays are whole seconds; never round a wait to 0. */
 const toSeconds = (ms: number) => Math.max(ms > 0 ? 1 : 0, Math.ceil(ms / 1000));
+
+/** Most acks of one queue deleted by one statement. */
+const ACK_BATCH = 100;
 
 /** A queue's pgmq table, as pgmq.format_table_name names it. */
 const queueTable = (queue: string) => `pgmq.${pg.escapeIdentifier(`q_${queue.toLowerCase()}`)}`;
@@ -69,6 +71,9 @@ export interface PgmqBusOptions {
 export class PgmqMessageBus extends MessageBus {
   private readonly subscriptions = new Set<Subscription>();
   private listener: PgNotifyListener | undefined;
+  override readonly queuesInDatabase = true;
+  /** Acks are group-committed per queue: one delete for every ack that arrived meanwhile. */
+  private readonly ackers = new Map<string, GroupCommit<string, undefined>>();
 
   constructor(
     private readonly database: Database,
@@ -91,26 +96,11 @@ export class PgmqMessageBus extends MessageBus {
     options: { delayMs?: number } = {},
   ): Promise<void> {
     if (messages.length === 0) return;
-    const delayMs = options.delayMs ?? 0;
-    // The delay the database adds to its clock for vt: relative, so no process's clock counts.
-    const notice: MessageReadyNotice = {
+    await this.database.query('SELECT tasker.send_messages($1, $2::jsonb[], $3)', [
       queue,
-      count: messages.length,
-      visibleInMs: delayMs > 0 ? delayMs : null,
-    };
-    await this.database.query(
-      `WITH sent AS (
-         SELECT pgmq.send_batch($1, $2::jsonb[],
-                  clock_timestamp() + make_interval(secs => $3::double precision / 1000)) AS msg_id)
-       SELECT pg_notify($4, $5) FROM (SELECT count(*) FROM sent) AS batch`,
-      [
-        queue,
-        messages.map((m) => JSON.stringify(m)),
-        delayMs,
-        messageReadyChannel(queue),
-        JSON.stringify(notice),
-      ],
-    );
+      messages.map((m) => JSON.stringify(m)),
+      options.delayMs ?? 0,
+    ]);
   }
 
   async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
@@ -151,7 +141,19 @@ export class PgmqMessageBus extends MessageBus {
   }
 
   async ack(message: ReceivedMessage): Promise<void> {
-    await this.database.query('SELECT pgmq.delete($1, $2::bigint)', [message.queue, message.id]);
+    let acker = this.ackers.get(message.queue);
+    if (!acker) {
+      const queue = message.queue;
+      acker = new GroupCommit<string, undefined>(
+        async (ids) => {
+          await this.database.query('SELECT pgmq.delete($1, $2::bigint[])', [queue, ids]);
+          return ids.map(() => undefined);
+        },
+        { maxBatch: ACK_BATCH },
+      );
+      this.ackers.set(queue, acker);
+    }
+    await acker.submit(message.id);
   }
 
   async nack(message: ReceivedMessage, options: { delayMs?: number } = {}): Promise<void> {

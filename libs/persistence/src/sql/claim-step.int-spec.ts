@@ -1,7 +1,7 @@
 import { insertTaskRows, useDatabasePool } from '#testing';
-import { claimStep } from './claim-step.js';
+import { claimSteps } from './claim-step.js';
 
-describe('claimStep', () => {
+describe('claimSteps', () => {
   const db = useDatabasePool();
   const processor = '0190a0a0-0000-7000-8000-00000000c1a1';
 
@@ -20,7 +20,7 @@ describe('claimStep', () => {
       taskState: 'steps_in_process',
       steps: [{ name: 'a', state: 'enqueued' }],
     });
-    expect(await claimStep(db.pool, stepUuids.a!, processor)).toMatchObject({ attempt: 1 });
+    expect(await claimSteps(db.pool, [stepUuids.a!], processor)).toMatchObject([{ attempt: 1 }]);
     expect(await stepState(stepUuids.a!)).toBe('in_progress');
   });
 
@@ -32,7 +32,7 @@ describe('claimStep', () => {
         taskState,
         steps: [{ name: 'a', state: 'enqueued' }],
       });
-      expect(await claimStep(db.pool, stepUuids.a!, processor)).toBeNull();
+      expect(await claimSteps(db.pool, [stepUuids.a!], processor)).toEqual([null]);
       expect(await stepState(stepUuids.a!)).toBe('enqueued');
       const { rows } = await db.pool.query<{ attempts: number }>(
         'SELECT attempts FROM tasker.workflow_steps WHERE workflow_step_uuid = $1',
@@ -41,4 +41,39 @@ describe('claimStep', () => {
       expect(rows[0]!.attempts).toBe(0);
     },
   );
+
+  it('claims a batch in one statement, answering in the order asked and a repeated uuid once', async () => {
+    const running = await insertTaskRows(db.pool, {
+      namespace: 'claim_batch',
+      taskState: 'steps_in_process',
+      steps: [
+        { name: 'a', state: 'enqueued' },
+        { name: 'b', state: 'enqueued' },
+        { name: 'c', state: 'in_progress', attempts: 1 },
+      ],
+    });
+    const ended = await insertTaskRows(db.pool, {
+      namespace: 'claim_batch_ended',
+      taskState: 'cancelled',
+      steps: [{ name: 'x', state: 'enqueued' }],
+    });
+    const { a, b, c } = running.stepUuids;
+    const missing = '0190a0a0-0000-7000-8000-0000000000ff';
+    const claims = await claimSteps(
+      db.pool,
+      [b!, ended.stepUuids.x!, a!, c!, b!.toUpperCase(), missing],
+      processor,
+    );
+    expect(
+      claims.map((claim) => claim && { step: claim.stepName, attempt: claim.attempt }),
+    ).toEqual([{ step: 'b', attempt: 1 }, null, { step: 'a', attempt: 1 }, null, null, null]);
+    expect(await stepState(a!)).toBe('in_progress');
+    expect(await stepState(ended.stepUuids.x!)).toBe('enqueued');
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasker.workflow_step_transitions
+        WHERE workflow_step_uuid = $1 AND to_state = 'in_progress'`,
+      [b],
+    );
+    expect(rows[0]!.n).toBe(1);
+  });
 });

@@ -16,25 +16,29 @@ export interface ClaimedStep {
 }
 
 /**
- * The worker's claim: `enqueued → in_progress` as a compare-and-swap, counting the attempt in
- * the same statement. Returns null when the step was not `enqueued` (another worker has it, it
- * ran already, or it was cancelled) or its task has ended: a task's end stops its steps, and a
- * step message still in a queue must not run a handler for it. The compare-and-swap of
- * transitionSteps is inlined so the claim, the attempt count and the handler's inputs are one
- * round trip on the hottest path. The step row is locked before its transition (the lock
- * order, see transition-steps.ts); a transition appended while the lock was awaited is not
- * seen, so the claim then finds nothing, which is right: the step was not `enqueued` when the
- * claim started.
+ * The worker's claim of a batch of steps: `enqueued → in_progress` for each as a
+ * compare-and-swap, counting the attempt, in one statement (a worker group-commits the claims
+ * of the messages it took together). A step gets null when it was not `enqueued` (another
+ * worker has it, it ran already, or it was cancelled) or its task has ended: a task's end stops
+ * its steps, and a step message still in a queue must not run a handler for it. A uuid given
+ * twice is claimed once: its later places get null. The compare-and-swap of transitionSteps is
+ * inlined so the claims, attempt counts and handler inputs are one round trip on the hottest
+ * path. The step rows are locked before their transitions, in uuid order (the lock order, see
+ * transition-steps.ts); a transition appended while a lock was awaited is not seen, so that
+ * claim finds nothing, which is right: the step was not `enqueued` when the claim started.
+ * Answers in the order of `stepUuids`.
  */
-export async function claimStep(
+export async function claimSteps(
   q: Queryable,
-  stepUuid: string,
+  stepUuids: readonly string[],
   processorUuid: string,
-): Promise<ClaimedStep | null> {
+): Promise<(ClaimedStep | null)[]> {
+  if (stepUuids.length === 0) return [];
   const { rows } = await q.query<ClaimedStep>(
     `WITH locked AS (
        SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
-        WHERE s.workflow_step_uuid = $1
+        WHERE s.workflow_step_uuid = ANY ($1::uuid[])
+        ORDER BY s.workflow_step_uuid
           FOR UPDATE
      ),
      retired AS (
@@ -47,7 +51,8 @@ export async function claimStep(
             SELECT 1
               FROM tasker.workflow_steps s
               JOIN tasker.task_transitions tt ON tt.task_uuid = s.task_uuid AND tt.most_recent
-             WHERE s.workflow_step_uuid = $1 AND tt.to_state = ANY ($3::text[]))
+             WHERE s.workflow_step_uuid = l.workflow_step_uuid
+               AND tt.to_state = ANY ($3::text[]))
        RETURNING t.workflow_step_uuid, t.sort_key
      ),
      moved AS (
@@ -74,7 +79,12 @@ export async function claimStep(
               AS "dependencyResults"
        FROM counted c
        JOIN tasker.tasks t ON t.task_uuid = c.task_uuid`,
-    [stepUuid, processorUuid, TERMINAL_TASK_STATES],
+    [stepUuids, processorUuid, TERMINAL_TASK_STATES],
   );
-  return rows[0] ?? null;
+  const claimed = new Map(rows.map((row) => [row.stepUuid, row]));
+  return stepUuids.map((uuid) => {
+    const step = claimed.get(uuid.toLowerCase()) ?? null;
+    claimed.delete(uuid.toLowerCase());
+    return step;
+  });
 }

@@ -54,3 +54,42 @@ export async function lockTaskWithStep(
   const row = rows[0];
   return { task: row?.task ?? null, step: row?.step ?? null };
 }
+
+/** A result to apply: a step, and the task it says it belongs to. */
+export interface StepOfTask {
+  taskUuid: string;
+  stepUuid: string;
+}
+
+/**
+ * lockTaskWithStep for a batch, in one round trip: locks every distinct task (in uuid order,
+ * so two batches sharing tasks never deadlock), then reads each step after the locks are held
+ * (tasker.step_row: a fresh snapshot), only if it belongs to its task. `tasks` holds the tasks
+ * that exist, by uuid; `steps` answers in the order of `pairs` (null: no such step in that task).
+ */
+export async function lockTasksWithSteps(
+  q: Queryable,
+  pairs: readonly StepOfTask[],
+): Promise<{ tasks: Map<string, LockedTask>; steps: (StepRow | null)[] }> {
+  if (pairs.length === 0) return { tasks: new Map(), steps: [] };
+  const { rows } = await q.query<{ tasks: LockedTask[]; steps: (StepRow & { ord: number })[] }>(
+    `WITH locked AS MATERIALIZED (
+       SELECT t.*
+         FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS id ORDER BY id) AS w
+        CROSS JOIN LATERAL tasker.lock_task(w.id, false) t
+     )
+     SELECT (SELECT coalesce(json_agg(x), '[]') FROM (SELECT ${LOCKED_TASK_COLUMNS} FROM locked t) x)
+              AS tasks,
+            (SELECT coalesce(json_agg(y), '[]')
+               FROM (SELECT r.ord, ${STEP_ROW_COLUMNS}
+                       FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS r(task_uuid, step_uuid, ord)
+                       JOIN locked t ON t.task_uuid = r.task_uuid
+                      CROSS JOIN LATERAL tasker.step_row(r.step_uuid, t.task_uuid) s) y)
+              AS steps`,
+    [pairs.map((p) => p.taskUuid), pairs.map((p) => p.stepUuid)],
+  );
+  const row = rows[0]!;
+  const steps: (StepRow | null)[] = pairs.map(() => null);
+  for (const { ord, ...step } of row.steps) steps[ord - 1] = step;
+  return { tasks: new Map(row.tasks.map((task) => [task.taskUuid, task])), steps };
+}

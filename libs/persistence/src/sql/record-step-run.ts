@@ -5,42 +5,64 @@ import { jsonbSafeText } from '../jsonb-text.js';
 export type StepRunOutcome =
   { kind: 'success'; result: unknown } | { kind: 'failure'; failure: StepFailure };
 
+/** One finished run to record: the step, the attempt its claim counted, and how it went. */
+export interface StepRunRecord {
+  stepUuid: string;
+  attempt: number;
+  outcome: StepRunOutcome;
+}
+
 /**
- * Stores a run's result or error together with its transition (`in_progress →
- * enqueued_for_orchestration | enqueued_as_error_for_orchestration`). Only the run that holds
- * the claim can record: the step must still be `in_progress` at the same attempt, so a late
- * run that lost its claim (timed out, cancelled) changes nothing. Returns whether it recorded.
- * The step row is locked before its transition (the lock order, see transition-steps.ts).
- * A success's result must be storable as jsonb (see findJsonbUnstorable).
+ * The result messages to send, in the same statement, for the runs that get recorded: one JSON
+ * body per run, in the runs' order (PGMQ only: see MessageBus.queuesInDatabase).
  */
-export async function recordStepRun(
+export interface RecordedRunAnnouncement {
+  queue: string;
+  messages: readonly string[];
+}
+
+/**
+ * Stores runs' results or errors together with their transitions (`in_progress →
+ * enqueued_for_orchestration | enqueued_as_error_for_orchestration`), in one statement for the
+ * whole batch (a worker group-commits the runs that finish together). Only the run that holds
+ * the claim can record: the step must still be `in_progress` at the same attempt, so a late
+ * run that lost its claim (timed out, cancelled) changes nothing. With `announce`, the result
+ * messages of exactly the recorded runs are sent in the same statement (tasker.send_messages),
+ * so state and queue commit together. Answers, in the runs' order, whether each was recorded;
+ * a step given twice is recorded at most once (its first place). The step rows are locked
+ * before their transitions, in uuid order (the lock order, see transition-steps.ts). A
+ * success's result must be storable as jsonb (see findJsonbUnstorable).
+ */
+export async function recordStepRuns(
   q: Queryable,
-  stepUuid: string,
-  attempt: number,
-  outcome: StepRunOutcome,
+  runs: readonly StepRunRecord[],
   processorUuid: string,
-): Promise<boolean> {
-  const toState =
-    outcome.kind === 'success'
-      ? 'enqueued_for_orchestration'
-      : 'enqueued_as_error_for_orchestration';
-  const result = outcome.kind === 'success' ? JSON.stringify(outcome.result ?? null) : null;
-  // An error message may quote anything (a NUL, half a surrogate pair): stored readable, never refused.
-  const failure =
-    outcome.kind === 'failure'
-      ? JSON.stringify(outcome.failure, (_key, value: unknown) =>
-          typeof value === 'string' ? jsonbSafeText(value) : value,
-        )
-      : null;
-  const backoffSeconds =
-    outcome.kind === 'failure' && outcome.failure.backoffHintMs !== null
-      ? outcome.failure.backoffHintMs / 1000
-      : null;
-  const { rowCount } = await q.query(
-    `WITH locked AS (
+  announce?: RecordedRunAnnouncement,
+): Promise<boolean[]> {
+  if (runs.length === 0) return [];
+  if (announce && announce.messages.length !== runs.length) {
+    throw new Error(`${runs.length} runs to record but ${announce.messages.length} messages`);
+  }
+  const seen = new Set<string>();
+  const first = runs.map((run) => {
+    const key = run.stepUuid.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const batch = runs.filter((_, i) => first[i]);
+  const { rows } = await q.query<{ recorded: string[] }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[],
+                            $6::float8[], $8::jsonb[])
+                WITH ORDINALITY AS i(step_uuid, attempt, to_state, result, failure, backoff,
+                                     message, ord)
+     ),
+     locked AS (
        SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
-        WHERE s.workflow_step_uuid = $1 AND s.attempts = $2
-          FOR UPDATE
+         JOIN input i ON i.step_uuid = s.workflow_step_uuid AND s.attempts = i.attempt
+        ORDER BY s.workflow_step_uuid
+          FOR UPDATE OF s
      ),
      retired AS (
        UPDATE tasker.workflow_step_transitions t
@@ -53,19 +75,71 @@ export async function recordStepRun(
      moved AS (
        INSERT INTO tasker.workflow_step_transitions
          (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
-       SELECT workflow_step_uuid, 'in_progress', $3, jsonb_build_object('attempt', $2::int),
-              sort_key + 1, true, $7
-         FROM retired
+       SELECT r.workflow_step_uuid, 'in_progress', i.to_state,
+              jsonb_build_object('attempt', i.attempt), r.sort_key + 1, true, $7
+         FROM retired r JOIN input i ON i.step_uuid = r.workflow_step_uuid
        RETURNING workflow_step_uuid
+     ),
+     stored AS (
+       UPDATE tasker.workflow_steps s
+          SET results = CASE WHEN i.result IS NULL THEN s.results ELSE i.result END,
+              last_error = i.failure,
+              backoff_request_seconds = i.backoff,
+              updated_at = now()
+         FROM moved m JOIN input i ON i.step_uuid = m.workflow_step_uuid
+        WHERE s.workflow_step_uuid = m.workflow_step_uuid
+       RETURNING s.workflow_step_uuid
+     ),
+     sent AS (
+       SELECT tasker.send_messages($9, array_agg(i.message ORDER BY i.ord)) AS n
+         FROM moved m JOIN input i ON i.step_uuid = m.workflow_step_uuid
+        WHERE $9::text IS NOT NULL
      )
-     UPDATE tasker.workflow_steps s
-        SET results = CASE WHEN $4::jsonb IS NULL THEN s.results ELSE $4::jsonb END,
-            last_error = $5::jsonb,
-            backoff_request_seconds = $6,
-            updated_at = now()
-       FROM moved m
-      WHERE s.workflow_step_uuid = m.workflow_step_uuid`,
-    [stepUuid, attempt, toState, result, failure, backoffSeconds, processorUuid],
+     SELECT coalesce((SELECT array_agg(workflow_step_uuid::text) FROM stored), '{}') AS recorded,
+            (SELECT n FROM sent) AS sent`,
+    [
+      batch.map((run) => run.stepUuid),
+      batch.map((run) => run.attempt),
+      batch.map((run) =>
+        run.outcome.kind === 'success'
+          ? 'enqueued_for_orchestration'
+          : 'enqueued_as_error_for_orchestration',
+      ),
+      batch.map((run) =>
+        run.outcome.kind === 'success' ? JSON.stringify(run.outcome.result ?? null) : null,
+      ),
+      batch.map((run) =>
+        run.outcome.kind === 'failure' ? storedFailure(run.outcome.failure) : null,
+      ),
+      batch.map((run) =>
+        run.outcome.kind === 'failure' && run.outcome.failure.backoffHintMs !== null
+          ? run.outcome.failure.backoffHintMs / 1000
+          : null,
+      ),
+      processorUuid,
+      announce ? announce.messages.filter((_, i) => first[i]) : batch.map(() => null),
+      announce?.queue ?? null,
+    ],
   );
-  return (rowCount ?? 0) > 0;
+  const recorded = new Set(rows[0]!.recorded);
+  return runs.map((run, i) => first[i]! && recorded.has(run.stepUuid.toLowerCase()));
+}
+
+/** One run, recorded alone (see recordStepRuns). */
+export async function recordStepRun(
+  q: Queryable,
+  stepUuid: string,
+  attempt: number,
+  outcome: StepRunOutcome,
+  processorUuid: string,
+): Promise<boolean> {
+  const [recorded] = await recordStepRuns(q, [{ stepUuid, attempt, outcome }], processorUuid);
+  return recorded!;
+}
+
+/** An error message may quote anything (a NUL, half a surrogate pair): stored readable, never refused. */
+function storedFailure(failure: StepFailure): string {
+  return JSON.stringify(failure, (_key, value: unknown) =>
+    typeof value === 'string' ? jsonbSafeText(value) : value,
+  );
 }
