@@ -38,7 +38,7 @@ type Applied =
 @Injectable()
 export class StepResultProcessor {
   private readonly logger = new Logger(StepResultProcessor.name);
-  private readonly batches: GroupCommit<Result, StepResultDisposition>;
+  private readonly batches: GroupCommit<Result, Applied>;
 
   constructor(
     private readonly database: Database,
@@ -52,11 +52,17 @@ export class StepResultProcessor {
     });
   }
 
-  handle(envelope: Result): Promise<StepResultDisposition> {
-    return this.batches.submit(envelope);
+  async handle(envelope: Result): Promise<StepResultDisposition> {
+    const { taskUuid, stepUuid, attempt, outcome } = envelope.payload;
+    const applied = await this.batches.submit(envelope);
+    // Logged here, not in the batch: this line carries this message's log context.
+    this.logger.debug(`result of attempt ${attempt} (${outcome}): ${applied.kind}`);
+    return applied.kind === 'unknown'
+      ? { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` }
+      : {};
   }
 
-  private async apply(results: readonly Result[]): Promise<StepResultDisposition[]> {
+  private async apply(results: readonly Result[]): Promise<Applied[]> {
     const { applied, announcements, ended } = await this.database.transaction(async (tx) => {
       const { tasks, steps } = await lockTasksWithSteps(
         tx,
@@ -71,19 +77,20 @@ export class StepResultProcessor {
       const decided = new Map<StepRow, boolean>();
       (await this.evaluator.settleSteps(tx, live)).forEach((d, i) => decided.set(live[i]!, d));
 
+      // Each task with a result once, in lock order, after all of its results are decided.
+      const evaluated = [...tasks.values()].filter((task) =>
+        live.some((step) => step.taskUuid === task.taskUuid),
+      );
+      const evaluations = await this.evaluator.evaluateAll(tx, evaluated);
       const announcements: Announcement[] = [];
       const ended: { task: LockedTask; state: 'complete' | 'error' }[] = [];
-      // Each task with a result once, in lock order, after all of its results are decided.
-      for (const task of tasks.values()) {
-        const ownSteps = live.filter((s) => s.taskUuid === task.taskUuid);
-        if (ownSteps.length === 0) continue;
-        const evaluation = await this.evaluator.evaluate(tx, task);
+      for (const [i, task] of evaluated.entries()) {
+        const evaluation = evaluations[i]!;
         const ready: EnqueuedStep[] = [...evaluation.steps];
         // A result seen before (redelivery): its first processing may have died after commit
         // but before announcing, so announce whatever is still waiting in `enqueued`.
-        if (ownSteps.some((s) => !decided.get(s))) {
-          ready.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
-        }
+        const seenBefore = live.some((s) => s.taskUuid === task.taskUuid && !decided.get(s));
+        if (seenBefore) ready.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
         if (evaluation.ended) ended.push({ task, state: evaluation.ended });
         announcements.push({
           taskUuid: task.taskUuid,
@@ -106,15 +113,7 @@ export class StepResultProcessor {
 
     for (const { task, state } of ended) this.metrics.taskEnded(task.namespace, task.name, state);
     await this.announcer.announceAll(announcements);
-    return results.map((r, i) => {
-      const fate = applied[i]!;
-      this.logger.debug(
-        `result of attempt ${r.payload.attempt} (${r.payload.outcome}) for step ${r.payload.stepUuid}: ${fate.kind}`,
-      );
-      return fate.kind === 'unknown'
-        ? { deadLetterReason: `no step ${r.payload.stepUuid} in task ${r.payload.taskUuid}` }
-        : {};
-    });
+    return applied;
   }
 }
 

@@ -6,14 +6,14 @@ import {
   EVALUABLE_TASK_STATES,
   planTaskChain,
 } from '#core';
-import type { EnqueuedStep, LockedTask, Queryable, StepRow } from '#persistence';
+import type { EnqueuedStep, LockedTask, Queryable, StepRow, TaskMove } from '#persistence';
 import {
-  enqueueReadySteps,
+  enqueueReadyStepsOfTasks,
   ProcessIdentity,
   readStepsAwaitingDecision,
   scheduleStepRetry,
   transitionSteps,
-  transitionTask,
+  transitionTasks,
 } from '#persistence';
 
 /** What an evaluation did: steps to announce once committed, and whether the task ended. */
@@ -63,36 +63,54 @@ export class TaskEvaluator {
   }
 
   async evaluate(tx: Queryable, task: LockedTask): Promise<Evaluation> {
+    const [evaluation] = await this.evaluateAll(tx, [task]);
+    return evaluation!;
+  }
+
+  /**
+   * evaluate for several locked tasks (each once): their ready steps enqueued in one statement
+   * and their moves written in one, whatever their number. Answers in the order of `tasks`.
+   */
+  async evaluateAll(tx: Queryable, tasks: readonly LockedTask[]): Promise<Evaluation[]> {
+    const processor = this.identity.processorUuid;
     // evaluating_results: an operator reopened the task in this transaction.
-    const reopened = task.state === 'evaluating_results';
-    if (!reopened && !EVALUABLE_TASK_STATES.includes(task.state)) return { steps: [], ended: null };
-    if (reopened) {
+    const evaluable = tasks.filter(
+      (task) => task.state === 'evaluating_results' || EVALUABLE_TASK_STATES.includes(task.state),
+    );
+    for (const task of evaluable) {
+      if (task.state !== 'evaluating_results') continue;
       // Results that came while the task had ended were not decided (nothing may change a
       // task that ended): decide them now, or the task waits for them for good.
       await this.settleSteps(tx, await readStepsAwaitingDecision(tx, task.taskUuid));
     }
-    const processor = this.identity.processorUuid;
-    const { steps: enqueued, counts } = await enqueueReadySteps(tx, task.taskUuid, processor);
-    const outcome = decideTaskOutcome(counts, enqueued.length);
-    const chain = planTaskChain(task.state, outcome);
-    if (!chain) return { steps: enqueued, ended: null };
-    const moved = await transitionTask(
+    const ready = await enqueueReadyStepsOfTasks(
       tx,
-      task.taskUuid,
-      [task.state],
-      chain,
-      { outcome },
+      evaluable.map((task) => task.taskUuid),
       processor,
     );
-    if (!moved) {
+    const moves: TaskMove[] = [];
+    const evaluations = new Map<LockedTask, Evaluation>();
+    for (const task of evaluable) {
+      const { steps, counts } = ready.get(task.taskUuid)!;
+      const outcome = decideTaskOutcome(counts, steps.length);
+      const chain = planTaskChain(task.state, outcome);
+      const last = chain?.[chain.length - 1];
+      evaluations.set(task, {
+        steps,
+        ended: last === 'complete' || last === 'error' ? last : null,
+      });
+      if (chain)
+        moves.push({ taskUuid: task.taskUuid, from: [task.state], chain, metadata: { outcome } });
+    }
+    const moved = await transitionTasks(tx, moves, processor);
+    moved.forEach((done, i) => {
       // The caller's lock guarantees the state it read is current; if not, roll back loudly
       // (the message is retried) rather than leave the task waiting for nothing.
-      throw new ConflictError(`task ${task.taskUuid} is no longer ${task.state}`);
-    }
-    const last = chain[chain.length - 1];
-    return {
-      steps: enqueued,
-      ended: last === 'complete' || last === 'error' ? last : null,
-    };
+      if (!done) {
+        const task = tasks.find((t) => t.taskUuid === moves[i]!.taskUuid)!;
+        throw new ConflictError(`task ${task.taskUuid} is no longer ${task.state}`);
+      }
+    });
+    return tasks.map((task) => evaluations.get(task) ?? { steps: [], ended: null });
   }
 }

@@ -29,12 +29,23 @@ export async function enqueueReadySteps(
   taskUuid: string,
   processorUuid: string | null,
 ): Promise<ReadySteps> {
-  const { rows } = await q.query<ReadySteps>(
+  const ready = await enqueueReadyStepsOfTasks(q, [taskUuid], processorUuid);
+  return ready.get(taskUuid.toLowerCase())!;
+}
+
+/** enqueueReadySteps for many tasks in one statement: each task's steps and counts, by uuid. */
+export async function enqueueReadyStepsOfTasks(
+  q: Queryable,
+  taskUuids: readonly string[],
+  processorUuid: string | null,
+): Promise<Map<string, ReadySteps>> {
+  if (taskUuids.length === 0) return new Map();
+  const { rows } = await q.query<ReadySteps & { taskUuid: string }>(
     `WITH locked AS (
-       SELECT s.workflow_step_uuid
+       SELECT s.workflow_step_uuid, s.task_uuid
          FROM tasker.workflow_steps s
         WHERE s.workflow_step_uuid IN
-              (SELECT r.workflow_step_uuid FROM tasker.ready_steps(ARRAY[$1]::uuid[]) r)
+              (SELECT r.workflow_step_uuid FROM tasker.ready_steps($1::uuid[]) r)
         ORDER BY s.workflow_step_uuid
           FOR UPDATE OF s
      ),
@@ -45,7 +56,7 @@ export async function enqueueReadySteps(
         WHERE t.workflow_step_uuid = l.workflow_step_uuid
           AND t.most_recent
           AND t.to_state IN ('pending', 'waiting_for_retry')
-       RETURNING t.workflow_step_uuid, t.to_state, t.sort_key
+       RETURNING t.workflow_step_uuid, l.task_uuid, t.to_state, t.sort_key
      ),
      chain AS (
        SELECT r.workflow_step_uuid, r.to_state AS origin, r.sort_key, c.ord, c.state, c.metadata
@@ -68,24 +79,27 @@ export async function enqueueReadySteps(
           SET announced_at = clock_timestamp(), next_retry_at = NULL, updated_at = now()
          FROM retired r
         WHERE s.workflow_step_uuid = r.workflow_step_uuid
-       RETURNING s.workflow_step_uuid, s.name
+       RETURNING s.workflow_step_uuid, s.task_uuid, s.name
      ),
      counts AS (
-       SELECT c.state, sum(c.n)::int AS n
-         FROM (SELECT st.to_state AS state, 1 AS n
+       SELECT c.task_uuid, c.state, sum(c.n)::int AS n
+         FROM (SELECT s.task_uuid, st.to_state AS state, 1 AS n
                  FROM tasker.workflow_steps s
                  JOIN tasker.workflow_step_transitions st
                    ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
-                WHERE s.task_uuid = $1
-               UNION ALL SELECT to_state, -1 FROM retired
-               UNION ALL SELECT 'enqueued', 1 FROM retired) c
-        GROUP BY c.state
+                WHERE s.task_uuid = ANY ($1::uuid[])
+               UNION ALL SELECT task_uuid, to_state, -1 FROM retired
+               UNION ALL SELECT task_uuid, 'enqueued', 1 FROM retired) c
+        GROUP BY c.task_uuid, c.state
      )
-     SELECT (SELECT coalesce(json_agg(json_build_object('stepUuid', workflow_step_uuid,
-                                                         'stepName', name)), '[]')
-               FROM stamped) AS steps,
-            (SELECT coalesce(json_object_agg(state, n), '{}') FROM counts WHERE n > 0) AS counts`,
-    [taskUuid, processorUuid],
+     SELECT t.task_uuid AS "taskUuid",
+            (SELECT coalesce(json_agg(json_build_object('stepUuid', st.workflow_step_uuid,
+                                                        'stepName', st.name)), '[]')
+               FROM stamped st WHERE st.task_uuid = t.task_uuid) AS steps,
+            (SELECT coalesce(json_object_agg(c.state, c.n), '{}')
+               FROM counts c WHERE c.task_uuid = t.task_uuid AND c.n > 0) AS counts
+       FROM (SELECT DISTINCT unnest($1::uuid[]) AS task_uuid) t`,
+    [taskUuids, processorUuid],
   );
-  return rows[0]!;
+  return new Map(rows.map(({ taskUuid, steps, counts }) => [taskUuid, { steps, counts }]));
 }

@@ -7,6 +7,14 @@ import {
 } from '#core';
 import type { Queryable } from '../database.js';
 
+/** One task's move: from one of `from`, through every state of `chain`. */
+export interface TaskMove {
+  taskUuid: string;
+  from: readonly TaskState[];
+  chain: readonly TaskState[];
+  metadata?: Record<string, unknown>;
+}
+
 /**
  * Moves a task through a chain of states (e.g. evaluating_results → enqueuing_steps →
  * steps_in_process) in one statement, as a compare-and-swap on its current state: every
@@ -24,82 +32,108 @@ export async function transitionTask(
   metadata: Record<string, unknown> = {},
   processorUuid: string | null = null,
 ): Promise<{ endedSteps: string[] } | null> {
-  assertLegalChain(from, chain);
-  const last = chain[chain.length - 1]!;
-  const ended = stepsEndedWithTask(last);
+  const [moved] = await transitionTasks(q, [{ taskUuid, from, chain, metadata }], processorUuid);
+  return moved!;
+}
+
+/**
+ * transitionTask for many tasks (each once), in one statement, plus one that first locks the
+ * steps of the tasks that end. Answers in the order of `moves`. The caller holds the tasks'
+ * locks.
+ */
+export async function transitionTasks(
+  q: Queryable,
+  moves: readonly TaskMove[],
+  processorUuid: string | null = null,
+): Promise<({ endedSteps: string[] } | null)[]> {
+  if (moves.length === 0) return [];
+  const input = moves.map((move) => {
+    assertLegalChain(move.from, move.chain);
+    const last = move.chain[move.chain.length - 1]!;
+    const ended = stepsEndedWithTask(last);
+    return {
+      task_uuid: move.taskUuid,
+      from_states: move.from,
+      chain: move.chain,
+      metadata: move.metadata ?? {},
+      terminal: isTerminalTaskState(last),
+      end_from: ended?.from ?? [],
+      end_to: ended?.to ?? null,
+    };
+  });
+  const ending = input.filter((move) => move.terminal).map((move) => move.task_uuid);
   // Ending touches the steps' rows and transitions: take the step rows first, as every writer
   // does (task → step → transition, see transition-steps.ts), in their own statement so the
   // one below reads what was committed while it waited.
-  if (isTerminalTaskState(last)) {
+  if (ending.length > 0) {
     await q.query(
-      `SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = $1
+      `SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = ANY ($1::uuid[])
         ORDER BY workflow_step_uuid FOR UPDATE`,
-      [taskUuid],
+      [ending],
     );
   }
-  const { rows } = await q.query<{ moved: boolean; endedSteps: string[] }>(
-    `WITH retired AS (
+  const { rows } = await q.query<{ taskUuid: string; endedSteps: string[] }>(
+    `WITH m AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+         AS m(task_uuid uuid, from_states text[], chain text[], metadata jsonb, terminal boolean,
+              end_from text[], end_to text)
+     ),
+     retired AS (
        UPDATE tasker.task_transitions t
           SET most_recent = false
-        WHERE t.task_uuid = $1 AND t.most_recent AND t.to_state = ANY ($2::text[])
-       RETURNING t.to_state, t.sort_key
+         FROM m
+        WHERE t.task_uuid = m.task_uuid AND t.most_recent AND t.to_state = ANY (m.from_states)
+       RETURNING t.task_uuid, t.to_state, t.sort_key
      ),
-     chain AS (
-       SELECT c.state, c.ord FROM unnest($3::text[]) WITH ORDINALITY AS c(state, ord)
+     moving AS (
+       SELECT m.*, r.to_state AS origin, r.sort_key FROM m JOIN retired r USING (task_uuid)
      ),
      finished AS (
-       UPDATE tasker.tasks SET completed_at = clock_timestamp(), updated_at = now()
-        WHERE task_uuid = $1 AND $7 AND EXISTS (SELECT 1 FROM retired)
+       UPDATE tasker.tasks t SET completed_at = clock_timestamp(), updated_at = now()
+         FROM moving mv
+        WHERE t.task_uuid = mv.task_uuid AND mv.terminal
      ),
      steps_retired AS (
        UPDATE tasker.workflow_step_transitions st
           SET most_recent = false
-         FROM tasker.workflow_steps s
-        WHERE s.task_uuid = $1 AND EXISTS (SELECT 1 FROM retired)
-          AND st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
-          AND st.to_state = ANY ($8::text[])
-       RETURNING st.workflow_step_uuid, st.to_state, st.sort_key
+         FROM tasker.workflow_steps s JOIN moving mv ON mv.task_uuid = s.task_uuid AND mv.terminal
+        WHERE st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+          AND st.to_state = ANY (mv.end_from)
+       RETURNING st.workflow_step_uuid, st.to_state, st.sort_key, mv.task_uuid, mv.end_to,
+                 mv.metadata
      ),
      steps_ended AS (
        INSERT INTO tasker.workflow_step_transitions
          (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent,
           processor_uuid)
-       SELECT workflow_step_uuid, to_state, $9, $4::jsonb, sort_key + 1, true, $6
+       SELECT workflow_step_uuid, to_state, end_to, metadata, sort_key + 1, true, $2
          FROM steps_retired
-       RETURNING workflow_step_uuid
      ),
      retries_dropped AS (
-       UPDATE tasker.workflow_steps
+       UPDATE tasker.workflow_steps s
           SET next_retry_at = NULL, updated_at = now()
-        WHERE task_uuid = $1 AND $7 AND next_retry_at IS NOT NULL
-          AND EXISTS (SELECT 1 FROM retired)
+         FROM moving mv
+        WHERE s.task_uuid = mv.task_uuid AND mv.terminal AND s.next_retry_at IS NOT NULL
      ),
      moved AS (
        INSERT INTO tasker.task_transitions
          (task_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
-       SELECT $1,
-              coalesce(lag(c.state) OVER (ORDER BY c.ord), r.to_state),
-              c.state, $4::jsonb, r.sort_key + c.ord, c.ord = $5, $6
-         FROM retired r CROSS JOIN chain c
-       RETURNING 1
+       SELECT mv.task_uuid,
+              coalesce(lag(c.state) OVER (PARTITION BY mv.task_uuid ORDER BY c.ord), mv.origin),
+              c.state, mv.metadata, mv.sort_key + c.ord, c.ord = cardinality(mv.chain), $2
+         FROM moving mv CROSS JOIN LATERAL unnest(mv.chain) WITH ORDINALITY AS c(state, ord)
      )
-     SELECT EXISTS (SELECT 1 FROM moved) AS moved,
-            coalesce((SELECT array_agg(workflow_step_uuid::text) FROM steps_ended), '{}')
-              AS "endedSteps"`,
-    [
-      taskUuid,
-      from,
-      chain,
-      JSON.stringify(metadata),
-      chain.length,
-      processorUuid,
-      isTerminalTaskState(last),
-      ended?.from ?? [],
-      ended?.to ?? null,
-    ],
+     SELECT mv.task_uuid AS "taskUuid",
+            coalesce((SELECT array_agg(sr.workflow_step_uuid::text) FROM steps_retired sr
+                       WHERE sr.task_uuid = mv.task_uuid), '{}') AS "endedSteps"
+       FROM moving mv`,
+    [JSON.stringify(input), processorUuid],
   );
-  const row = rows[0]!;
-  return row.moved ? { endedSteps: row.endedSteps } : null;
+  const moved = new Map(rows.map((row) => [row.taskUuid, row.endedSteps]));
+  return moves.map((move) => {
+    const endedSteps = moved.get(move.taskUuid.toLowerCase());
+    return endedSteps ? { endedSteps } : null;
+  });
 }
 
 function assertLegalChain(from: readonly TaskState[], chain: readonly TaskState[]): void {
