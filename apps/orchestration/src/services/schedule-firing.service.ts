@@ -161,25 +161,25 @@ export class ScheduleFiring implements OnApplicationBootstrap, BeforeApplication
   ): Promise<{ created: CreatedTask | null; run: ScheduleRun }> {
     await tx.query('SAVEPOINT schedule_fire');
     try {
-      const prepared = await this.submission.prepare({
-        namespace: schedule.namespace,
-        name: schedule.name,
-        version: schedule.version ?? undefined,
-        context: schedule.context,
-        // The identity of a scheduled task is its fire: a second attempt is a duplicate.
-        idempotencyKey:
-          trigger === 'schedule'
-            ? `schedule:${schedule.scheduleUuid}:${fireAt.toISOString()}`
-            : `schedule:${schedule.scheduleUuid}:manual:${crypto.randomUUID()}`,
-        initiator: 'scheduler',
-        sourceSystem: 'tasker-schedules',
-        reason: `schedule ${schedule.scheduleUuid} ${trigger === 'schedule' ? 'fired' : 'run now'} at ${fireAt.toISOString()}`,
-        tags: ['schedule'],
-      });
-      const created = await this.submission.insert(tx, prepared, {
-        scheduleUuid: schedule.scheduleUuid,
-        fireAt,
-      });
+      const created = await this.submission.create(
+        tx,
+        {
+          namespace: schedule.namespace,
+          name: schedule.name,
+          version: schedule.version ?? undefined,
+          context: schedule.context,
+          // The identity of a scheduled task is its fire: a second attempt is a duplicate.
+          idempotencyKey:
+            trigger === 'schedule'
+              ? `schedule:${schedule.scheduleUuid}:${fireAt.toISOString()}`
+              : `schedule:${schedule.scheduleUuid}:manual:${crypto.randomUUID()}`,
+          initiator: 'scheduler',
+          sourceSystem: 'tasker-schedules',
+          reason: `schedule ${schedule.scheduleUuid} ${trigger === 'schedule' ? 'fired' : 'run now'} at ${fireAt.toISOString()}`,
+          tags: ['schedule'],
+        },
+        { scheduleUuid: schedule.scheduleUuid, fireAt },
+      );
       await tx.query('RELEASE SAVEPOINT schedule_fire');
       return {
         created,

@@ -30,28 +30,35 @@ export class StepAnnouncer {
     const byQueue = new Map<string, MessageEnvelope<'step.execute.v1'>[]>();
     for (const announcement of announcements) {
       if (announcement.steps.length === 0) continue;
-      const queue = workerQueueName(announcement.namespace);
-      const messages = byQueue.get(queue) ?? [];
-      byQueue.set(queue, messages);
-      for (const step of announcement.steps) {
-        messages.push(
-          createEnvelope(
-            'step.execute.v1',
-            {
-              taskUuid: announcement.taskUuid,
-              stepUuid: step.stepUuid,
-              stepName: step.stepName,
-              namespace: announcement.namespace,
-            },
-            {
-              correlationId: announcement.correlationId,
-              causationId: announcement.causationId ?? null,
-              traceparent: announcement.traceparent,
-            },
-          ),
-        );
-      }
+      const { queue, messages } = stepMessages(announcement);
+      byQueue.set(queue, [...(byQueue.get(queue) ?? []), ...messages]);
     }
     await Promise.all([...byQueue].map(([queue, messages]) => this.bus.sendBatch(queue, messages)));
   }
+}
+
+/** The step.execute messages of an announcement, and the worker queue they go to. */
+export function stepMessages(announcement: Announcement): {
+  queue: string;
+  messages: MessageEnvelope<'step.execute.v1'>[];
+} {
+  return {
+    queue: workerQueueName(announcement.namespace),
+    messages: announcement.steps.map((step) =>
+      createEnvelope(
+        'step.execute.v1',
+        {
+          taskUuid: announcement.taskUuid,
+          stepUuid: step.stepUuid,
+          stepName: step.stepName,
+          namespace: announcement.namespace,
+        },
+        {
+          correlationId: announcement.correlationId,
+          causationId: announcement.causationId ?? null,
+          traceparent: announcement.traceparent,
+        },
+      ),
+    ),
+  };
 }

@@ -4,7 +4,7 @@ import { TaskerMetrics } from '#observability';
 import {
   computeIdentityHash,
   ContextValidator,
-  TaskerError,
+  MessageBus,
   type TaskTemplate,
   templateKey,
   ValidationError,
@@ -13,15 +13,15 @@ import {
 import {
   Database,
   type EnqueuedStep,
-  enqueueReadySteps,
   insertTaskGraph,
+  StaleTemplateError,
   TemplateRepository,
-  transitionTask,
+  type TemplateVersionStamp,
   ProcessIdentity,
   type NewTask,
   type Queryable,
 } from '#persistence';
-import { StepAnnouncer } from './step-announcer.service.js';
+import { StepAnnouncer, stepMessages } from './step-announcer.service.js';
 
 export interface TaskSubmission {
   namespace: string;
@@ -56,7 +56,7 @@ export interface SubmittedTask {
 export interface PreparedTask {
   request: TaskSubmission;
   template: TaskTemplate;
-  namedTaskUuid: string;
+  stamp: TemplateVersionStamp;
   identityHash: string;
   traceparent: string;
 }
@@ -66,13 +66,16 @@ export interface CreatedTask {
   taskUuid: string;
   correlationId: string;
   steps: EnqueuedStep[];
+  /** Its first step messages were sent in the statement that wrote it (PGMQ). */
+  announced: boolean;
   prepared: PreparedTask;
 }
 
 /**
- * POST /v1/tasks: validate everything first, then one transaction writes the task, its steps,
- * edges and transitions and enqueues the root steps; messages go out only after the commit.
- * Schedules use the same three parts inside their own transaction.
+ * POST /v1/tasks: validate everything first (against the cached template), then one statement
+ * writes the task, its steps, edges and transitions with the root steps enqueued, and on PGMQ
+ * sends their messages too: one round trip from request to commit. Elsewhere the messages go
+ * out after the commit. Schedules use the same three parts inside their own transaction.
  */
 @Injectable()
 export class TaskSubmissionService {
@@ -85,13 +88,13 @@ export class TaskSubmissionService {
     private readonly announcer: StepAnnouncer,
     private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
+    private readonly bus: MessageBus,
   ) {}
 
   async submit(request: TaskSubmission): Promise<SubmittedTask> {
-    const prepared = await this.prepare(request);
-    const created = await this.database.transaction((tx) => this.insert(tx, prepared));
+    const created = await this.create(this.database.pool, request);
     await this.announceCreated(created);
-    const { template, traceparent } = prepared;
+    const { template, traceparent } = created.prepared;
     return {
       taskUuid: created.taskUuid,
       namespace: template.namespace,
@@ -105,9 +108,26 @@ export class TaskSubmissionService {
     };
   }
 
+  /**
+   * prepare, then insert; if the cached template turned out stale (the insert wrote nothing),
+   * once more against the current one. In the caller's transaction if `q` is one.
+   */
+  async create(
+    q: Queryable,
+    request: TaskSubmission,
+    schedule?: NewTask['schedule'],
+  ): Promise<CreatedTask> {
+    try {
+      return await this.insert(q, await this.prepare(request), schedule);
+    } catch (err) {
+      if (!(err instanceof StaleTemplateError)) throw err;
+      return this.insert(q, await this.prepare(request), schedule);
+    }
+  }
+
   /** Finds the template and checks the context; throws a domain error, writes nothing. */
   async prepare(request: TaskSubmission): Promise<PreparedTask> {
-    const { namedTaskUuid, template } = await this.templates.find(
+    const { stamp, template } = await this.templates.findCached(
       request.namespace,
       request.name,
       request.version,
@@ -128,48 +148,66 @@ export class TaskSubmissionService {
     return {
       request,
       template,
-      namedTaskUuid,
+      stamp,
       identityHash,
       traceparent: traceparentFor(request.traceparent),
     };
   }
 
-  /** Writes the task graph and enqueues its root steps in the caller's transaction. */
-  async insert(
-    tx: Queryable,
+  /**
+   * Writes the task graph with its root steps enqueued (and, on PGMQ, their messages sent) in
+   * one statement, in the caller's transaction if it has one. A stale cached template is
+   * forgotten and StaleTemplateError thrown: nothing was written.
+   */
+  private async insert(
+    q: Queryable,
     prepared: PreparedTask,
     schedule?: NewTask['schedule'],
   ): Promise<CreatedTask> {
-    const { request, template } = prepared;
-    const processor = this.identity.processorUuid;
-    const { taskUuid, correlationId } = await insertTaskGraph(
-      tx,
-      template,
-      {
-        namedTaskUuid: prepared.namedTaskUuid,
-        context: request.context,
-        identityHash: prepared.identityHash,
-        priority: request.priority ?? 0,
-        correlationId: request.correlationId ?? null,
-        traceparent: prepared.traceparent,
-        initiator: request.initiator ?? null,
-        sourceSystem: request.sourceSystem ?? null,
-        reason: request.reason ?? null,
-        tags: request.tags ?? [],
-        schedule,
-      },
-      processor,
-    );
-    const { steps } = await enqueueReadySteps(tx, taskUuid, processor);
-    if (steps.length === 0) {
-      // A validated template always has a root step; reaching this means a corrupt template.
-      throw new TaskerError(
-        'template_invalid',
-        `${templateKey(template)} has no step ready to start`,
+    const { request, template, traceparent } = prepared;
+    try {
+      const inserted = await insertTaskGraph(
+        q,
+        template,
+        prepared.stamp,
+        {
+          context: request.context,
+          identityHash: prepared.identityHash,
+          priority: request.priority ?? 0,
+          correlationId: request.correlationId ?? null,
+          traceparent,
+          initiator: request.initiator ?? null,
+          sourceSystem: request.sourceSystem ?? null,
+          reason: request.reason ?? null,
+          tags: request.tags ?? [],
+          schedule,
+        },
+        this.identity.processorUuid,
+        this.bus.queuesInDatabase
+          ? ({ taskUuid, correlationId, rootSteps }) => {
+              const { queue, messages } = stepMessages({
+                taskUuid,
+                correlationId,
+                namespace: template.namespace,
+                traceparent,
+                steps: rootSteps,
+              });
+              return { queue, messages: messages.map((m) => JSON.stringify(m)) };
+            }
+          : undefined,
       );
+      return {
+        taskUuid: inserted.taskUuid,
+        correlationId: inserted.correlationId,
+        steps: inserted.rootSteps,
+        announced: inserted.announced,
+        prepared,
+      };
+    } catch (err) {
+      if (err instanceof StaleTemplateError)
+        this.templates.forget(template.namespace, template.name);
+      throw err;
     }
-    await transitionTask(tx, taskUuid, ['enqueuing_steps'], ['steps_in_process'], {}, processor);
-    return { taskUuid, correlationId, steps, prepared };
   }
 
   /** After the commit: counts the task and sends its first step messages. */
@@ -182,6 +220,7 @@ export class TaskSubmissionService {
       traceId: traceIdOf(traceparent) ?? undefined,
     };
     withLogContext(fields, () => this.logger.debug(`submitted ${templateKey(template)}`));
+    if (created.announced) return;
     try {
       await this.announcer.announce({
         taskUuid: created.taskUuid,

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { TaskTemplate } from '#core';
 import { TemplateNotFoundError, templateKey } from '#core';
 import { Database } from '../database.js';
+import type { TemplateVersionStamp } from '../sql/insert-task-graph.js';
 import { NamedTaskEntity, TaskNamespaceEntity } from '../entities/index.js';
 
 export interface RegisteredTemplate {
@@ -11,10 +12,23 @@ export interface RegisteredTemplate {
   template: TaskTemplate;
 }
 
+/** A template as submissions use it: with the stamp insertTaskGraph checks it against. */
+export interface CachedTemplate extends RegisteredTemplate {
+  stamp: TemplateVersionStamp;
+}
+
+/** Every registered version of one template name, and when that name was last registered. */
+interface CachedVersions {
+  versions: { namedTaskUuid: string; template: TaskTemplate }[];
+  registeredAt: string;
+}
+
 /** Templates registered in the database by orchestration at boot (ARCHITECTURE §4). */
 @Injectable()
 export class TemplateRepository {
   private readonly logger = new Logger(TemplateRepository.name);
+  /** By `namespace/name`; an entry goes when a write finds it stale (see insertTaskGraph). */
+  private readonly cache = new Map<string, Promise<CachedVersions>>();
 
   constructor(
     private readonly database: Database,
@@ -79,6 +93,7 @@ export class TemplateRepository {
         );
       }
     });
+    this.cache.clear();
   }
 
   /** One template; without `version`, the highest registered version. */
@@ -90,6 +105,57 @@ export class TemplateRepository {
     const best = matching.sort((a, b) => compareVersions(b.version, a.version))[0];
     if (!best) throw new TemplateNotFoundError(namespace, name, version);
     return { namedTaskUuid: best.uuid, template: best.configuration as unknown as TaskTemplate };
+  }
+
+  /**
+   * find for submissions: from a cache of every version of the name (one query on a miss),
+   * with the stamp the insert checks, so a template registered again elsewhere is noticed by
+   * the write itself; `forget` the name then and look again.
+   */
+  async findCached(namespace: string, name: string, version?: string): Promise<CachedTemplate> {
+    const key = `${namespace}/${name}`;
+    for (;;) {
+      let entry = this.cache.get(key);
+      const loadedNow = !entry;
+      if (!entry) {
+        entry = this.loadVersions(namespace, name);
+        this.cache.set(key, entry);
+      }
+      const { versions, registeredAt } = await entry.catch((err: unknown) => {
+        this.cache.delete(key);
+        throw err;
+      });
+      const best = versions
+        .filter((v) => !version || v.template.version === version)
+        .sort((a, b) => compareVersions(b.template.version, a.template.version))[0];
+      if (best) return { ...best, stamp: { namedTaskUuid: best.namedTaskUuid, registeredAt } };
+      // Not there: maybe registered since it was cached; look once more. A miss is not cached.
+      this.cache.delete(key);
+      if (loadedNow) throw new TemplateNotFoundError(namespace, name, version);
+    }
+  }
+
+  forget(namespace: string, name: string): void {
+    this.cache.delete(`${namespace}/${name}`);
+  }
+
+  private async loadVersions(namespace: string, name: string): Promise<CachedVersions> {
+    const rows = await this.database.query<{
+      named_task_uuid: string;
+      configuration: TaskTemplate;
+      registered_at: string;
+    }>(
+      `SELECT nt.named_task_uuid, nt.configuration,
+              (max(nt.updated_at) OVER ())::text AS registered_at
+         FROM tasker.named_tasks nt
+         JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid
+        WHERE ns.name = $1 AND nt.name = $2`,
+      [namespace, name],
+    );
+    return {
+      versions: rows.map((r) => ({ namedTaskUuid: r.named_task_uuid, template: r.configuration })),
+      registeredAt: rows[0]?.registered_at ?? '',
+    };
   }
 
   async list(): Promise<TaskTemplate[]> {

@@ -1,7 +1,11 @@
 import { insertTaskRows, useDatabasePool } from '#testing';
-import { enqueueReadySteps } from './enqueue-ready-steps.js';
+import type { Queryable } from '../database.js';
+import { enqueueReadyStepsOfTasks } from './enqueue-ready-steps.js';
 
-describe('enqueueReadySteps', () => {
+const enqueueReadySteps = async (q: Queryable, taskUuid: string, processor: string | null) =>
+  (await enqueueReadyStepsOfTasks(q, [taskUuid], processor)).get(taskUuid)!;
+
+describe('enqueueReadyStepsOfTasks', () => {
   const db = useDatabasePool();
 
   async function history(stepUuid: string) {

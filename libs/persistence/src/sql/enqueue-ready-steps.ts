@@ -14,9 +14,10 @@ export interface ReadySteps {
 }
 
 /**
- * Moves every ready step of a task to `enqueued` (via `pending`, reason `retry_due`, for steps
- * back from a retry wait), stamps `announced_at`, and counts the task's steps by state, in one
- * statement: this runs once per step result, so every round trip saved here is one per step.
+ * Moves every ready step of the tasks to `enqueued` (via `pending`, reason `retry_due`, for steps
+ * back from a retry wait), stamps `announced_at`, and counts each task's steps by state, in one
+ * statement for the whole batch of tasks (answered by task uuid): this runs for every batch of
+ * step results, so every round trip saved here is one per batch.
  * The move is the same compare-and-swap as transitionSteps (retire the current transition only
  * while it is still pending / waiting_for_retry, append the next), so a concurrent caller moves
  * nothing twice; the step rows are locked before their transitions (the lock order, see
@@ -24,16 +25,6 @@ export interface ReadySteps {
  * it made (a statement does not see its own changes). The caller commits, then sends one
  * message per returned step: state before queue.
  */
-export async function enqueueReadySteps(
-  q: Queryable,
-  taskUuid: string,
-  processorUuid: string | null,
-): Promise<ReadySteps> {
-  const ready = await enqueueReadyStepsOfTasks(q, [taskUuid], processorUuid);
-  return ready.get(taskUuid.toLowerCase())!;
-}
-
-/** enqueueReadySteps for many tasks in one statement: each task's steps and counts, by uuid. */
 export async function enqueueReadyStepsOfTasks(
   q: Queryable,
   taskUuids: readonly string[],

@@ -1,10 +1,22 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { TaskTemplate } from '#core';
-import { DuplicateTaskError } from '#core';
+import { DuplicateTaskError, TaskerError, templateKey } from '#core';
 import type { Queryable } from '../database.js';
+import type { EnqueuedStep } from './enqueue-ready-steps.js';
+import type { InStatementSend } from './record-step-run.js';
+
+/**
+ * The template a submission was checked against changed (re-registered, or a new version of
+ * its name) after it was cached: nothing was written; fetch it again and retry.
+ */
+export class StaleTemplateError extends Error {
+  constructor(template: string) {
+    super(`template ${template} was registered again since it was cached`);
+    this.name = 'StaleTemplateError';
+  }
+}
 
 export interface NewTask {
-  namedTaskUuid: string;
   context: Record<string, unknown>;
   identityHash: string;
   priority: number;
@@ -19,28 +31,128 @@ export interface NewTask {
   schedule?: { scheduleUuid: string; fireAt: Date } | undefined;
 }
 
+/** What the statement wrote: the task's ids and its root steps (now `enqueued`). */
+export interface InsertedTaskGraph {
+  taskUuid: string;
+  correlationId: string;
+  rootSteps: EnqueuedStep[];
+  /** The root steps' messages were sent by the statement itself (see `announce`). */
+  announced: boolean;
+}
+
+/** The template a submission was checked against, and what its registration looked like. */
+export interface TemplateVersionStamp {
+  namedTaskUuid: string;
+  /** tasker.named_tasks' latest updated_at for the template's name, as text (see below). */
+  registeredAt: string;
+}
+
 /**
- * Writes a task, its steps, its edges and the first transitions (task: pending → initializing →
- * enqueuing_steps; every step: pending) with a fixed number of statements whatever the size
- * of the DAG. Throws DuplicateTaskError when the identity hash is taken.
+ * Writes a task, its steps, its edges, their first transitions (task: pending → initializing →
+ * enqueuing_steps → steps_in_process; root steps: pending → enqueued, the others pending) in
+ * one statement whatever the size of the DAG, with client-side UUIDv7s so nothing waits for
+ * a generated key. With `announce` (PGMQ), the same statement sends the root steps' messages
+ * (tasker.send_messages), so the task and its first messages commit together.
+ *
+ * The template comes from a cache: the statement writes only if the template's registration
+ * (every version of its name) is unchanged since the stamp was read, and throws
+ * StaleTemplateError otherwise (the caller refetches). Throws DuplicateTaskError when the
+ * identity hash is taken.
  */
 export async function insertTaskGraph(
   q: Queryable,
   template: TaskTemplate,
+  stamp: TemplateVersionStamp,
   task: NewTask,
   processorUuid: string | null,
-): Promise<{ taskUuid: string; correlationId: string }> {
+  announce?: (created: Omit<InsertedTaskGraph, 'announced'>) => InStatementSend,
+): Promise<InsertedTaskGraph> {
   const taskUuid = uuidv7();
   // Without a caller-supplied correlation id, the task's own id correlates its messages.
   const correlationId = task.correlationId ?? taskUuid;
-  const inserted = await q.query(
-    `INSERT INTO tasker.tasks
-       (task_uuid, named_task_uuid, context, identity_hash, priority, correlation_id, initiator,
-        source_system, reason, tags, traceparent, schedule_uuid, scheduled_fire_at)
-     VALUES ($10, $1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9::text[], $11, $12, $13)
-     ON CONFLICT (identity_hash) DO NOTHING`,
+  const steps = template.steps.map((step) => ({ step, uuid: uuidv7() }));
+  const uuidByName = new Map(steps.map(({ step, uuid }) => [step.name, uuid]));
+  const rootSteps = steps
+    .filter(({ step }) => step.dependsOn.length === 0)
+    .map(({ step, uuid }) => ({ stepUuid: uuid, stepName: step.name }));
+  if (rootSteps.length === 0) {
+    // A validated template always has a root step; reaching this means a corrupt template.
+    throw new TaskerError(
+      'template_invalid',
+      `${templateKey(template)} has no step ready to start`,
+    );
+  }
+  const edges = template.steps.flatMap((s) =>
+    s.dependsOn.map((parent) => [uuidByName.get(parent)!, uuidByName.get(s.name)!] as const),
+  );
+  const send = announce?.({ taskUuid, correlationId, rootSteps });
+  const { rows } = await q.query<{ created: boolean; current: boolean }>(
+    `WITH current AS (
+       SELECT (SELECT max(nt.updated_at)::text FROM tasker.named_tasks nt
+                WHERE (nt.task_namespace_uuid, nt.name) =
+                      (SELECT o.task_namespace_uuid, o.name FROM tasker.named_tasks o
+                        WHERE o.named_task_uuid = $1)) = $2 AS ok
+     ),
+     task AS (
+       INSERT INTO tasker.tasks
+         (task_uuid, named_task_uuid, context, identity_hash, priority, correlation_id, initiator,
+          source_system, reason, tags, traceparent, schedule_uuid, scheduled_fire_at)
+       SELECT $3, $1, $4::jsonb, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14
+         FROM current WHERE current.ok
+       ON CONFLICT (identity_hash) DO NOTHING
+       RETURNING task_uuid
+     ),
+     input AS (
+       SELECT s.*, t.task_uuid
+         FROM task t
+        CROSS JOIN unnest($15::uuid[], $16::text[], $17::text[], $18::boolean[], $19::int[],
+                          $20::int[], $21::jsonb[], $22::jsonb[], $23::boolean[])
+              AS s(uuid, name, handler, retryable, max_attempts, timeout_seconds, retry_policy,
+                   inputs, root)
+     ),
+     steps AS (
+       INSERT INTO tasker.workflow_steps
+         (workflow_step_uuid, task_uuid, named_step_uuid, name, handler, retryable, max_attempts,
+          timeout_seconds, retry_policy, inputs, announced_at)
+       SELECT i.uuid, i.task_uuid, ns.named_step_uuid, i.name, i.handler, i.retryable,
+              i.max_attempts, i.timeout_seconds, i.retry_policy, i.inputs,
+              CASE WHEN i.root THEN clock_timestamp() END
+         FROM input i
+         LEFT JOIN tasker.named_steps ns ON ns.named_task_uuid = $1 AND ns.name = i.name
+     ),
+     edges AS (
+       INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid)
+       SELECT e.from_uuid, e.to_uuid
+         FROM task, unnest($24::uuid[], $25::uuid[]) AS e(from_uuid, to_uuid)
+     ),
+     step_transitions AS (
+       INSERT INTO tasker.workflow_step_transitions
+         (workflow_step_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
+       SELECT i.uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 2 OR NOT i.root, $26
+         FROM input i
+        CROSS JOIN (VALUES (NULL, 'pending', 1), ('pending', 'enqueued', 2))
+              AS x(from_state, to_state, sort_key)
+        WHERE x.sort_key = 1 OR i.root
+     ),
+     task_transitions AS (
+       INSERT INTO tasker.task_transitions
+         (task_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
+       SELECT t.task_uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 4, $26
+         FROM task t
+        CROSS JOIN (VALUES (NULL, 'pending', 1), ('pending', 'initializing', 2),
+                           ('initializing', 'enqueuing_steps', 3),
+                           ('enqueuing_steps', 'steps_in_process', 4))
+              AS x(from_state, to_state, sort_key)
+     ),
+     sent AS (
+       SELECT tasker.send_messages($27, $28::jsonb[]) AS n FROM task WHERE $27::text IS NOT NULL
+     )
+     SELECT EXISTS (SELECT 1 FROM task) AS created, (SELECT ok FROM current) AS current,
+            (SELECT count(*) FROM sent) AS sent`,
     [
-      task.namedTaskUuid,
+      stamp.namedTaskUuid,
+      stamp.registeredAt,
+      taskUuid,
       JSON.stringify(task.context),
       task.identityHash,
       task.priority,
@@ -49,69 +161,33 @@ export async function insertTaskGraph(
       task.sourceSystem,
       task.reason,
       task.tags,
-      taskUuid,
       task.traceparent,
       task.schedule?.scheduleUuid ?? null,
       task.schedule?.fireAt ?? null,
+      steps.map(({ uuid }) => uuid),
+      steps.map(({ step }) => step.name),
+      steps.map(({ step }) => step.handler),
+      steps.map(({ step }) => step.retryable),
+      steps.map(({ step }) => step.retry.maxAttempts),
+      steps.map(({ step }) => step.timeoutSeconds),
+      steps.map(({ step }) => JSON.stringify(step.retry)),
+      steps.map(({ step }) => JSON.stringify(step.inputs)),
+      steps.map(({ step }) => step.dependsOn.length === 0),
+      edges.map((e) => e[0]),
+      edges.map((e) => e[1]),
+      processorUuid,
+      send?.queue ?? null,
+      send?.messages ?? [],
     ],
   );
-  if (inserted.rowCount === 0) {
+  const row = rows[0]!;
+  if (!row.current) throw new StaleTemplateError(templateKey(template));
+  if (!row.created) {
     const existing = await q.query<{ task_uuid: string }>(
       'SELECT task_uuid FROM tasker.tasks WHERE identity_hash = $1',
       [task.identityHash],
     );
     throw new DuplicateTaskError(existing.rows[0]?.task_uuid ?? 'unknown');
   }
-
-  const steps = template.steps;
-  const { rows: stepRows } = await q.query<{ workflow_step_uuid: string; name: string }>(
-    `INSERT INTO tasker.workflow_steps
-       (task_uuid, named_step_uuid, name, handler, retryable, max_attempts, timeout_seconds,
-        retry_policy, inputs)
-     SELECT $1, ns.named_step_uuid, s.name, s.handler, s.retryable, s.max_attempts,
-            s.timeout_seconds, s.retry_policy, s.inputs
-       FROM unnest($2::text[], $3::text[], $4::boolean[], $5::int[], $6::int[], $7::jsonb[],
-                   $8::jsonb[])
-            AS s(name, handler, retryable, max_attempts, timeout_seconds, retry_policy, inputs)
-       LEFT JOIN tasker.named_steps ns
-         ON ns.named_task_uuid = $9 AND ns.name = s.name
-     RETURNING workflow_step_uuid, name`,
-    [
-      taskUuid,
-      steps.map((s) => s.name),
-      steps.map((s) => s.handler),
-      steps.map((s) => s.retryable),
-      steps.map((s) => s.retry.maxAttempts),
-      steps.map((s) => s.timeoutSeconds),
-      steps.map((s) => JSON.stringify(s.retry)),
-      steps.map((s) => JSON.stringify(s.inputs)),
-      task.namedTaskUuid,
-    ],
-  );
-  const uuidByName = new Map(stepRows.map((r) => [r.name, r.workflow_step_uuid]));
-  const edges = steps.flatMap((s) =>
-    s.dependsOn.map((parent) => [uuidByName.get(parent), uuidByName.get(s.name)] as const),
-  );
-  if (edges.length > 0) {
-    await q.query(
-      `INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[])`,
-      [edges.map((e) => e[0]), edges.map((e) => e[1])],
-    );
-  }
-  await q.query(
-    `INSERT INTO tasker.workflow_step_transitions
-       (workflow_step_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
-     SELECT u, NULL, 'pending', 1, true, $2 FROM unnest($1::uuid[]) AS u`,
-    [stepRows.map((r) => r.workflow_step_uuid), processorUuid],
-  );
-  await q.query(
-    `INSERT INTO tasker.task_transitions
-       (task_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
-     VALUES ($1, NULL, 'pending', 1, false, $2),
-            ($1, 'pending', 'initializing', 2, false, $2),
-            ($1, 'initializing', 'enqueuing_steps', 3, true, $2)`,
-    [taskUuid, processorUuid],
-  );
-  return { taskUuid, correlationId };
+  return { taskUuid, correlationId, rootSteps, announced: send !== undefined };
 }

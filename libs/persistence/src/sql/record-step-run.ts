@@ -13,10 +13,10 @@ export interface StepRunRecord {
 }
 
 /**
- * The result messages to send, in the same statement, for the runs that get recorded: one JSON
- * body per run, in the runs' order (PGMQ only: see MessageBus.queuesInDatabase).
+ * Messages a state-changing statement sends itself, to commit with the state they announce:
+ * the queue and one JSON body each (PGMQ only: see MessageBus.queuesInDatabase).
  */
-export interface RecordedRunAnnouncement {
+export interface InStatementSend {
   queue: string;
   messages: readonly string[];
 }
@@ -37,7 +37,7 @@ export async function recordStepRuns(
   q: Queryable,
   runs: readonly StepRunRecord[],
   processorUuid: string,
-  announce?: RecordedRunAnnouncement,
+  announce?: InStatementSend,
 ): Promise<boolean[]> {
   if (runs.length === 0) return [];
   if (announce && announce.messages.length !== runs.length) {

@@ -73,6 +73,8 @@ export async function transitionTasks(
     );
   }
   const { rows } = await q.query<{ taskUuid: string; endedSteps: string[] }>(
+    // The uuids are also passed as arrays: matched with = ANY, the planner takes the indexes
+    // (joined to the recordset alone, it guessed 100 rows and scanned whole tables).
     `WITH m AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb)
          AS m(task_uuid uuid, from_states text[], chain text[], metadata jsonb, terminal boolean,
@@ -82,7 +84,8 @@ export async function transitionTasks(
        UPDATE tasker.task_transitions t
           SET most_recent = false
          FROM m
-        WHERE t.task_uuid = m.task_uuid AND t.most_recent AND t.to_state = ANY (m.from_states)
+        WHERE t.task_uuid = ANY ($3::uuid[]) AND t.task_uuid = m.task_uuid AND t.most_recent
+          AND t.to_state = ANY (m.from_states)
        RETURNING t.task_uuid, t.to_state, t.sort_key
      ),
      moving AS (
@@ -90,14 +93,14 @@ export async function transitionTasks(
      ),
      finished AS (
        UPDATE tasker.tasks t SET completed_at = clock_timestamp(), updated_at = now()
-         FROM moving mv
-        WHERE t.task_uuid = mv.task_uuid AND mv.terminal
+        WHERE t.task_uuid = ANY ($4::uuid[]) AND t.task_uuid IN (SELECT task_uuid FROM moving)
      ),
      steps_retired AS (
        UPDATE tasker.workflow_step_transitions st
           SET most_recent = false
-         FROM tasker.workflow_steps s JOIN moving mv ON mv.task_uuid = s.task_uuid AND mv.terminal
-        WHERE st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+         FROM tasker.workflow_steps s JOIN moving mv ON mv.task_uuid = s.task_uuid
+        WHERE s.task_uuid = ANY ($4::uuid[])
+          AND st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
           AND st.to_state = ANY (mv.end_from)
        RETURNING st.workflow_step_uuid, st.to_state, st.sort_key, mv.task_uuid, mv.end_to,
                  mv.metadata
@@ -112,8 +115,8 @@ export async function transitionTasks(
      retries_dropped AS (
        UPDATE tasker.workflow_steps s
           SET next_retry_at = NULL, updated_at = now()
-         FROM moving mv
-        WHERE s.task_uuid = mv.task_uuid AND mv.terminal AND s.next_retry_at IS NOT NULL
+        WHERE s.task_uuid = ANY ($4::uuid[]) AND s.next_retry_at IS NOT NULL
+          AND s.task_uuid IN (SELECT task_uuid FROM moving)
      ),
      moved AS (
        INSERT INTO tasker.task_transitions
@@ -127,7 +130,7 @@ export async function transitionTasks(
             coalesce((SELECT array_agg(sr.workflow_step_uuid::text) FROM steps_retired sr
                        WHERE sr.task_uuid = mv.task_uuid), '{}') AS "endedSteps"
        FROM moving mv`,
-    [JSON.stringify(input), processorUuid],
+    [JSON.stringify(input), processorUuid, input.map((move) => move.task_uuid), ending],
   );
   const moved = new Map(rows.map((row) => [row.taskUuid, row.endedSteps]));
   return moves.map((move) => {
