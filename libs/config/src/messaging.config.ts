@@ -59,7 +59,7 @@ export function parseMessagingConfig(
       fallbackPollIntervalMs: read.integer('TASKER_FALLBACK_POLL_INTERVAL_MS', 1000, 10, 600000),
       fallbackPollMinAgeMs: read.integer('TASKER_FALLBACK_POLL_MIN_AGE_MS', 2000, 0, 3600000),
     },
-    batchSize: read.integer('TASKER_BATCH_SIZE', 20, 1, 1000),
+    batchSize: read.integer('TASKER_BATCH_SIZE', 100, 1, 1000),
     shutdownGraceMs: read.integer('TASKER_SHUTDOWN_GRACE_MS', 30000, 0, 3600000),
     maxDeliveries: read.integer('TASKER_MAX_DELIVERIES', 10, 1, 1000),
     rabbitmq:

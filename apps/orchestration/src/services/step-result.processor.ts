@@ -12,8 +12,8 @@ export interface StepResultDisposition {
   deadLetterReason?: string;
 }
 
-/** Most results one transaction applies. */
-const RESULT_BATCH = 100;
+/** Most results one transaction applies; the transport's prefetch (TASKER_BATCH_SIZE) is lower. */
+const RESULT_BATCH = 1000;
 
 type Result = MessageEnvelope<'step.result.v1'>;
 
