@@ -116,15 +116,21 @@ describe('step results applied in batches', () => {
   });
 
   it('a result that fails its batch fails alone: the others of the batch are applied', async () => {
-    const good = await Promise.all(
-      ['good_1', 'good_2'].map((namespace) =>
-        insertTask({
-          namespace,
-          taskState: 'steps_in_process',
-          steps: [{ name: 'only', state: 'enqueued_for_orchestration', attempts: 1 }],
-        }),
-      ),
-    );
+    const good = [
+      await insertTask({
+        namespace: 'good_1',
+        taskState: 'steps_in_process',
+        steps: [
+          { name: 'only', state: 'enqueued_for_orchestration', attempts: 1 },
+          { name: 'next', state: 'pending', dependsOn: ['only'] },
+        ],
+      }),
+      await insertTask({
+        namespace: 'good_2',
+        taskState: 'steps_in_process',
+        steps: [{ name: 'only', state: 'enqueued_for_orchestration', attempts: 1 }],
+      }),
+    ];
     // A failed run with retries left, whose stored retry policy is empty: its backoff is not a
     // number and the database refuses to schedule the retry.
     const bad = await insertTask({
@@ -151,7 +157,21 @@ describe('step results applied in batches', () => {
       value: { deadLetterReason: `no step ${unknownStep} in task ${good[1]!.taskUuid}` },
     });
     expect(outcomes[3]).toEqual({ status: 'fulfilled', value: {} });
-    for (const task of good) expect(await taskState(task.taskUuid)).toBe('complete');
+    expect(await taskState(good[0]!.taskUuid)).toBe('steps_in_process');
+    expect(await taskState(good[1]!.taskUuid)).toBe('complete');
+    // `next` was announced once, by the transaction that applied its parent's result…
+    const { rows: sent } = await pool.query<{ step: string }>(
+      `SELECT message->'payload'->>'stepUuid' AS step FROM pgmq.q_worker_good_1_queue`,
+    );
+    expect(sent).toEqual([{ step: good[0]!.stepUuids.next }]);
+    // …in the very transaction that enqueued the step: state and queue commit together.
+    const { rows: writers } = await pool.query<{ message: string; enqueued: string }>(
+      `SELECT (SELECT xmin::text FROM pgmq.q_worker_good_1_queue) AS message,
+              (SELECT xmin::text FROM tasker.workflow_step_transitions
+                WHERE workflow_step_uuid = $1 AND to_state = 'enqueued') AS enqueued`,
+      [good[0]!.stepUuids.next],
+    );
+    expect(writers[0]!.message).toBe(writers[0]!.enqueued);
     // The failed result wrote nothing: the step still awaits its decision.
     expect(await entries([bad.stepUuids.only!], 'waiting_for_retry')).toEqual([0]);
     expect(await taskState(bad.taskUuid)).toBe('steps_in_process');

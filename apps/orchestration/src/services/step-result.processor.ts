@@ -1,10 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TaskerMetrics } from '#observability';
 import type { MessageEnvelope } from '#contracts';
-import { GroupCommit, isTerminalTaskState } from '#core';
+import { GroupCommit, isTerminalTaskState, MessageBus } from '#core';
 import type { EnqueuedStep, LockedTask, StepRow } from '#persistence';
-import { Database, lockTasksWithSteps, reannounceEnqueuedSteps } from '#persistence';
-import { type Announcement, StepAnnouncer } from './step-announcer.service.js';
+import {
+  Database,
+  lockTasksWithSteps,
+  reannounceEnqueuedSteps,
+  sendMessagesInTransaction,
+} from '#persistence';
+import { type Announcement, StepAnnouncer, stepMessages } from './step-announcer.service.js';
 import { TaskEvaluator } from './task-evaluator.service.js';
 
 /** What to do with the result message: ack it, or dead-letter it (it can never be processed). */
@@ -31,8 +36,9 @@ type Applied =
  *
  * Results are group-committed: those that arrive while a batch is being applied are applied
  * together in the next transaction, which locks their tasks in one statement (uuid order),
- * writes every step decision, evaluates each task once, commits, and announces every ready
- * step with one send per queue. A batch that fails is applied again result by result, so one
+ * writes every step decision, evaluates each task once and commits. The ready steps' messages
+ * are sent in that transaction on PGMQ (state and queue commit together), else after the commit
+ * with one send per queue (a send lost to a crash leaves the steps `enqueued` for the sweep). A batch that fails is applied again result by result, so one
  * bad result fails (and is redelivered) alone.
  */
 @Injectable()
@@ -45,6 +51,7 @@ export class StepResultProcessor {
     private readonly evaluator: TaskEvaluator,
     private readonly announcer: StepAnnouncer,
     private readonly metrics: TaskerMetrics,
+    private readonly bus: MessageBus,
   ) {
     this.batches = new GroupCommit((results) => this.apply(results), {
       maxBatch: RESULT_BATCH,
@@ -101,6 +108,16 @@ export class StepResultProcessor {
           causationId: results.find((r) => r.payload.taskUuid.toLowerCase() === task.taskUuid)!.id,
         });
       }
+      // PGMQ: the ready steps' messages commit with the transaction that enqueued them.
+      if (this.bus.queuesInDatabase) {
+        await sendMessagesInTransaction(
+          tx,
+          announcements.flatMap((announcement) => {
+            const { queue, messages } = stepMessages(announcement);
+            return messages.map((m) => ({ queue, body: JSON.stringify(m) }));
+          }),
+        );
+      }
       const applied = results.map((r, i): Applied => {
         const task = taskOf(r);
         const step = steps[i];
@@ -112,7 +129,7 @@ export class StepResultProcessor {
     });
 
     for (const { task, state } of ended) this.metrics.taskEnded(task.namespace, task.name, state);
-    await this.announcer.announceAll(announcements);
+    if (!this.bus.queuesInDatabase) await this.announcer.announceAll(announcements);
     return applied;
   }
 }

@@ -62,6 +62,14 @@ describe('task submission against cached templates', () => {
       [taskUuid],
     );
     expect(rows[0]!.n).toBe(enqueuedSteps.length);
+    const { rows: writers } = await pool.query<{ xmin: string }>(
+      `SELECT DISTINCT xmin::text FROM (
+         SELECT xmin FROM tasker.tasks WHERE task_uuid = $1
+         UNION ALL SELECT xmin FROM pgmq.q_worker_examples_queue
+                    WHERE message->'payload'->>'taskUuid' = $1::text) w`,
+      [taskUuid],
+    );
+    expect(writers).toHaveLength(1);
     const { rows: history } = await pool.query<{ to_state: string }>(
       'SELECT to_state FROM tasker.task_transitions WHERE task_uuid = $1 ORDER BY sort_key',
       [taskUuid],

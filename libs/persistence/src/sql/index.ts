@@ -19,3 +19,4 @@ export * from './clear-task-completion.js';
 export * from './find-stale-tasks.js';
 export * from './record-dlq-entry.js';
 export * from './task-moved-since.js';
+export * from './send-messages.js';
