@@ -6,7 +6,7 @@ import { Database } from '#persistence';
 import { adminUrl, createTestDatabase, pollUntil, type TestDatabase } from '#testing';
 import { PgmqMessageBus } from './pgmq.message-bus.js';
 
-/** A pool whose first `pgmq.read` runs `beforeFirstRead` first and `afterFirstRead` after. */
+/** A pool whose first queue read runs `beforeFirstRead` first and `afterFirstRead` after. */
 class FirstReadHookDatabase extends Database {
   private hooked = false;
   beforeFirstRead: () => Promise<void> = () => Promise.resolve();
@@ -16,7 +16,7 @@ class FirstReadHookDatabase extends Database {
     sql: string,
     params: unknown[] = [],
   ): Promise<R[]> {
-    if (this.hooked || !sql.includes('pgmq.read(')) return super.query<R>(sql, params);
+    if (this.hooked || !sql.includes('next_visible_in_ms')) return super.query<R>(sql, params);
     this.hooked = true;
     await this.beforeFirstRead();
     const rows = await super.query<R>(sql, params);

@@ -108,16 +108,31 @@ export class PgmqMessageBus extends MessageBus {
   }
 
   /**
-   * pgmq.read and, in the same statement and by the database's clock, in how many ms the
-   * earliest message it did not take becomes visible. The statement's snapshot shows rows this
-   * read or a concurrent one is claiming with their old vt (due now): they count as hidden for
-   * this read's visibility timeout, and the read at that time learns their real vt if it differs.
+   * pgmq.read, written out for the queue's table so the statement is prepared once per
+   * connection (the pgmq functions build theirs with EXECUTE, planned on every call), and in
+   * the same statement, by the database's clock, in how many ms the earliest message it did not
+   * take becomes visible. The statement's snapshot shows rows this read or a concurrent one is
+   * claiming with their old vt (due now): they count as hidden for this read's visibility
+   * timeout, and the read at that time learns their real vt if it differs.
    */
   private async read(queue: string, options: ReceiveOptions): Promise<QueueRead> {
     const table = queueTable(queue);
     const rows = await this.database.query<PgmqReadRow>(
-      `WITH taken AS MATERIALIZED (
-         SELECT msg_id, read_ct, enqueued_at, message FROM pgmq.read($1, $2::integer, $3::integer)),
+      `WITH due AS (
+         SELECT msg_id FROM ${table}
+          WHERE vt <= clock_timestamp()
+          ORDER BY msg_id
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ),
+       taken AS MATERIALIZED (
+         UPDATE ${table} AS m
+            SET vt = clock_timestamp() + make_interval(secs => $1::integer),
+                read_ct = m.read_ct + 1
+           FROM due
+          WHERE m.msg_id = due.msg_id
+         RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message
+       ),
        now AS MATERIALIZED (SELECT clock_timestamp() AS at),
        next AS MATERIALIZED (
          SELECT least(
@@ -125,12 +140,12 @@ export class PgmqMessageBus extends MessageBus {
                     (SELECT min(q.vt) FROM ${table} AS q WHERE q.vt > now.at) - now.at) * 1000,
                   -- max, not EXISTS: one step of a backward index scan from now.
                   CASE WHEN (SELECT max(q.vt) FROM ${table} AS q WHERE q.vt <= now.at) IS NOT NULL
-                       THEN $2::integer * 1000 END)::float8 AS in_ms
+                       THEN $1::integer * 1000 END)::float8 AS in_ms
            FROM now)
        SELECT t.msg_id, t.read_ct, t.enqueued_at, t.message, next.in_ms AS next_visible_in_ms
          FROM next LEFT JOIN taken AS t ON true
         ORDER BY t.msg_id`,
-      [queue, toSeconds(options.visibilityTimeoutMs), options.maxMessages],
+      [toSeconds(options.visibilityTimeoutMs), options.maxMessages],
     );
     return {
       messages: rows.flatMap((row) =>
@@ -146,7 +161,11 @@ export class PgmqMessageBus extends MessageBus {
       const queue = message.queue;
       acker = new GroupCommit<string, undefined>(
         async (ids) => {
-          await this.database.query('SELECT pgmq.delete($1, $2::bigint[])', [queue, ids]);
+          // pgmq.delete(queue, ids), written out for the table: prepared once (see read).
+          await this.database.query(
+            `DELETE FROM ${queueTable(queue)} WHERE msg_id = ANY ($1::bigint[])`,
+            [ids],
+          );
           return ids.map(() => undefined);
         },
         { maxBatch: ACK_BATCH },
