@@ -23,6 +23,7 @@ import { StepOperationsService } from './services/step-operations.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
 import { TaskCancellationService } from './services/task-cancellation.service.js';
 import { TaskEvaluator } from './services/task-evaluator.service.js';
+import { TaskProgressPublisher } from './services/task-progress.publisher.js';
 import { TaskSubmissionService } from './services/task-submission.service.js';
 import { TemplateRegistrationService } from './services/template-registration.service.js';
 
@@ -51,6 +52,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     Backpressure,
     StepAnnouncer,
     TaskEvaluator,
+    TaskProgressPublisher,
     TaskSubmissionService,
     TaskCancellationService,
     StepResultProcessor,

@@ -7,12 +7,11 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
-import { TaskerMetrics } from '#observability';
 import type { LockedTask, Queryable } from '#persistence';
 import { Database, findTasksDue, lockTask, reannounceEnqueuedSteps } from '#persistence';
 import { PeriodicJob } from './periodic-job.js';
-import { StepAnnouncer } from './step-announcer.service.js';
 import { type Evaluation, TaskEvaluator } from './task-evaluator.service.js';
+import { TaskProgressPublisher } from './task-progress.publisher.js';
 
 const SWEEP_BATCH = 100;
 
@@ -30,8 +29,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     private readonly config: ConfigType<typeof orchestrationConfig>,
     private readonly database: Database,
     private readonly evaluator: TaskEvaluator,
-    private readonly announcer: StepAnnouncer,
-    private readonly metrics: TaskerMetrics,
+    private readonly publisher: TaskProgressPublisher,
   ) {
     this.job = new PeriodicJob(
       'readiness sweep',
@@ -71,19 +69,15 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     taskUuid: string,
     work: (tx: Queryable, task: LockedTask) => Promise<Evaluation>,
   ): Promise<boolean> {
-    const result = await this.database.transaction(async (tx) => {
+    const progress = await this.database.transaction(async (tx) => {
       const task = await lockTask(tx, taskUuid, { skipLocked: true });
-      return task ? { task, ...(await work(tx, task)) } : null;
+      if (!task) return null;
+      const done = { task, ...(await work(tx, task)) };
+      await this.publisher.inTransaction(tx, [done]);
+      return done;
     });
-    if (!result) return false;
-    if (result.ended) this.metrics.taskEnded(result.task.namespace, result.task.name, result.ended);
-    await this.announcer.announce({
-      taskUuid,
-      namespace: result.task.namespace,
-      correlationId: result.task.correlationId,
-      traceparent: result.task.traceparent,
-      steps: result.steps,
-    });
+    if (!progress) return false;
+    await this.publisher.afterCommit([progress]);
     return true;
   }
 }

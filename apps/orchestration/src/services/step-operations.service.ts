@@ -8,7 +8,6 @@ import {
   TaskNotFoundError,
   ValidationError,
 } from '#core';
-import { TaskerMetrics } from '#observability';
 import {
   clearTaskCompletion,
   Database,
@@ -21,8 +20,8 @@ import {
   transitionSteps,
   transitionTask,
 } from '#persistence';
-import { StepAnnouncer } from './step-announcer.service.js';
 import { TaskEvaluator } from './task-evaluator.service.js';
+import { TaskProgressPublisher } from './task-progress.publisher.js';
 
 export const STEP_ACTIONS = ['reset_for_retry', 'resolve_manually', 'complete_manually'] as const;
 export type StepAction = (typeof STEP_ACTIONS)[number];
@@ -54,9 +53,8 @@ export class StepOperationsService {
     private readonly database: Database,
     private readonly identity: ProcessIdentity,
     private readonly evaluator: TaskEvaluator,
-    private readonly announcer: StepAnnouncer,
+    private readonly publisher: TaskProgressPublisher,
     private readonly tasks: TaskQueryRepository,
-    private readonly metrics: TaskerMetrics,
   ) {}
 
   async apply(taskUuid: string, stepUuid: string, op: StepOperation): Promise<StepDetailView> {
@@ -123,18 +121,11 @@ export class StepOperationsService {
         await clearTaskCompletion(tx, taskUuid);
         current = { ...task, state: 'evaluating_results' };
       }
-      return { task, evaluation: await this.evaluator.evaluate(tx, current) };
+      const progress = { task, ...(await this.evaluator.evaluate(tx, current)) };
+      await this.publisher.inTransaction(tx, [progress]);
+      return progress;
     });
-
-    const { task, evaluation } = done;
-    if (evaluation.ended) this.metrics.taskEnded(task.namespace, task.name, evaluation.ended);
-    await this.announcer.announce({
-      taskUuid,
-      namespace: task.namespace,
-      correlationId: task.correlationId,
-      traceparent: task.traceparent,
-      steps: evaluation.steps,
-    });
+    await this.publisher.afterCommit([done]);
     return this.tasks.step(taskUuid, stepUuid);
   }
 }

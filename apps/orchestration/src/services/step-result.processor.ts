@@ -1,16 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { TaskerMetrics } from '#observability';
 import type { MessageEnvelope } from '#contracts';
-import { GroupCommit, isTerminalTaskState, MessageBus } from '#core';
+import { GroupCommit, isTerminalTaskState } from '#core';
 import type { EnqueuedStep, LockedTask, StepRow } from '#persistence';
-import {
-  Database,
-  lockTasksWithSteps,
-  reannounceEnqueuedSteps,
-  sendMessagesInTransaction,
-} from '#persistence';
-import { type Announcement, StepAnnouncer, stepMessages } from './step-announcer.service.js';
+import { Database, lockTasksWithSteps, reannounceEnqueuedSteps } from '#persistence';
 import { TaskEvaluator } from './task-evaluator.service.js';
+import { type TaskProgress, TaskProgressPublisher } from './task-progress.publisher.js';
 
 /** What to do with the result message: ack it, or dead-letter it (it can never be processed). */
 export interface StepResultDisposition {
@@ -49,9 +43,7 @@ export class StepResultProcessor {
   constructor(
     private readonly database: Database,
     private readonly evaluator: TaskEvaluator,
-    private readonly announcer: StepAnnouncer,
-    private readonly metrics: TaskerMetrics,
-    private readonly bus: MessageBus,
+    private readonly publisher: TaskProgressPublisher,
   ) {
     this.batches = new GroupCommit((results) => this.apply(results), {
       maxBatch: RESULT_BATCH,
@@ -70,7 +62,7 @@ export class StepResultProcessor {
   }
 
   private async apply(results: readonly Result[]): Promise<Applied[]> {
-    const { applied, announcements, ended } = await this.database.transaction(async (tx) => {
+    const { applied, progress } = await this.database.transaction(async (tx) => {
       const { tasks, steps } = await lockTasksWithSteps(
         tx,
         results.map((r) => ({ taskUuid: r.payload.taskUuid, stepUuid: r.payload.stepUuid })),
@@ -89,35 +81,22 @@ export class StepResultProcessor {
         live.some((step) => step.taskUuid === task.taskUuid),
       );
       const evaluations = await this.evaluator.evaluateAll(tx, evaluated);
-      const announcements: Announcement[] = [];
-      const ended: { task: LockedTask; state: 'complete' | 'error' }[] = [];
+      const progress: TaskProgress[] = [];
       for (const [i, task] of evaluated.entries()) {
-        const evaluation = evaluations[i]!;
-        const ready: EnqueuedStep[] = [...evaluation.steps];
+        const { steps: ready, ended } = evaluations[i]!;
+        const toAnnounce: EnqueuedStep[] = [...ready];
         // A result seen before (redelivery): its first processing may have died after commit
         // but before announcing, so announce whatever is still waiting in `enqueued`.
         const seenBefore = live.some((s) => s.taskUuid === task.taskUuid && !decided.get(s));
-        if (seenBefore) ready.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
-        if (evaluation.ended) ended.push({ task, state: evaluation.ended });
-        announcements.push({
-          taskUuid: task.taskUuid,
-          namespace: task.namespace,
-          correlationId: task.correlationId,
-          traceparent: task.traceparent,
-          steps: dedupe(ready),
+        if (seenBefore) toAnnounce.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
+        progress.push({
+          task,
+          steps: dedupe(toAnnounce),
+          ended,
           causationId: results.find((r) => r.payload.taskUuid.toLowerCase() === task.taskUuid)!.id,
         });
       }
-      // PGMQ: the ready steps' messages commit with the transaction that enqueued them.
-      if (this.bus.queuesInDatabase) {
-        await sendMessagesInTransaction(
-          tx,
-          announcements.flatMap((announcement) => {
-            const { queue, messages } = stepMessages(announcement);
-            return messages.map((m) => ({ queue, body: JSON.stringify(m) }));
-          }),
-        );
-      }
+      await this.publisher.inTransaction(tx, progress);
       const applied = results.map((r, i): Applied => {
         const task = taskOf(r);
         const step = steps[i];
@@ -125,11 +104,9 @@ export class StepResultProcessor {
         if (isTerminalTaskState(task.state)) return { kind: 'done' };
         return { kind: 'evaluated', task, decided: decided.get(step) ?? false };
       });
-      return { applied, announcements, ended };
+      return { applied, progress };
     });
-
-    for (const { task, state } of ended) this.metrics.taskEnded(task.namespace, task.name, state);
-    if (!this.bus.queuesInDatabase) await this.announcer.announceAll(announcements);
+    await this.publisher.afterCommit(progress);
     return applied;
   }
 }
