@@ -12,6 +12,12 @@ export const SYSTEMS = [
 ] as const;
 export type SystemId = (typeof SYSTEMS)[number];
 
+/** Orchestration and worker processes of one Tasker configuration. */
+export interface Topology {
+  orchestrations: number;
+  workers: number;
+}
+
 export interface BenchSettings {
   quick: boolean;
   scenarios: Scenario[];

@@ -1,5 +1,5 @@
 import type { RunFeed } from './run-feed.js';
-import type { SystemId } from './settings.js';
+import type { SystemId, Topology } from './settings.js';
 import type { Percentiles } from './stats.js';
 
 /** A process of the system under test, for RSS and idle cost. */
@@ -46,6 +46,35 @@ export interface Subject {
   tails(): string;
   /** Stops every process and removes the database (and vhost). Safe to call twice. */
   teardown(): Promise<void>;
+}
+
+/**
+ * What the Tasker-only scenarios (transition-load, scaling, long-drain) need besides Subject:
+ * more processes, a second namespace, and when each task of a batch completed.
+ */
+export interface TaskerBenchSubject extends Subject {
+  readonly kind: 'tasker';
+  /**
+   * Stops the workers and brings the orchestration processes to `orchestrations` (the first
+   * one stays); the next startWorkers starts `workers` worker processes, which serve the
+   * namespace bench_load besides bench when `withLoad`.
+   */
+  reshape(topology: Topology, withLoad: boolean): Promise<void>;
+  /**
+   * Queues `count` single-step tasks under the correlation id `batch`, of bench/single or
+   * (`load`) bench_load/single, whose handlers report the keys `${batch}-<i>`.
+   */
+  queueBatch(
+    batch: string,
+    count: number,
+    template: 'single' | 'load',
+    onProgress: (done: number) => void,
+  ): Promise<void>;
+  /**
+   * Waits until all `count` tasks of `batch` have completed; returns their completed_at in
+   * ascending order, in monotonic ms.
+   */
+  completionTimes(batch: string, count: number): Promise<number[]>;
 }
 
 export interface Drain {
