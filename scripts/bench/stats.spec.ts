@@ -62,7 +62,24 @@ describe('bench statistics', () => {
       scenarios: ['latency', 'idle'],
       systems: ['pg-boss'],
     });
-    expect(parseBenchArgs([])).toMatchObject({ quick: false, backlogSingle: 20000 });
+    expect(parseBenchArgs([])).toMatchObject({
+      quick: false,
+      backlogSingle: 20000,
+      longDrainTasks: 100000,
+    });
+    expect(
+      parseBenchArgs(['--only', 'long-drain,scaling,transition-load', '--quick']),
+    ).toMatchObject({
+      // In the order they run, whatever the order given.
+      scenarios: ['transition-load', 'scaling', 'long-drain'],
+      longDrainTasks: 2000,
+      scaling: [
+        { orchestrations: 1, workers: 2 },
+        { orchestrations: 2, workers: 2 },
+        { orchestrations: 1, workers: 4 },
+        { orchestrations: 2, workers: 4 },
+      ],
+    });
     expect(parseBenchArgs(['--help'])).toBe('help');
     expect(() => parseBenchArgs(['--only', 'speed'])).toThrow('unknown speed');
     expect(() => parseBenchArgs(['--fast'])).toThrow('unknown argument --fast');

@@ -84,6 +84,28 @@ export interface Drain {
   stepsPerSecond: number;
 }
 
+/** A long backlog drain: does the cost of a step grow with the history behind it? */
+export interface LongDrain extends Drain {
+  /** Steps per second over the first and the last tenth of the completions. */
+  firstTenthStepsPerSecond: number;
+  lastTenthStepsPerSecond: number;
+}
+
+/** Single-step drain throughput of one configuration. */
+export interface ScalingPoint extends Topology {
+  drain: Drain;
+}
+
+/** Step → next step transitions of chains run one at a time beside a single-step drain. */
+export interface LoadedTransitions {
+  transition: Percentiles;
+  /** Chains measured (warm-up excluded): those that finished while the drain was running. */
+  chains: number;
+  /** The concurrent drain: its tasks and its steps per second from first to last completion. */
+  loadTasks: number;
+  loadStepsPerSecond: number;
+}
+
 export interface IdleCost {
   windowSeconds: number;
   /** Queries (transactions) per second per replica, by role. */
@@ -102,6 +124,10 @@ export interface SystemResult {
   throughputSingle?: Drain;
   throughputDiamond?: Drain;
   idle?: IdleCost;
+  // Tasker only: the transition-load, scaling and long-drain scenarios.
+  transitionUnderLoad?: LoadedTransitions;
+  scaling?: ScalingPoint[];
+  longDrain?: LongDrain;
   /** MiB at the end of the throughput runs, by process. */
   rss?: { process: string; mib: number }[];
   error?: string;
