@@ -14,8 +14,11 @@ import {
   measureDrain,
   measureIdle,
   measureLatency,
+  measureLongDrain,
   measureRss,
+  measureScaling,
   measureTransitions,
+  measureTransitionsUnderLoad,
 } from './scenarios.js';
 import {
   type BenchSettings,
@@ -107,6 +110,22 @@ async function measure(
     }
     result.rss = await measureRss(subject);
   }
+  // Tasker only, after the others so that they meet the same history as before; the long
+  // drain last, as it leaves the most behind.
+  if (subject instanceof TaskerSubject) {
+    if (wants('transition-load')) {
+      progress.phase(`${heading} transitions under load`);
+      result.transitionUnderLoad = await measureTransitionsUnderLoad(subject, settings, progress);
+    }
+    if (wants('scaling')) {
+      progress.phase(`${heading} scaling`);
+      result.scaling = await measureScaling(subject, settings, progress);
+    }
+    if (wants('long-drain')) {
+      progress.phase(`${heading} long drain`);
+      result.longDrain = await measureLongDrain(subject, settings, progress);
+    }
+  }
   return result;
 }
 
@@ -119,6 +138,12 @@ function summaryLine(r: SystemResult): string {
     r.throughputDiamond && `diamond ${Math.round(r.throughputDiamond.stepsPerSecond)} steps/s`,
     r.idle &&
       `idle ${r.idle.orchestration === null ? '' : `orch ${r.idle.orchestration.toFixed(2)} `}worker ${r.idle.worker.toFixed(2)} q/s`,
+    r.transitionUnderLoad &&
+      `loaded transition p50 ${r.transitionUnderLoad.transition.p50.toFixed(2)} ms p99 ${r.transitionUnderLoad.transition.p99.toFixed(1)} ms (${r.transitionUnderLoad.chains} chains, load ${Math.round(r.transitionUnderLoad.loadStepsPerSecond)} steps/s)`,
+    r.scaling &&
+      `scaling ${r.scaling.map((p) => `${p.orchestrations}×${p.workers} ${Math.round(p.drain.stepsPerSecond)}`).join(', ')} steps/s`,
+    r.longDrain &&
+      `long drain ${Math.round(r.longDrain.stepsPerSecond)} steps/s, first 10% ${Math.round(r.longDrain.firstTenthStepsPerSecond)}, last 10% ${Math.round(r.longDrain.lastTenthStepsPerSecond)}`,
   ].filter(Boolean);
   return `${r.label}: ${r.error ? `FAILED: ${r.error}` : parts.join(', ')}`;
 }

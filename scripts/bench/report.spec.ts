@@ -104,6 +104,93 @@ describe('bench report', () => {
     expect(markdown).toContain('orchestration 120, worker-1 100 | 1.25× |');
   });
 
+  describe('Tasker-only scenarios', () => {
+    const drain = (stepsPerSecond: number) => ({
+      tasks: 300,
+      steps: 300,
+      seconds: 300 / stepsPerSecond,
+      stepsPerSecond,
+    });
+    const ours: SystemResult = {
+      ...systems[0]!,
+      transitionUnderLoad: {
+        transition: latency(24, 90),
+        chains: 4,
+        loadTasks: 2000,
+        loadStepsPerSecond: 310.4,
+      },
+      scaling: [
+        { orchestrations: 1, workers: 2, drain: drain(200) },
+        { orchestrations: 2, workers: 2, drain: drain(230) },
+        { orchestrations: 2, workers: 4, drain: drain(300) },
+      ],
+      longDrain: {
+        ...drain(250),
+        tasks: 2000,
+        steps: 2000,
+        seconds: 8,
+        firstTenthStepsPerSecond: 260,
+        lastTenthStepsPerSecond: 230,
+      },
+    };
+    const report = (results: SystemResult[]): BenchReport => ({
+      mode: 'quick',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      durationSeconds: 120,
+      machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 24, os: 'Linux', note: null },
+      versions: { node: '20' },
+      settings: parseBenchArgs(['--quick']) as BenchSettings,
+      systems: results,
+    });
+
+    it('puts transitions under load next to the idle ones', () => {
+      const markdown = renderMarkdown(report([ours, systems[1]!]));
+      expect(markdown).toContain(
+        '| Tasker PGMQ EventDrivenOnly | 6.00 | 30.0 | 24.0 | 90.0 | 90.0 | 90.0 | 100 (4 chains) | 310 | 4.00× | 3.00× |',
+      );
+      // Without an idle transition in the run, the idle columns and ratios are dashes.
+      const alone = renderMarkdown(report([{ ...ours, transition: undefined }]));
+      expect(alone).toContain('| Tasker PGMQ EventDrivenOnly | – | – | 24.0 |');
+      expect(alone).toContain('| 310 | – | – |');
+    });
+
+    it('tabulates scaling by configuration, with the ratio to the first', () => {
+      const markdown = renderMarkdown(report([ours]));
+      expect(markdown).toContain('| System | 1 × 2 | 2 × 2 | 1 × 4 | 2 × 4 |');
+      expect(markdown).toContain(
+        '| Tasker PGMQ EventDrivenOnly | 200 | 230 (1.15×) | – | 300 (1.50×) |',
+      );
+      expect(markdown).toContain('In brackets: the ratio to 1 × 2.');
+    });
+
+    it('reports the long drain and checks its last tenth against its first', () => {
+      const markdown = renderMarkdown(report([ours]));
+      expect(markdown).toContain(
+        '| Tasker PGMQ EventDrivenOnly | 2,000 | 8.0 | 250 | 260 | 230 | 0.88× |',
+      );
+      const target = checkTargets([ours]).find((t) => t.target.includes('long drain'));
+      expect(target).toEqual({
+        target:
+          "Tasker PGMQ EventDrivenOnly: long drain's last 10% no more than 10% slower than its first 10%",
+        measured: '230/s vs 260/s (0.88×)',
+        met: false,
+      });
+      const steady = { ...ours.longDrain!, lastTenthStepsPerSecond: 235 };
+      expect(
+        checkTargets([{ ...ours, longDrain: steady }]).find((t) => t.target.includes('long drain'))
+          ?.met,
+      ).toBe(true);
+    });
+
+    it('leaves out the sections of scenarios nobody ran', () => {
+      const markdown = renderMarkdown(report(systems));
+      expect(markdown).toContain('### Step → next step transition (ms)');
+      expect(markdown).not.toContain('beside a single-step drain');
+      expect(markdown).not.toContain('### Scaling');
+      expect(markdown).not.toContain('### Long drain');
+    });
+  });
+
   it('replaces only the generated section of BENCHMARKS.md', () => {
     const doc = `# Benchmarks\nintro\n${RESULTS_START}\nold\n${RESULTS_END}\nprose after\n`;
     expect(spliceResults(doc, 'new\n')).toBe(

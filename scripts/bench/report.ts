@@ -1,6 +1,6 @@
 // The bench's results as JSON and as Markdown tables (pure functions but for writeReport).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { BenchSettings } from './settings.js';
+import type { BenchSettings, Topology } from './settings.js';
 import type { Percentiles } from './stats.js';
 import type { SystemResult } from './subject.js';
 
@@ -118,6 +118,96 @@ function throughputTable(systems: readonly SystemResult[]): string {
   );
 }
 
+function loadedTransitionTable(systems: readonly SystemResult[]): string {
+  const rows = systems
+    .filter((s) => s.transitionUnderLoad)
+    .map((s) => {
+      const idle = s.transition;
+      const { transition: loaded, chains, loadStepsPerSecond } = s.transitionUnderLoad!;
+      return [
+        s.label,
+        formatMs(idle?.p50),
+        formatMs(idle?.p99),
+        formatMs(loaded.p50),
+        formatMs(loaded.p95),
+        formatMs(loaded.p99),
+        formatMs(loaded.max),
+        `${loaded.count} (${chains} chains)`,
+        formatRate(loadStepsPerSecond),
+        formatRatio(loaded.p50, idle?.p50),
+        formatRatio(loaded.p99, idle?.p99),
+      ];
+    });
+  return table(
+    [
+      'System',
+      'idle p50',
+      'idle p99',
+      'loaded p50',
+      'p95',
+      'p99',
+      'max',
+      'samples',
+      'load steps/s',
+      'p50 ÷ idle',
+      'p99 ÷ idle',
+    ],
+    rows,
+  );
+}
+
+const topologyName = (t: Topology) => `${t.orchestrations} × ${t.workers}`;
+
+/** Steps/s per configuration, each after the first with its ratio to the first. */
+function scalingTable(systems: readonly SystemResult[], topologies: readonly Topology[]): string {
+  const rows = systems
+    .filter((s) => s.scaling?.length)
+    .map((s) => {
+      const rate = (t: Topology) =>
+        s.scaling!.find((p) => p.orchestrations === t.orchestrations && p.workers === t.workers)
+          ?.drain.stepsPerSecond;
+      const base = topologies[0] && rate(topologies[0]);
+      return [
+        s.label,
+        ...topologies.map((t, i) => {
+          const value = rate(t);
+          if (i === 0 || value === undefined) return formatRate(value);
+          return `${formatRate(value)} (${formatRatio(value, base)})`;
+        }),
+      ];
+    });
+  return table(['System', ...topologies.map(topologyName)], rows);
+}
+
+function longDrainTable(systems: readonly SystemResult[]): string {
+  const rows = systems
+    .filter((s) => s.longDrain)
+    .map((s) => {
+      const d = s.longDrain!;
+      return [
+        s.label,
+        d.tasks.toLocaleString('en-US'),
+        d.seconds.toFixed(1),
+        formatRate(d.stepsPerSecond),
+        formatRate(d.firstTenthStepsPerSecond),
+        formatRate(d.lastTenthStepsPerSecond),
+        formatRatio(d.lastTenthStepsPerSecond, d.firstTenthStepsPerSecond),
+      ];
+    });
+  return table(
+    [
+      'System',
+      'tasks',
+      'drain s',
+      'steps/s',
+      'first 10% steps/s',
+      'last 10% steps/s',
+      'last ÷ first',
+    ],
+    rows,
+  );
+}
+
 function idleTable(systems: readonly SystemResult[]): string {
   const best = bestPeer(systems, (s) => s.idle?.worker, 'lower');
   const rows = systems
@@ -143,7 +233,7 @@ function idleTable(systems: readonly SystemResult[]): string {
 
 function rssTable(systems: readonly SystemResult[]): string {
   const workerMean = (s: SystemResult) => {
-    const workers = (s.rss ?? []).filter((r) => r.process !== 'orchestration');
+    const workers = (s.rss ?? []).filter((r) => !r.process.startsWith('orchestration'));
     return workers.length ? workers.reduce((a, r) => a + r.mib, 0) / workers.length : undefined;
   };
   const best = bestPeer(systems, workerMean, 'lower');
@@ -200,6 +290,14 @@ export function checkTargets(systems: readonly SystemResult[]): Target[] {
         met: versus(value, peer, true),
       });
     }
+    if (s.longDrain) {
+      const { firstTenthStepsPerSecond: first, lastTenthStepsPerSecond: last } = s.longDrain;
+      targets.push({
+        target: `${s.label}: long drain's last 10% no more than 10% slower than its first 10%`,
+        measured: `${formatRate(last)}/s vs ${formatRate(first)}/s (${formatRatio(last, first)})`,
+        met: last >= 0.9 * first,
+      });
+    }
   }
   const eventDriven = ours.find((s) => s.id === 'pgmq-event-driven')?.idle;
   if (eventDriven) {
@@ -226,6 +324,10 @@ export function checkTargets(systems: readonly SystemResult[]): Target[] {
   return targets;
 }
 
+/** A heading and its body, followed by a blank line; nothing when `present` is false. */
+const section = (present: boolean, heading: string, body: string): string[] =>
+  present ? [heading, '', body, ''] : [];
+
 export function renderMarkdown(report: BenchReport): string {
   const { settings: s, machine, systems } = report;
   const lines = [
@@ -240,7 +342,10 @@ export function renderMarkdown(report: BenchReport): string {
     `**Settings:** ${s.workers} worker processes × ${s.concurrency} handlers at once for every system (Tasker also runs 1 orchestration process); pool max ${s.poolMax} per process; ` +
       `${s.latencySamples} latency samples, ${s.chains} chains of ${s.chainLength} (${s.chains * (s.chainLength - 1)} transitions), ` +
       `backlogs of ${s.backlogSingle.toLocaleString('en-US')} single-step tasks and ${s.backlogDiamonds.toLocaleString('en-US')} diamonds (${(s.backlogDiamonds * 4).toLocaleString('en-US')} steps), ` +
-      `idle windows of ${s.idleWindowMs / 1000} s after ${s.idleSettleMs / 1000} s settling.`,
+      `idle windows of ${s.idleWindowMs / 1000} s after ${s.idleSettleMs / 1000} s settling. ` +
+      `Tasker only: transitions under load beside a drain of ${s.loadBacklog.toLocaleString('en-US')} single-step tasks, ` +
+      `scaling drains of ${s.backlogSingle.toLocaleString('en-US')} single-step tasks with ${s.scaling.map(topologyName).join(', ')} orchestration × worker processes, ` +
+      `a long drain of ${s.longDrainTasks.toLocaleString('en-US')} single-step tasks.`,
     '',
     "Ratios divide our figure by the best peer's in the same run: below 1 is better for times, queries and memory; above 1 is better for throughput.",
     '',
@@ -252,10 +357,25 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     latencyTable(systems, (x) => x.transition),
     '',
+    ...section(
+      systems.some((x) => x.transitionUnderLoad),
+      '### Step → next step transition beside a single-step drain (ms)',
+      loadedTransitionTable(systems),
+    ),
     '### Sustained throughput (backlog drain)',
     '',
     throughputTable(systems),
     '',
+    ...section(
+      systems.some((x) => x.scaling?.length),
+      '### Scaling: single-step drain steps/s by orchestration × worker processes',
+      `${scalingTable(systems, s.scaling)}\n\nIn brackets: the ratio to ${s.scaling[0] ? topologyName(s.scaling[0]) : 'the first'}.`,
+    ),
+    ...section(
+      systems.some((x) => x.longDrain),
+      '### Long drain: steps/s at the start and at the end',
+      longDrainTable(systems),
+    ),
     '### Idle cost (queries per second per replica)',
     '',
     idleTable(systems),

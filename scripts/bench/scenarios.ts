@@ -1,16 +1,28 @@
 // The measurements, written once against the Subject interface: the same code measures
-// Tasker in every mode and the peers.
+// Tasker in every mode and the peers. Transitions under load, scaling and the long drain need
+// more of a system (TaskerBenchSubject) and measure Tasker only.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { monoMs } from './handler-run.js';
+import { type HandlerRun, monoMs } from './handler-run.js';
 import { rssMiB, transactionCount } from './infra.js';
 import type { Progress } from './progress.js';
 import type { BenchSettings } from './settings.js';
-import { type Percentiles, summarize } from './stats.js';
-import type { Drain, IdleCost, Subject } from './subject.js';
+import { completionRate, edgeRates, type Percentiles, summarize } from './stats.js';
+import type {
+  Drain,
+  IdleCost,
+  LoadedTransitions,
+  LongDrain,
+  ScalingPoint,
+  Subject,
+  TaskerBenchSubject,
+} from './subject.js';
 
 /** Samples run first and thrown away: cold code paths and connection set-up. */
 const WARMUP = 10;
 const SAMPLE_TIMEOUT_MS = 30000;
+
+/** How long a drain of `steps` may take: at least 25 steps/s, or it is broken rather than slow. */
+const drainTimeoutMs = (steps: number) => Math.max(120000, (steps / 25) * 1000);
 
 /** Submit (job add) → handler start, one single-step task at a time. */
 export async function measureLatency(
@@ -39,20 +51,96 @@ export async function measureTransitions(
   progress: Progress,
 ): Promise<Percentiles> {
   const samples: number[] = [];
-  const warmupChains = Math.ceil(WARMUP / (settings.chainLength - 1));
+  const warmup = warmupChains(settings);
   subject.feed.reset();
-  for (let c = -warmupChains; c < settings.chains; c++) {
-    const key = `chain${c + warmupChains}`;
-    await subject.submitChain(key, settings.chainLength);
-    const runs = await subject.feed.waitForKey(key, settings.chainLength, SAMPLE_TIMEOUT_MS);
-    const ordered = [...runs].sort((a, b) => (a.step < b.step ? -1 : 1));
-    if (c >= 0) {
-      for (let k = 1; k < ordered.length; k++) samples.push(ordered[k]!.t0 - ordered[k - 1]!.t1);
-    }
+  for (let c = -warmup; c < settings.chains; c++) {
+    const runs = await runChain(subject, `chain${c + warmup}`, settings, SAMPLE_TIMEOUT_MS);
+    if (c >= 0) samples.push(...transitionTimes(runs));
     progress.update(`${Math.max(0, c + 1)}/${settings.chains} chains`);
     await sleep(settings.latencyGapMs);
   }
   return summarize(samples);
+}
+
+const warmupChains = (settings: BenchSettings) => Math.ceil(WARMUP / (settings.chainLength - 1));
+
+/** Submits a chain reporting `key` and waits for all its steps' handler runs. */
+async function runChain(
+  subject: Subject,
+  key: string,
+  settings: BenchSettings,
+  timeoutMs: number,
+): Promise<HandlerRun[]> {
+  await subject.submitChain(key, settings.chainLength);
+  return subject.feed.waitForKey(key, settings.chainLength, timeoutMs);
+}
+
+/** Each step's return → the next step's start, in a chain's runs. */
+function transitionTimes(runs: readonly HandlerRun[]): number[] {
+  const ordered = [...runs].sort((a, b) => (a.step < b.step ? -1 : 1));
+  return ordered.slice(1).map((run, k) => run.t0 - ordered[k]!.t1);
+}
+
+/**
+ * Tasker only. Transitions as measureTransitions takes them, while a backlog of `loadBacklog`
+ * single-step tasks in the namespace bench_load drains: queued with the workers stopped, then
+ * drained by workers serving both namespaces. The load has a worker queue of its own, so a
+ * chain's next step does not wait behind the backlog's messages; it shares the workers' handler
+ * slots, orchestration, the result queue and the database with the drain. Chains run one after
+ * the other until `chains` were measured or the drain ended; a chain during which the last
+ * load handler ran is not counted.
+ */
+export async function measureTransitionsUnderLoad(
+  subject: TaskerBenchSubject,
+  settings: BenchSettings,
+  progress: Progress,
+): Promise<LoadedTransitions> {
+  const loadTasks = settings.loadBacklog;
+  const batch = 'load';
+  await subject.reshape({ orchestrations: 1, workers: settings.workers }, true);
+  subject.feed.reset();
+  await subject.queueBatch(batch, loadTasks, 'load', (done) =>
+    progress.update(`queued ${done}/${loadTasks} load tasks`),
+  );
+  await subject.startWorkers();
+  const chainKeys: string[] = [];
+  const chainRuns = () => chainKeys.reduce((n, key) => n + subject.feed.runs(key).length, 0);
+  const loadDone = () => subject.feed.count - chainRuns() >= loadTasks;
+  const samples: number[] = [];
+  let chains = 0;
+  // A chain waits behind the drain's results: allow it as long as the whole drain.
+  const timeoutMs = drainTimeoutMs(loadTasks);
+  const warmup = warmupChains(settings);
+  for (let c = -warmup; c < settings.chains && !loadDone(); c++) {
+    const key = `loaded-chain${c + warmup}`;
+    chainKeys.push(key);
+    const runs = await runChain(subject, key, settings, timeoutMs);
+    if (loadDone()) break;
+    if (c >= 0) {
+      samples.push(...transitionTimes(runs));
+      chains += 1;
+    }
+    progress.update(
+      `${chains}/${settings.chains} chains, ${subject.feed.count - chainRuns()}/${loadTasks} load steps`,
+    );
+  }
+  if (chains === 0) {
+    throw new Error(
+      `the load of ${loadTasks} tasks drained before a measured chain finished beside it`,
+    );
+  }
+  await subject.feed.waitForCount(loadTasks + chainRuns(), timeoutMs, () =>
+    progress.update(`draining the rest: ${subject.feed.count - chainRuns()}/${loadTasks}`),
+  );
+  const times = await subject.completionTimes(batch, loadTasks);
+  await subject.reshape({ orchestrations: 1, workers: settings.workers }, false);
+  await subject.startWorkers();
+  return {
+    transition: summarize(samples),
+    chains,
+    loadTasks,
+    loadStepsPerSecond: completionRate(times, 0, times.length - 1),
+  };
 }
 
 /**
@@ -64,19 +152,78 @@ export async function measureDrain(
   shape: 'single' | 'diamond',
   tasks: number,
   progress: Progress,
+  note = '',
 ): Promise<Drain> {
   const steps = tasks * (shape === 'single' ? 1 : 4);
   await subject.stopWorkers();
   subject.feed.reset();
-  await subject.queueBacklog(shape, tasks, (done) => progress.update(`queued ${done}/${tasks}`));
+  await subject.queueBacklog(shape, tasks, (done) =>
+    progress.update(`${note}queued ${done}/${tasks}`),
+  );
   await subject.startWorkers();
-  // At least 25 steps/s, or it is broken rather than slow.
-  await subject.feed.waitForCount(steps, Math.max(120000, (steps / 25) * 1000), () =>
-    progress.update(`${subject.feed.count}/${steps} steps`),
+  await subject.feed.waitForCount(steps, drainTimeoutMs(steps), () =>
+    progress.update(`${note}${subject.feed.count}/${steps} steps`),
   );
   const finished = await subject.finishedAt(tasks);
   const seconds = (finished - subject.feed.firstStart) / 1000;
   return { tasks, steps, seconds, stepsPerSecond: steps / seconds };
+}
+
+/**
+ * Tasker only. measureDrain of `backlogSingle` single-step tasks with each configuration of
+ * `scaling` in turn (orchestration processes × worker processes); afterwards one orchestration
+ * process and `workers` workers run again.
+ */
+export async function measureScaling(
+  subject: TaskerBenchSubject,
+  settings: BenchSettings,
+  progress: Progress,
+): Promise<ScalingPoint[]> {
+  const points: ScalingPoint[] = [];
+  for (const topology of settings.scaling) {
+    await subject.reshape(topology, false);
+    const note = `${topology.orchestrations}×${topology.workers}: `;
+    const drain = await measureDrain(subject, 'single', settings.backlogSingle, progress, note);
+    points.push({ ...topology, drain });
+  }
+  await subject.reshape({ orchestrations: 1, workers: settings.workers }, false);
+  await subject.startWorkers();
+  return points;
+}
+
+/**
+ * Tasker only. `longDrainTasks` single-step tasks queued with the workers stopped, then
+ * drained; besides the whole drain's rate (as measureDrain takes it), the rates of the first
+ * and the last tenth of the completions, from the tasks' completed_at: a step must cost no
+ * more with a long history behind it.
+ */
+export async function measureLongDrain(
+  subject: TaskerBenchSubject,
+  settings: BenchSettings,
+  progress: Progress,
+): Promise<LongDrain> {
+  const tasks = settings.longDrainTasks;
+  const batch = 'long-drain';
+  await subject.stopWorkers();
+  subject.feed.reset();
+  await subject.queueBatch(batch, tasks, 'single', (done) =>
+    progress.update(`queued ${done}/${tasks}`),
+  );
+  await subject.startWorkers();
+  await subject.feed.waitForCount(tasks, drainTimeoutMs(tasks), () =>
+    progress.update(`${subject.feed.count}/${tasks} steps`),
+  );
+  const times = await subject.completionTimes(batch, tasks);
+  const seconds = (times[times.length - 1]! - subject.feed.firstStart) / 1000;
+  const { first, last } = edgeRates(times, 0.1);
+  return {
+    tasks,
+    steps: tasks,
+    seconds,
+    stepsPerSecond: tasks / seconds,
+    firstTenthStepsPerSecond: first,
+    lastTenthStepsPerSecond: last,
+  };
 }
 
 export async function measureRss(subject: Subject): Promise<{ process: string; mib: number }[]> {

@@ -1,4 +1,12 @@
-export const SCENARIOS = ['latency', 'transition', 'throughput', 'idle'] as const;
+export const SCENARIOS = [
+  'latency',
+  'transition',
+  'throughput',
+  'idle',
+  'transition-load',
+  'scaling',
+  'long-drain',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Every system the bench measures, in the order it runs them. */
@@ -11,6 +19,12 @@ export const SYSTEMS = [
   'pg-boss',
 ] as const;
 export type SystemId = (typeof SYSTEMS)[number];
+
+/** Orchestration and worker processes of one Tasker configuration. */
+export interface Topology {
+  orchestrations: number;
+  workers: number;
+}
 
 export interface BenchSettings {
   quick: boolean;
@@ -27,9 +41,15 @@ export interface BenchSettings {
   backlogSingle: number;
   /** Diamond tasks (4 steps) queued before the workers start, then drained. */
   backlogDiamonds: number;
+  /** Single-step tasks of the load the chains of transition-load run beside (Tasker only). */
+  loadBacklog: number;
+  /** Single-step tasks of the long drain (Tasker only); scaling drains backlogSingle each. */
+  longDrainTasks: number;
   /** Quiet time before an idle window (PostgreSQL publishes an idle backend's counts late). */
   idleSettleMs: number;
   idleWindowMs: number;
+  /** The configurations the scaling scenario drains a backlogSingle with, in this order. */
+  scaling: Topology[];
   /** Worker processes, and handlers each runs at once (ours and the peers' alike). */
   workers: number;
   concurrency: number;
@@ -44,6 +64,8 @@ const FULL = {
   chains: 200,
   backlogSingle: 20000,
   backlogDiamonds: 2500,
+  loadBacklog: 40000,
+  longDrainTasks: 100000,
   idleSettleMs: 12000,
   idleWindowMs: 30000,
 };
@@ -53,12 +75,14 @@ const QUICK = {
   chains: 4,
   backlogSingle: 300,
   backlogDiamonds: 40,
+  loadBacklog: 4000,
+  longDrainTasks: 2000,
   idleSettleMs: 1000,
   idleWindowMs: 2000,
 };
 
 export const USAGE = `npm run bench [-- options]
-  --quick                  small counts (under 3 minutes); numbers are indicative only
+  --quick                  small counts (about 13 minutes); numbers are indicative only
   --only <s1,s2>           scenarios: ${SCENARIOS.join(', ')}
   --systems <s1,s2>        systems: ${SYSTEMS.join(', ')}
   --help`;
@@ -93,6 +117,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings | 'help' 
     ...(quick ? QUICK : FULL),
     latencyGapMs: 10,
     chainLength: 10,
+    scaling: [
+      { orchestrations: 1, workers: 2 },
+      { orchestrations: 2, workers: 2 },
+      { orchestrations: 1, workers: 4 },
+      { orchestrations: 2, workers: 4 },
+    ],
     workers: 2,
     concurrency: 10,
     poolMax: 5,

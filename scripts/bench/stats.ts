@@ -30,3 +30,36 @@ export function summarize(samples: readonly number[]): Percentiles {
     mean: sorted.reduce((sum, x) => sum + x, 0) / sorted.length,
   };
 }
+
+/**
+ * Completions per second between the completions `from` and `to` of `times` (ascending ms):
+ * the `to - from` completions after the first over the time they took.
+ */
+export function completionRate(times: readonly number[], from: number, to: number): number {
+  const start = times[from];
+  const end = times[to];
+  if (start === undefined || end === undefined || to <= from) {
+    throw new Error(`no completions from ${from} to ${to} among ${times.length}`);
+  }
+  if (end <= start) throw new Error(`completions ${from} to ${to} are not apart in time`);
+  return ((to - from) * 1000) / (end - start);
+}
+
+/**
+ * Completions per second over the first and the last `fraction` of `times` (ascending ms, one
+ * step each): whether a drain slows down as the history behind it grows.
+ */
+export function edgeRates(
+  times: readonly number[],
+  fraction: number,
+): { first: number; last: number } {
+  if (!(fraction > 0 && fraction <= 1))
+    throw new Error(`fraction must be in (0, 1], got ${fraction}`);
+  const n = times.length;
+  const size = Math.max(2, Math.ceil(n * fraction));
+  if (size > n) throw new Error(`${n} completions are too few to take a rate`);
+  return {
+    first: completionRate(times, 0, size - 1),
+    last: completionRate(times, n - size, n - 1),
+  };
+}

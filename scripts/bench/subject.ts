@@ -1,5 +1,5 @@
 import type { RunFeed } from './run-feed.js';
-import type { SystemId } from './settings.js';
+import type { SystemId, Topology } from './settings.js';
 import type { Percentiles } from './stats.js';
 
 /** A process of the system under test, for RSS and idle cost. */
@@ -48,11 +48,62 @@ export interface Subject {
   teardown(): Promise<void>;
 }
 
+/**
+ * What the Tasker-only scenarios (transition-load, scaling, long-drain) need besides Subject:
+ * more processes, a second namespace, and when each task of a batch completed.
+ */
+export interface TaskerBenchSubject extends Subject {
+  readonly kind: 'tasker';
+  /**
+   * Stops the workers and brings the orchestration processes to `orchestrations` (the first
+   * one stays); the next startWorkers starts `workers` worker processes, which serve the
+   * namespace bench_load besides bench when `withLoad`.
+   */
+  reshape(topology: Topology, withLoad: boolean): Promise<void>;
+  /**
+   * Queues `count` single-step tasks under the correlation id `batch`, of bench/single or
+   * (`load`) bench_load/single, whose handlers report the keys `${batch}-<i>`.
+   */
+  queueBatch(
+    batch: string,
+    count: number,
+    template: 'single' | 'load',
+    onProgress: (done: number) => void,
+  ): Promise<void>;
+  /**
+   * Waits until all `count` tasks of `batch` have completed; returns their completed_at in
+   * ascending order, in monotonic ms.
+   */
+  completionTimes(batch: string, count: number): Promise<number[]>;
+}
+
 export interface Drain {
   tasks: number;
   steps: number;
   seconds: number;
   stepsPerSecond: number;
+}
+
+/** A long backlog drain: does the cost of a step grow with the history behind it? */
+export interface LongDrain extends Drain {
+  /** Steps per second over the first and the last tenth of the completions. */
+  firstTenthStepsPerSecond: number;
+  lastTenthStepsPerSecond: number;
+}
+
+/** Single-step drain throughput of one configuration. */
+export interface ScalingPoint extends Topology {
+  drain: Drain;
+}
+
+/** Step → next step transitions of chains run one at a time beside a single-step drain. */
+export interface LoadedTransitions {
+  transition: Percentiles;
+  /** Chains measured (warm-up excluded): those that finished while the drain was running. */
+  chains: number;
+  /** The concurrent drain: its tasks and its steps per second from first to last completion. */
+  loadTasks: number;
+  loadStepsPerSecond: number;
 }
 
 export interface IdleCost {
@@ -73,6 +124,10 @@ export interface SystemResult {
   throughputSingle?: Drain;
   throughputDiamond?: Drain;
   idle?: IdleCost;
+  // Tasker only: the transition-load, scaling and long-drain scenarios.
+  transitionUnderLoad?: LoadedTransitions;
+  scaling?: ScalingPoint[];
+  longDrain?: LongDrain;
   /** MiB at the end of the throughput runs, by process. */
   rss?: { process: string; mib: number }[];
   error?: string;

@@ -9,21 +9,32 @@ import {
   createBenchVhost,
 } from '../infra.js';
 import { RunFeed } from '../run-feed.js';
-import type { BenchSettings, SystemId } from '../settings.js';
-import type { Subject, SubjectProcess } from '../subject.js';
+import type { BenchSettings, SystemId, Topology } from '../settings.js';
+import type { SubjectProcess, TaskerBenchSubject } from '../subject.js';
 
 const WORKER_ENTRY = 'dist/scripts/bench/tasker/bench-worker.js';
 export const BENCH_TEMPLATE_PATH = 'scripts/bench/templates';
 
-/** Tasker as deployed: one orchestration process and the bench's worker processes, over HTTP. */
-export class TaskerSubject implements Subject {
+/** The namespace of the bench templates, and of the load that transition-load runs beside. */
+const NAMESPACE = 'bench';
+const LOAD_NAMESPACE = 'bench_load';
+
+/**
+ * Tasker as deployed: orchestration (one process, more for the scaling scenario) and the bench's
+ * worker processes, over HTTP.
+ */
+export class TaskerSubject implements TaskerBenchSubject {
   readonly kind = 'tasker';
   readonly feed = new RunFeed();
   private database: BenchDatabase | undefined;
   private vhost: BenchVhost | undefined;
   private pool: pg.Pool | undefined;
-  private orchestration: AppProcess | undefined;
+  /** Submissions go to the first; the others only consume results. */
+  private orchestrations: AppProcess[] = [];
   private workers: AppProcess[] = [];
+  /** What the next startWorkers starts (see reshape); set by setup. */
+  private workerCount = 0;
+  private workerNamespaces = NAMESPACE;
   private completedBefore = 0;
 
   constructor(
@@ -53,8 +64,9 @@ export class TaskerSubject implements Subject {
       TASKER_TEMPLATE_PATH: BENCH_TEMPLATE_PATH,
       TASKER_DB_POOL_MAX: String(this.settings.poolMax),
       TASKER_WORKER_CONCURRENCY: String(this.settings.concurrency),
-      // A 20,000-task backlog waits longer than the default 5 minutes would allow before the
-      // sweep re-announces its steps (harmless duplicates, but work that is not the drain's).
+      // A 20,000-task backlog (100,000 in the long drain) waits longer than the default 5
+      // minutes would allow before the sweep re-announces its steps (harmless duplicates, but
+      // work that is not the drain's).
       TASKER_REANNOUNCE_AFTER_MS: '1800000',
       TASKER_SHUTDOWN_GRACE_MS: '5000',
     };
@@ -65,22 +77,29 @@ export class TaskerSubject implements Subject {
     if (this.backend === 'rabbitmq') this.vhost = await createBenchVhost();
     this.pool = new pg.Pool({ connectionString: this.database.url, max: 1 });
     this.pool.on('error', () => undefined); // an idle client lost: the pool replaces it
-    this.orchestration = startApp('orchestration', {
-      port: await freePort(),
-      env: this.settingsEnv(),
-    });
-    await waitReady(this.orchestration);
+    this.workerCount = this.settings.workers;
+    await this.startOrchestration();
+  }
+
+  async reshape(topology: Topology, withLoad: boolean): Promise<void> {
+    await this.stopWorkers();
+    while (this.orchestrations.length > topology.orchestrations) {
+      await this.orchestrations.pop()?.stop();
+    }
+    while (this.orchestrations.length < topology.orchestrations) await this.startOrchestration();
+    this.workerCount = topology.workers;
+    this.workerNamespaces = withLoad ? `${NAMESPACE},${LOAD_NAMESPACE}` : NAMESPACE;
   }
 
   async startWorkers(): Promise<void> {
     if (this.workers.length > 0) return;
-    for (let i = 1; i <= this.settings.workers; i++) {
+    for (let i = 1; i <= this.workerCount; i++) {
       this.workers.push(
         startApp('worker', {
           name: `worker-${i}`,
           entry: WORKER_ENTRY,
           port: await freePort(),
-          env: this.settingsEnv(),
+          env: { ...this.settingsEnv(), TASKER_WORKER_NAMESPACES: this.workerNamespaces },
           onLine: (line) => {
             const run = parseRunLine(line);
             if (run) this.feed.push(run);
@@ -98,12 +117,12 @@ export class TaskerSubject implements Subject {
   }
 
   async submitSingle(key: string): Promise<void> {
-    await this.submit('single', key);
+    await this.submit(NAMESPACE, 'single', key);
   }
 
   async submitChain(key: string, length: number): Promise<void> {
     if (length !== 10) throw new Error('the bench template bench/linear10 has 10 steps');
-    await this.submit('linear10', key);
+    await this.submit(NAMESPACE, 'linear10', key);
   }
 
   async queueBacklog(
@@ -112,16 +131,46 @@ export class TaskerSubject implements Subject {
     onProgress: (done: number) => void,
   ): Promise<void> {
     this.completedBefore = await this.completedTasks();
-    let next = 0;
-    let done = 0;
-    const submitter = async () => {
-      while (next < count) {
-        const i = next++;
-        await this.submit(shape, `${shape}${i}`);
-        if (++done % 100 === 0) onProgress(done);
+    await this.submitMany(count, (i) => this.submit(NAMESPACE, shape, `${shape}${i}`), onProgress);
+  }
+
+  async queueBatch(
+    batch: string,
+    count: number,
+    template: 'single' | 'load',
+    onProgress: (done: number) => void,
+  ): Promise<void> {
+    const namespace = template === 'load' ? LOAD_NAMESPACE : NAMESPACE;
+    await this.submitMany(
+      count,
+      (i) => this.submit(namespace, 'single', `${batch}-${i}`, batch),
+      onProgress,
+    );
+  }
+
+  async completionTimes(batch: string, count: number): Promise<number[]> {
+    const deadline = Date.now() + 120000;
+    for (;;) {
+      const { rows } = await this.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM tasker.tasks
+          WHERE correlation_id = $1 AND completed_at IS NOT NULL`,
+        [batch],
+      );
+      const done = rows[0]?.n ?? 0;
+      if (done >= count) break;
+      if (Date.now() > deadline) {
+        throw new Error(`only ${done} tasks of ${batch} completed; expected ${count}`);
       }
-    };
-    await Promise.all(Array.from({ length: this.settings.submitParallelism }, submitter));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const { rows } = await this.query<{ t: number }>(
+      `SELECT (extract(epoch FROM completed_at) * 1000)::float8 AS t FROM tasker.tasks
+        WHERE correlation_id = $1 ORDER BY completed_at`,
+      [batch],
+    );
+    // completed_at is wall-clock time; the runs are monotonic: shift by the clocks' offset.
+    const offset = Date.now() - monoMs();
+    return rows.map((r) => r.t - offset);
   }
 
   async finishedAt(tasks: number): Promise<number> {
@@ -147,31 +196,25 @@ export class TaskerSubject implements Subject {
 
   processes(): SubjectProcess[] {
     return [
-      ...(this.orchestration
-        ? [
-            {
-              name: 'orchestration',
-              role: 'orchestration' as const,
-              pid: this.orchestration.child.pid,
-            },
-          ]
-        : []),
+      ...this.orchestrations.map((o) => ({
+        name: o.name,
+        role: 'orchestration' as const,
+        pid: o.child.pid,
+      })),
       ...this.workers.map((w) => ({ name: w.name, role: 'worker' as const, pid: w.child.pid })),
     ];
   }
 
   /** Output of the processes, for a failure report. */
   tails(): string {
-    return [this.orchestration, ...this.workers]
-      .filter((a): a is AppProcess => a !== undefined)
-      .map((a) => a.tail(15))
-      .join('\n');
+    return [...this.orchestrations, ...this.workers].map((a) => a.tail(15)).join('\n');
   }
 
   async teardown(): Promise<void> {
     await this.stopWorkers();
-    await this.orchestration?.stop();
-    this.orchestration = undefined;
+    const orchestrations = this.orchestrations;
+    this.orchestrations = [];
+    await Promise.all(orchestrations.map((o) => o.stop()));
     await this.pool?.end();
     this.pool = undefined;
     await this.database?.drop();
@@ -179,15 +222,52 @@ export class TaskerSubject implements Subject {
     this.vhost = undefined;
   }
 
-  private async submit(name: string, key: string): Promise<void> {
-    if (!this.orchestration) throw new Error('not set up');
-    const reply = await fetch(`${this.orchestration.url}/v1/tasks`, {
+  /** The first orchestration process is `orchestration`, the others `orchestration-<n>`. */
+  private async startOrchestration(): Promise<void> {
+    const n = this.orchestrations.length + 1;
+    const app = startApp('orchestration', {
+      name: n === 1 ? 'orchestration' : `orchestration-${n}`,
+      port: await freePort(),
+      env: this.settingsEnv(),
+    });
+    this.orchestrations.push(app);
+    await waitReady(app);
+  }
+
+  /** Submits `count` tasks, `submitParallelism` at a time; reports every hundredth. */
+  private async submitMany(
+    count: number,
+    submitOne: (i: number) => Promise<void>,
+    onProgress: (done: number) => void,
+  ): Promise<void> {
+    let next = 0;
+    let done = 0;
+    const submitter = async () => {
+      while (next < count) {
+        await submitOne(next++);
+        if (++done % 100 === 0) onProgress(done);
+      }
+    };
+    await Promise.all(Array.from({ length: this.settings.submitParallelism }, submitter));
+  }
+
+  private async submit(
+    namespace: string,
+    name: string,
+    key: string,
+    correlationId?: string,
+  ): Promise<void> {
+    const submitTo = this.orchestrations[0];
+    if (!submitTo) throw new Error('not set up');
+    const reply = await fetch(`${submitTo.url}/v1/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ namespace: 'bench', name, context: { key } }),
+      body: JSON.stringify({ namespace, name, context: { key }, correlationId }),
     });
     if (reply.status !== 201) {
-      throw new Error(`POST /v1/tasks (${name}) answered ${reply.status}: ${await reply.text()}`);
+      throw new Error(
+        `POST /v1/tasks (${namespace}/${name}) answered ${reply.status}: ${await reply.text()}`,
+      );
     }
     await reply.arrayBuffer();
   }
@@ -199,8 +279,11 @@ export class TaskerSubject implements Subject {
     return rows[0]?.n ?? 0;
   }
 
-  private query<R extends pg.QueryResultRow>(sql: string): Promise<pg.QueryResult<R>> {
+  private query<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
     if (!this.pool) throw new Error('not set up');
-    return this.pool.query<R>(sql);
+    return this.pool.query<R>(sql, params);
   }
 }
