@@ -65,16 +65,19 @@ export async function transitionTasks(
   // Ending touches the steps' rows and transitions: take the step rows first, as every writer
   // does (task → step → transition, see transition-steps.ts), in their own statement so the
   // one below reads what was committed while it waited.
+  let endingSteps: string[] = [];
   if (ending.length > 0) {
-    await q.query(
-      `SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = ANY ($1::uuid[])
+    const { rows } = await q.query<{ workflow_step_uuid: string }>(
+      `SELECT workflow_step_uuid FROM tasker.workflow_steps WHERE task_uuid = ANY ($1::uuid[])
         ORDER BY workflow_step_uuid FOR UPDATE`,
       [ending],
     );
+    endingSteps = rows.map((row) => row.workflow_step_uuid);
   }
   const { rows } = await q.query<{ taskUuid: string; endedSteps: string[] }>(
-    // The uuids are also passed as arrays: matched with = ANY, the planner takes the indexes
-    // (joined to the recordset alone, it guessed 100 rows and scanned whole tables).
+    // The tasks' and the ending steps' uuids are also passed as arrays: matched with = ANY on
+    // each table's key, every plan (generic ones included) takes the indexes; joined to the
+    // recordset alone, plans scanned whole tables, slower with every task ever run.
     `WITH m AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb)
          AS m(task_uuid uuid, from_states text[], chain text[], metadata jsonb, terminal boolean,
@@ -99,8 +102,9 @@ export async function transitionTasks(
        UPDATE tasker.workflow_step_transitions st
           SET most_recent = false
          FROM tasker.workflow_steps s JOIN moving mv ON mv.task_uuid = s.task_uuid
-        WHERE s.task_uuid = ANY ($4::uuid[])
-          AND st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+        WHERE st.workflow_step_uuid = ANY ($5::uuid[]) AND st.most_recent
+          AND s.workflow_step_uuid = ANY ($5::uuid[])
+          AND st.workflow_step_uuid = s.workflow_step_uuid
           AND st.to_state = ANY (mv.end_from)
        RETURNING st.workflow_step_uuid, st.to_state, st.sort_key, mv.task_uuid, mv.end_to,
                  mv.metadata
@@ -115,7 +119,7 @@ export async function transitionTasks(
      retries_dropped AS (
        UPDATE tasker.workflow_steps s
           SET next_retry_at = NULL, updated_at = now()
-        WHERE s.task_uuid = ANY ($4::uuid[]) AND s.next_retry_at IS NOT NULL
+        WHERE s.workflow_step_uuid = ANY ($5::uuid[]) AND s.next_retry_at IS NOT NULL
           AND s.task_uuid IN (SELECT task_uuid FROM moving)
      ),
      moved AS (
@@ -130,7 +134,13 @@ export async function transitionTasks(
             coalesce((SELECT array_agg(sr.workflow_step_uuid::text) FROM steps_retired sr
                        WHERE sr.task_uuid = mv.task_uuid), '{}') AS "endedSteps"
        FROM moving mv`,
-    [JSON.stringify(input), processorUuid, input.map((move) => move.task_uuid), ending],
+    [
+      JSON.stringify(input),
+      processorUuid,
+      input.map((move) => move.task_uuid),
+      ending,
+      endingSteps,
+    ],
   );
   const moved = new Map(rows.map((row) => [row.taskUuid, row.endedSteps]));
   return moves.map((move) => {
