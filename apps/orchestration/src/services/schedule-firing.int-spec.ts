@@ -1,9 +1,5 @@
-import type { INestApplication } from '@nestjs/common';
-import pg from 'pg';
-import { resetConfigSourceForTests } from '#config';
 import { Database, ScheduleRepository, type ScheduleFields } from '#persistence';
-import { createTestDatabase, type TestDatabase } from '#testing';
-import { createOrchestrationApp } from '../bootstrap/create-orchestration-app.js';
+import { useOrchestrationReplicas } from '../testing/orchestration-replicas.js';
 import { ScheduleFiring } from './schedule-firing.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { TaskCancellationService } from './task-cancellation.service.js';
@@ -13,34 +9,10 @@ import { TaskCancellationService } from './task-cancellation.service.js';
  * (fireDue(now)) instead of their timers, so minutes of schedule pass in milliseconds.
  */
 describe('schedule firing across replicas', () => {
-  let database: TestDatabase;
-  let replicas: INestApplication[];
-  let pool: pg.Pool;
+  const env = useOrchestrationReplicas(3);
+  const { replicas } = env;
   const T0 = new Date('2031-01-06T09:00:00Z');
   const minutes = (n: number, plusMs = 0) => new Date(T0.getTime() + n * 60_000 + plusMs);
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    Object.assign(process.env, {
-      DATABASE_URL: database.url,
-      TASKER_MESSAGING_BACKEND: 'pgmq',
-      TASKER_EVENT_MODE: 'PollingOnly',
-      TASKER_TEMPLATE_PATH: 'config/tasks',
-      TASKER_SCHEDULER_ENABLED: 'false',
-      TASKER_DB_POOL_MAX: '4',
-      TASKER_ENV: 'test',
-    });
-    resetConfigSourceForTests();
-    replicas = [];
-    for (let i = 0; i < 3; i++) replicas.push(await createOrchestrationApp({ logger: ['error'] }));
-    pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  });
-
-  afterAll(async () => {
-    for (const app of replicas) await app.close();
-    await pool.end();
-    await database.drop();
-  });
 
   function schedule(overrides: Partial<ScheduleFields> = {}): Promise<{ scheduleUuid: string }> {
     return replicas[0]!.get(ScheduleRepository).insert({
@@ -62,7 +34,7 @@ describe('schedule firing across replicas', () => {
   }
 
   async function runs(scheduleUuid: string): Promise<{ fire: string; outcome: string }[]> {
-    const { rows } = await pool.query<{ fire: string; outcome: string }>(
+    const { rows } = await env.pool.query<{ fire: string; outcome: string }>(
       `SELECT to_char(fire_at AT TIME ZONE 'UTC', 'HH24:MI') AS fire, outcome
          FROM tasker.schedule_runs WHERE schedule_uuid = $1 ORDER BY fire_at`,
       [scheduleUuid],
@@ -79,7 +51,7 @@ describe('schedule firing across replicas', () => {
         [...replicas, ...replicas].map((app) => app.get(ScheduleFiring).fireDue(now)),
       );
     }
-    const { rows } = await pool.query<{ schedule_uuid: string; tasks: number; fires: number }>(
+    const { rows } = await env.pool.query<{ schedule_uuid: string; tasks: number; fires: number }>(
       `SELECT schedule_uuid, count(*)::int AS tasks, count(DISTINCT scheduled_fire_at)::int AS fires
          FROM tasker.tasks WHERE schedule_uuid = ANY($1) GROUP BY schedule_uuid`,
       [schedules.map((s) => s.scheduleUuid)],
@@ -110,7 +82,7 @@ describe('schedule firing across replicas', () => {
     });
     expect(again.created).toBeNull();
     expect(again.run.detail).toMatch(/same identity/);
-    const { rows } = await pool.query<{ n: number }>(
+    const { rows } = await env.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM tasker.tasks WHERE schedule_uuid = $1',
       [scheduleUuid],
     );
@@ -150,7 +122,7 @@ describe('schedule firing across replicas', () => {
     await firing.fireDue(minutes(0, 100));
     // No worker runs here, so the first task is still in process a minute later.
     await firing.fireDue(minutes(1, 100));
-    const { rows } = await pool.query<{ task_uuid: string }>(
+    const { rows } = await env.pool.query<{ task_uuid: string }>(
       'SELECT task_uuid FROM tasker.tasks WHERE schedule_uuid = $1',
       [scheduleUuid],
     );
@@ -167,7 +139,7 @@ describe('schedule firing across replicas', () => {
   it('records a fire whose context no longer fits the template as failed and moves on', async () => {
     const { scheduleUuid } = await schedule({ context: { n: 'not a number' } });
     await replicas[0]!.get(ScheduleFiring).fireDue(minutes(0, 100));
-    const { rows } = await pool.query<{ outcome: string; detail: string }>(
+    const { rows } = await env.pool.query<{ outcome: string; detail: string }>(
       'SELECT outcome, detail FROM tasker.schedule_runs WHERE schedule_uuid = $1',
       [scheduleUuid],
     );

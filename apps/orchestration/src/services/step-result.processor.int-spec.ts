@@ -1,10 +1,7 @@
-import type { INestApplication } from '@nestjs/common';
-import pg from 'pg';
-import { resetConfigSourceForTests } from '#config';
 import { createEnvelope, type MessageEnvelope, workerQueueName } from '#contracts';
 import { MessageBus } from '#core';
-import { createTestDatabase, insertTaskRows, type TestDatabase } from '#testing';
-import { createOrchestrationApp } from '../bootstrap/create-orchestration-app.js';
+import { insertTaskRows } from '#testing';
+import { useOrchestrationReplicas } from '../testing/orchestration-replicas.js';
 import { StepResultProcessor } from './step-result.processor.js';
 
 /**
@@ -13,39 +10,15 @@ import { StepResultProcessor } from './step-result.processor.js';
  * that fails its batch failing alone.
  */
 describe('step results applied in batches', () => {
-  let database: TestDatabase;
-  let replicas: INestApplication[];
-  let pool: pg.Pool;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    Object.assign(process.env, {
-      DATABASE_URL: database.url,
-      TASKER_MESSAGING_BACKEND: 'pgmq',
-      TASKER_EVENT_MODE: 'PollingOnly',
-      TASKER_TEMPLATE_PATH: 'config/tasks',
-      TASKER_SCHEDULER_ENABLED: 'false',
-      TASKER_DB_POOL_MAX: '4',
-      TASKER_ENV: 'test',
-    });
-    resetConfigSourceForTests();
-    replicas = [];
-    for (let i = 0; i < 2; i++) replicas.push(await createOrchestrationApp({ logger: ['error'] }));
-    pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  });
-
-  afterAll(async () => {
-    for (const app of replicas) await app.close();
-    await pool.end();
-    await database.drop();
-  });
+  const env = useOrchestrationReplicas(2);
+  const { replicas } = env;
 
   const processor = (replica: number) => replicas[replica]!.get(StepResultProcessor);
 
   /** insertTaskRows, with the worker queue its ready steps are announced on. */
   async function insertTask(spec: Parameters<typeof insertTaskRows>[1]) {
     await replicas[0]!.get(MessageBus).ensureQueue(workerQueueName(spec.namespace));
-    return insertTaskRows(pool, spec);
+    return insertTaskRows(env.pool, spec);
   }
 
   const result = (taskUuid: string, stepUuid: string, outcome: 'success' | 'failure' = 'success') =>
@@ -57,7 +30,7 @@ describe('step results applied in batches', () => {
 
   /** How many times each of `stepUuids` entered `state` (from the transition history). */
   async function entries(stepUuids: string[], state: string): Promise<number[]> {
-    const { rows } = await pool.query<{ uuid: string; n: number }>(
+    const { rows } = await env.pool.query<{ uuid: string; n: number }>(
       `SELECT u.uuid, (SELECT count(*)::int FROM tasker.workflow_step_transitions t
                          WHERE t.workflow_step_uuid = u.uuid AND t.to_state = $2) AS n
          FROM unnest($1::uuid[]) WITH ORDINALITY AS u(uuid, ord) ORDER BY u.ord`,
@@ -67,7 +40,7 @@ describe('step results applied in batches', () => {
   }
 
   async function taskState(taskUuid: string): Promise<string> {
-    const { rows } = await pool.query<{ to_state: string }>(
+    const { rows } = await env.pool.query<{ to_state: string }>(
       'SELECT to_state FROM tasker.task_transitions WHERE task_uuid = $1 AND most_recent',
       [taskUuid],
     );
@@ -105,7 +78,7 @@ describe('step results applied in batches', () => {
     const joins = tasks.map(({ stepUuids }) => stepUuids.join!);
     expect(await entries(parents, 'complete')).toEqual(parents.map(() => 1));
     expect(await entries(joins, 'enqueued')).toEqual(joins.map(() => 1));
-    const { rows } = await pool.query<{ task_uuid: string; n: number }>(
+    const { rows } = await env.pool.query<{ task_uuid: string; n: number }>(
       `SELECT task_uuid, count(*)::int AS n FROM tasker.task_transitions
         WHERE task_uuid = ANY ($1::uuid[]) AND to_state = 'enqueuing_steps'
         GROUP BY task_uuid`,
@@ -160,12 +133,12 @@ describe('step results applied in batches', () => {
     expect(await taskState(good[0]!.taskUuid)).toBe('steps_in_process');
     expect(await taskState(good[1]!.taskUuid)).toBe('complete');
     // `next` was announced once, by the transaction that applied its parent's result…
-    const { rows: sent } = await pool.query<{ step: string }>(
+    const { rows: sent } = await env.pool.query<{ step: string }>(
       `SELECT message->'payload'->>'stepUuid' AS step FROM pgmq.q_worker_good_1_queue`,
     );
     expect(sent).toEqual([{ step: good[0]!.stepUuids.next }]);
     // …in the very transaction that enqueued the step: state and queue commit together.
-    const { rows: writers } = await pool.query<{ message: string; enqueued: string }>(
+    const { rows: writers } = await env.pool.query<{ message: string; enqueued: string }>(
       `SELECT (SELECT xmin::text FROM pgmq.q_worker_good_1_queue) AS message,
               (SELECT xmin::text FROM tasker.workflow_step_transitions
                 WHERE workflow_step_uuid = $1 AND to_state = 'enqueued') AS enqueued`,

@@ -1,8 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
-import pg from 'pg';
-import { resetConfigSourceForTests } from '#config';
-import { createTestDatabase, type TestDatabase } from '#testing';
-import { createOrchestrationApp } from '../bootstrap/create-orchestration-app.js';
+import { useOrchestrationReplicas } from '../testing/orchestration-replicas.js';
 import { TaskSubmissionService } from './task-submission.service.js';
 
 /**
@@ -11,43 +7,22 @@ import { TaskSubmissionService } from './task-submission.service.js';
  * submission notices it and uses what is registered now.
  */
 describe('task submission against cached templates', () => {
-  let database: TestDatabase;
-  let app: INestApplication;
-  let pool: pg.Pool;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    Object.assign(process.env, {
-      DATABASE_URL: database.url,
-      TASKER_MESSAGING_BACKEND: 'pgmq',
-      TASKER_EVENT_MODE: 'PollingOnly',
-      TASKER_TEMPLATE_PATH: 'config/tasks',
-      TASKER_SCHEDULER_ENABLED: 'false',
-      TASKER_DB_POOL_MAX: '4',
-      TASKER_ENV: 'test',
-    });
-    resetConfigSourceForTests();
-    app = await createOrchestrationApp({ logger: ['error'] });
-    pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await pool.end();
-    await database.drop();
-  });
+  const env = useOrchestrationReplicas(1);
+  const app = () => env.replicas[0]!;
 
   const submit = (version?: string) =>
-    app.get(TaskSubmissionService).submit({
-      namespace: 'examples',
-      name: 'linear',
-      version,
-      context: { n: 3 },
-      idempotencyKey: crypto.randomUUID(),
-    });
+    app()
+      .get(TaskSubmissionService)
+      .submit({
+        namespace: 'examples',
+        name: 'linear',
+        version,
+        context: { n: 3 },
+        idempotencyKey: crypto.randomUUID(),
+      });
 
   async function stepTimeouts(taskUuid: string): Promise<Record<string, number>> {
-    const { rows } = await pool.query<{ name: string; timeout_seconds: number }>(
+    const { rows } = await env.pool.query<{ name: string; timeout_seconds: number }>(
       'SELECT name, timeout_seconds FROM tasker.workflow_steps WHERE task_uuid = $1',
       [taskUuid],
     );
@@ -56,13 +31,13 @@ describe('task submission against cached templates', () => {
 
   it('writes the task, its steps and its first messages in one commit', async () => {
     const { taskUuid, enqueuedSteps } = await submit();
-    const { rows } = await pool.query<{ n: number }>(
+    const { rows } = await env.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pgmq.q_worker_examples_queue
         WHERE message->'payload'->>'taskUuid' = $1`,
       [taskUuid],
     );
     expect(rows[0]!.n).toBe(enqueuedSteps.length);
-    const { rows: writers } = await pool.query<{ xmin: string }>(
+    const { rows: writers } = await env.pool.query<{ xmin: string }>(
       `SELECT DISTINCT xmin::text FROM (
          SELECT xmin FROM tasker.tasks WHERE task_uuid = $1
          UNION ALL SELECT xmin FROM pgmq.q_worker_examples_queue
@@ -70,7 +45,7 @@ describe('task submission against cached templates', () => {
       [taskUuid],
     );
     expect(writers).toHaveLength(1);
-    const { rows: history } = await pool.query<{ to_state: string }>(
+    const { rows: history } = await env.pool.query<{ to_state: string }>(
       'SELECT to_state FROM tasker.task_transitions WHERE task_uuid = $1 ORDER BY sort_key',
       [taskUuid],
     );
@@ -86,7 +61,7 @@ describe('task submission against cached templates', () => {
     const before = await submit();
     expect(Object.values(await stepTimeouts(before.taskUuid))).not.toContain(77);
     // Another replica re-registers 1.0.0 with a changed step timeout.
-    await pool.query(
+    await env.pool.query(
       `UPDATE tasker.named_tasks
           SET configuration = jsonb_set(configuration, '{steps,0,timeoutSeconds}', '77'),
               updated_at = clock_timestamp()
@@ -98,7 +73,7 @@ describe('task submission against cached templates', () => {
 
   it('notices a newer version registered elsewhere when the request names none', async () => {
     await submit();
-    await pool.query(
+    await env.pool.query(
       `INSERT INTO tasker.named_tasks
          (task_namespace_uuid, name, version, description, identity_strategy, configuration, source)
        SELECT task_namespace_uuid, name, '1.1.0', description, identity_strategy,

@@ -1,17 +1,12 @@
-import type { RetryPolicy, StepFailure, StepState } from '#core';
+import type { StepAwaitingDecision } from '#core';
 import { AWAITING_DECISION_STEP_STATES } from '#core';
 import type { Queryable } from '../database.js';
 
-export interface StepRow {
+/** A step's row with its current state: what decideStepResult needs, and where it is. */
+export interface StepRow extends StepAwaitingDecision {
   stepUuid: string;
   taskUuid: string;
   stepName: string;
-  state: StepState;
-  attempts: number;
-  maxAttempts: number;
-  retryable: boolean;
-  retryPolicy: RetryPolicy;
-  lastError: StepFailure | null;
   /** Milliseconds until the current run's timeout passes (negative once it has). */
   msUntilTimeout: number | null;
 }
