@@ -1,6 +1,6 @@
 import type { DlqEntryDetailView, DlqPage, DlqStats, StepDetailView } from '#core';
 import { defineHandler } from '#core';
-import { recordStepRun } from '#persistence';
+import { recordStepRuns } from '#persistence';
 import { pollUntil } from '#testing';
 import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
 import { StalenessDetector } from '../apps/orchestration/src/services/staleness-detector.service.js';
@@ -177,14 +177,20 @@ describe('staleness detection and the DLQ', () => {
   const stepUuid = async (taskUuid: string, name: string) =>
     (await tasker.task(taskUuid)).steps.find((s) => s.name === name)!.stepUuid;
   /** What a worker does when the hung `left` run of a task finally returns: record success. */
-  const finishLeft = async (taskUuid: string) =>
-    recordStepRun(
+  const finishLeft = async (taskUuid: string) => {
+    const [recorded] = await recordStepRuns(
       tasker.pool,
-      await stepUuid(taskUuid, 'left'),
-      1,
-      { kind: 'success', result: { value: 1 } },
+      [
+        {
+          stepUuid: await stepUuid(taskUuid, 'left'),
+          attempt: 1,
+          outcome: { kind: 'success', result: { value: 1 } },
+        },
+      ],
       TEST_WORKER,
     );
+    return recorded;
+  };
 
   it('stops the running steps of a task it gives up on: a late result records nothing', async () => {
     const taskUuid = await hangingDiamond(10);
@@ -215,11 +221,9 @@ describe('staleness detection and the DLQ', () => {
     // left's worker recorded its result, but orchestration had not processed it when the
     // task was given up (e.g. it was down): the result message then finds the task ended.
     const left = await stepUuid(taskUuid, 'left');
-    await recordStepRun(
+    await recordStepRuns(
       tasker.pool,
-      left,
-      1,
-      { kind: 'success', result: { value: 5 } },
+      [{ stepUuid: left, attempt: 1, outcome: { kind: 'success', result: { value: 5 } } }],
       TEST_WORKER,
     );
     const moved = await detector.detect(minutesFromNow(61));

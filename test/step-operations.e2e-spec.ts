@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StepDetailView, TaskView } from '#core';
 import { defineHandler, PermanentStepError } from '#core';
-import { recordStepRun } from '#persistence';
+import { recordStepRuns } from '#persistence';
 import { pollUntil } from '#testing';
 import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
 import { TaskerHarness } from './support/tasker-harness.js';
@@ -262,14 +262,18 @@ describe('operator step actions', () => {
         { description: 'the operator action to wait for the worker' },
       );
       expect(
-        await recordStepRun(
+        await recordStepRuns(
           workerTx,
-          left,
-          1,
-          { kind: 'success', result: { value: 'from the worker' } },
+          [
+            {
+              stepUuid: left,
+              attempt: 1,
+              outcome: { kind: 'success', result: { value: 'from the worker' } },
+            },
+          ],
           randomUUID(),
         ),
-      ).toBe(true);
+      ).toEqual([true]);
       await workerTx.query('COMMIT');
 
       const refused = await reply;

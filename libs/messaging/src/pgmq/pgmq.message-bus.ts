@@ -42,6 +42,33 @@ const toSeconds = (ms: number) => Math.max(ms > 0 ? 1 : 0, Math.ceil(ms / 1000))
 /** Most acks of one queue deleted by one statement. */
 const ACK_BATCH = 100;
 
+/**
+ * pgmq.read's claim, written out for the queue's table so the statement is prepared once per
+ * connection (the pgmq functions build theirs with EXECUTE, planned on every call): the due
+ * messages in msg_id order ($2 of them, SKIP LOCKED) hidden for $1 seconds, as CTE `taken`.
+ * With `olderThan`, only messages enqueued at least $3 ms ago.
+ */
+const claimDue = (table: string, olderThan = false) => `due AS (
+         SELECT msg_id FROM ${table}
+          WHERE vt <= clock_timestamp()${
+            olderThan
+              ? `
+            AND enqueued_at <= clock_timestamp() - make_interval(secs => $3::double precision / 1000)`
+              : ''
+          }
+          ORDER BY msg_id
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ),
+       taken AS MATERIALIZED (
+         UPDATE ${table} AS m
+            SET vt = clock_timestamp() + make_interval(secs => $1::integer),
+                read_ct = m.read_ct + 1
+           FROM due
+          WHERE m.msg_id = due.msg_id
+         RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message
+       )`;
+
 /** A queue's pgmq table, as pgmq.format_table_name names it. */
 const queueTable = (queue: string) => `pgmq.${pg.escapeIdentifier(`q_${queue.toLowerCase()}`)}`;
 
@@ -108,31 +135,16 @@ export class PgmqMessageBus extends MessageBus {
   }
 
   /**
-   * pgmq.read, written out for the queue's table so the statement is prepared once per
-   * connection (the pgmq functions build theirs with EXECUTE, planned on every call), and in
-   * the same statement, by the database's clock, in how many ms the earliest message it did not
-   * take becomes visible. The statement's snapshot shows rows this read or a concurrent one is
-   * claiming with their old vt (due now): they count as hidden for this read's visibility
-   * timeout, and the read at that time learns their real vt if it differs.
+   * pgmq.read (claimDue) and, in the same statement, by the database's clock, in how many ms
+   * the earliest message it did not take becomes visible. The statement's snapshot shows rows
+   * this read or a concurrent one is claiming with their old vt (due now): they count as
+   * hidden for this read's visibility timeout, and the read at that time learns their real vt
+   * if it differs.
    */
   private async read(queue: string, options: ReceiveOptions): Promise<QueueRead> {
     const table = queueTable(queue);
     const rows = await this.database.query<PgmqReadRow>(
-      `WITH due AS (
-         SELECT msg_id FROM ${table}
-          WHERE vt <= clock_timestamp()
-          ORDER BY msg_id
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED
-       ),
-       taken AS MATERIALIZED (
-         UPDATE ${table} AS m
-            SET vt = clock_timestamp() + make_interval(secs => $1::integer),
-                read_ct = m.read_ct + 1
-           FROM due
-          WHERE m.msg_id = due.msg_id
-         RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message
-       ),
+      `WITH ${claimDue(table)},
        now AS MATERIALIZED (SELECT clock_timestamp() AS at),
        next AS MATERIALIZED (
          SELECT least(
@@ -275,21 +287,9 @@ export class PgmqMessageBus extends MessageBus {
     visibilityTimeoutMs: number,
     minAgeMs: number,
   ): Promise<QueueRead> {
-    const table = queueTable(queue);
     const rows = await this.database.query<PgmqRow>(
-      `WITH due AS (
-         SELECT msg_id FROM ${table}
-          WHERE vt <= clock_timestamp()
-            AND enqueued_at <= clock_timestamp() - make_interval(secs => $1::double precision / 1000)
-          ORDER BY msg_id
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED)
-       UPDATE ${table} AS m
-          SET vt = clock_timestamp() + make_interval(secs => $3::integer), read_ct = m.read_ct + 1
-         FROM due
-        WHERE m.msg_id = due.msg_id
-       RETURNING m.msg_id, m.read_ct, m.enqueued_at, m.message`,
-      [minAgeMs, maxMessages, toSeconds(visibilityTimeoutMs)],
+      `WITH ${claimDue(queueTable(queue), true)} SELECT * FROM taken ORDER BY msg_id`,
+      [toSeconds(visibilityTimeoutMs), maxMessages, minAgeMs],
     );
     // The poll itself comes back for what it leaves: it reports no due times.
     return { messages: rows.map((row) => toReceived(queue, row)), nextVisibleInMs: null };

@@ -125,18 +125,6 @@ export async function recordStepRuns(
   return runs.map((run, i) => first[i]! && recorded.has(run.stepUuid.toLowerCase()));
 }
 
-/** One run, recorded alone (see recordStepRuns). */
-export async function recordStepRun(
-  q: Queryable,
-  stepUuid: string,
-  attempt: number,
-  outcome: StepRunOutcome,
-  processorUuid: string,
-): Promise<boolean> {
-  const [recorded] = await recordStepRuns(q, [{ stepUuid, attempt, outcome }], processorUuid);
-  return recorded!;
-}
-
 /** An error message may quote anything (a NUL, half a surrogate pair): stored readable, never refused. */
 function storedFailure(failure: StepFailure): string {
   return JSON.stringify(failure, (_key, value: unknown) =>
