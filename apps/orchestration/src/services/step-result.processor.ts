@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
 import { GroupCommit, isTerminalTaskState } from '#core';
-import type { EnqueuedStep, LockedTask, StepRow } from '#persistence';
+import type { EnqueuedStep, StepRow } from '#persistence';
 import { Database, lockTasksWithSteps, reannounceEnqueuedSteps } from '#persistence';
 import { TaskEvaluator } from './task-evaluator.service.js';
 import { type TaskProgress, TaskProgressPublisher } from './task-progress.publisher.js';
@@ -16,12 +16,11 @@ const RESULT_BATCH = 1000;
 
 type Result = MessageEnvelope<'step.result.v1'>;
 
-/** A result's fate inside the batch transaction. */
-type Applied =
-  | { kind: 'unknown' }
-  /** Its task has ended: left as recorded (an operator reopening the task decides it then). */
-  | { kind: 'done' }
-  | { kind: 'evaluated'; task: LockedTask; decided: boolean };
+/**
+ * A result's fate inside the batch transaction: its step is not in its task; its task has
+ * ended (left as recorded: an operator reopening the task decides it then); or evaluated.
+ */
+type Applied = 'unknown' | 'done' | 'evaluated';
 
 /**
  * Handles step.result messages: decides complete / retry / error for each step from the state
@@ -55,8 +54,8 @@ export class StepResultProcessor {
     const { taskUuid, stepUuid, attempt, outcome } = envelope.payload;
     const applied = await this.batches.submit(envelope);
     // Logged here, not in the batch: this line carries this message's log context.
-    this.logger.debug(`result of attempt ${attempt} (${outcome}): ${applied.kind}`);
-    return applied.kind === 'unknown'
+    this.logger.debug(`result of attempt ${attempt} (${outcome}): ${applied}`);
+    return applied === 'unknown'
       ? { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` }
       : {};
   }
@@ -86,9 +85,12 @@ export class StepResultProcessor {
         const { steps: ready, ended } = evaluations[i]!;
         const toAnnounce: EnqueuedStep[] = [...ready];
         // A result seen before (redelivery): its first processing may have died after commit
-        // but before announcing, so announce whatever is still waiting in `enqueued`.
+        // but before announcing (only where messages are sent after the commit), so announce
+        // whatever is still waiting in `enqueued`.
         const seenBefore = live.some((s) => s.taskUuid === task.taskUuid && !decided.get(s));
-        if (seenBefore) toAnnounce.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
+        if (seenBefore && !this.publisher.sendsWithState) {
+          toAnnounce.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
+        }
         progress.push({
           task,
           steps: dedupe(toAnnounce),
@@ -99,10 +101,8 @@ export class StepResultProcessor {
       await this.publisher.inTransaction(tx, progress);
       const applied = results.map((r, i): Applied => {
         const task = taskOf(r);
-        const step = steps[i];
-        if (!task || !step) return { kind: 'unknown' };
-        if (isTerminalTaskState(task.state)) return { kind: 'done' };
-        return { kind: 'evaluated', task, decided: decided.get(step) ?? false };
+        if (!task || !steps[i]) return 'unknown';
+        return isTerminalTaskState(task.state) ? 'done' : 'evaluated';
       });
       return { applied, progress };
     });

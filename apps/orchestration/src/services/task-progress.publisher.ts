@@ -29,8 +29,16 @@ export class TaskProgressPublisher {
     private readonly metrics: TaskerMetrics,
   ) {}
 
+  /**
+   * Whether a step's messages commit with its `enqueued` state (PGMQ): then no step can be
+   * left enqueued without its message, and nothing needs announcing again.
+   */
+  get sendsWithState(): boolean {
+    return this.bus.queuesInDatabase;
+  }
+
   async inTransaction(tx: Queryable, progress: readonly TaskProgress[]): Promise<void> {
-    if (!this.bus.queuesInDatabase) return;
+    if (!this.sendsWithState) return;
     await sendMessagesInTransaction(
       tx,
       progress.flatMap((p) => {
@@ -44,7 +52,7 @@ export class TaskProgressPublisher {
     for (const { task, ended } of progress) {
       if (ended) this.metrics.taskEnded(task.namespace, task.name, ended);
     }
-    if (!this.bus.queuesInDatabase) await this.announcer.announceAll(progress.map(announcementOf));
+    if (!this.sendsWithState) await this.announcer.announceAll(progress.map(announcementOf));
   }
 }
 
