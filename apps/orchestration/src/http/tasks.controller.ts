@@ -12,9 +12,9 @@ import {
   Res,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { TaskPage, TaskView } from '#core';
-import { TaskQueryRepository } from '#persistence';
+import { type StepTransitionRow, TaskQueryRepository } from '#persistence';
 import { TaskCancellationService } from '../services/task-cancellation.service.js';
 import { type SubmittedTask, TaskSubmissionService } from '../services/task-submission.service.js';
 import { Backpressure, RETRY_AFTER_SECONDS } from './backpressure.service.js';
@@ -57,6 +57,7 @@ export class TasksController {
       namespace: query.namespace,
       name: query.name,
       status: query.status,
+      correlationId: query.correlationId,
       cursor: query.cursor,
       limit: query.limit ?? 50,
     });
@@ -65,6 +66,17 @@ export class TasksController {
   @Get(':taskUuid')
   get(@Param('taskUuid', uuidPipe) taskUuid: string): Promise<TaskView> {
     return this.tasks.get(taskUuid);
+  }
+
+  /** Every step transition of the task (no metadata), oldest first per step: its timeline. */
+  @Get(':taskUuid/transitions')
+  @ApiOperation({
+    summary: "Every step transition of the task, without metadata: the dashboard's timeline",
+  })
+  async transitions(
+    @Param('taskUuid', uuidPipe) taskUuid: string,
+  ): Promise<{ items: StepTransitionRow[] }> {
+    return { items: await this.tasks.stepTransitions(taskUuid) };
   }
 
   @Delete(':taskUuid')

@@ -25,9 +25,19 @@ export interface TaskListFilter {
   namespace?: string | undefined;
   name?: string | undefined;
   status?: TaskState | undefined;
+  /** Exact match (indexed: tasks_correlation_idx). */
+  correlationId?: string | undefined;
   limit: number;
   /** The last taskUuid of the previous page: tasks are listed newest first (UUIDv7 order). */
   cursor?: string | undefined;
+}
+
+/** One step transition as a timeline draws it. */
+export interface StepTransitionRow {
+  stepUuid: string;
+  fromState: string | null;
+  toState: string;
+  createdAt: string;
 }
 
 /** A summary as the database returns it: timestamps are still Dates. */
@@ -46,6 +56,8 @@ export class TaskQueryRepository {
     if (filter.namespace) qb.andWhere('ns.name = :namespace', { namespace: filter.namespace });
     if (filter.name) qb.andWhere('nt.name = :name', { name: filter.name });
     if (filter.status) qb.andWhere('tr.toState = :status', { status: filter.status });
+    if (filter.correlationId)
+      qb.andWhere('t.correlationId = :correlationId', { correlationId: filter.correlationId });
     if (filter.cursor) qb.andWhere('t.uuid < :cursor', { cursor: filter.cursor });
     const rows = await qb
       .orderBy('t.uuid', 'DESC')
@@ -115,6 +127,34 @@ export class TaskQueryRepository {
       taskUuid,
       transitions: transitions.map((t) => ({ ...t, createdAt: t.createdAt.toISOString() })),
     };
+  }
+
+  /**
+   * Every step transition of a task without its metadata, oldest first per step: what a
+   * timeline needs, in one read (workflow_steps_task_idx, then each step's sort_key index).
+   */
+  async stepTransitions(taskUuid: string): Promise<StepTransitionRow[]> {
+    const rows = await this.dataSource.query<
+      (Omit<StepTransitionRow, 'createdAt'> & { createdAt: Date })[]
+    >(
+      `SELECT st.workflow_step_uuid AS "stepUuid", st.from_state AS "fromState",
+              st.to_state AS "toState", st.created_at AS "createdAt"
+         FROM tasker.workflow_steps s
+         JOIN tasker.workflow_step_transitions st ON st.workflow_step_uuid = s.workflow_step_uuid
+        WHERE s.task_uuid = $1
+        ORDER BY st.workflow_step_uuid, st.sort_key`,
+      [taskUuid],
+    );
+    if (rows.length === 0) await this.assertTaskExists(taskUuid);
+    return rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }));
+  }
+
+  private async assertTaskExists(taskUuid: string): Promise<void> {
+    const found = await this.dataSource.query<unknown[]>(
+      'SELECT 1 FROM tasker.tasks WHERE task_uuid = $1',
+      [taskUuid],
+    );
+    if (found.length === 0) throw new TaskNotFoundError(taskUuid);
   }
 
   private async steps(taskUuid: string, stepUuid?: string): Promise<StepView[]> {

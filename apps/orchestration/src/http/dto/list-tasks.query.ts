@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { TaskState } from '#core';
 import { TASK_STATES } from '#core';
 import { PageQuery } from './page.query.js';
@@ -19,4 +19,10 @@ export class ListTasksQuery extends PageQuery {
   @IsOptional()
   @IsIn(TASK_STATES)
   status?: TaskState;
+
+  @ApiPropertyOptional({ description: 'Only the tasks with this correlation id' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  correlationId?: string;
 }
