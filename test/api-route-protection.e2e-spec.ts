@@ -15,9 +15,12 @@ const PUBLIC_PATHS = new Set([
   '/metrics',
 ]);
 
-/** Open without a key: the probes, metrics and the OpenAPI document with its UI. */
+/** The dashboard's static files (apps/dashboard): they hold no data, the page reads /v1 with a key. */
+const UI_ROUTES = ['/ui', '/ui/*path'];
+
+/** Open without a key: the probes, metrics, the OpenAPI document with its UI, the dashboard. */
 const isPublic = (path: string) =>
-  PUBLIC_PATHS.has(path) || /^\/docs(-json|-yaml|\/.*)?$/.test(path);
+  PUBLIC_PATHS.has(path) || /^\/docs(-json|-yaml|\/.*)?$/.test(path) || UI_ROUTES.includes(path);
 
 interface Route {
   method: string;
@@ -75,8 +78,10 @@ describe('API keys guard every route of the app', () => {
     await tasker?.stop();
   });
 
-  it('reads the route table and marks only health and metrics public', () => {
+  it('reads the route table and marks only health, metrics and the dashboard files public', () => {
     const guarded = routes.filter((r) => !isPublic(r.path));
+    // The dashboard is a route of the app like any other, opened by its @PublicRoute() mark.
+    expect(routes.filter((r) => UI_ROUTES.includes(r.path)).map((r) => r.method)).toContain('GET');
     // The table is real: the task, step, schedule, DLQ and template routes are all in it.
     for (const expected of [
       'POST /v1/tasks',
@@ -84,6 +89,7 @@ describe('API keys guard every route of the app', () => {
       'POST /v1/schedules/:scheduleUuid/run-now',
       'PATCH /v1/dlq/:entryUuid',
       'GET /v1/templates/:namespace/:name/:version',
+      'GET /v1/tasks/:taskUuid/transitions',
     ]) {
       expect(guarded.map((r) => `${r.method} ${r.path}`)).toContain(expected);
     }

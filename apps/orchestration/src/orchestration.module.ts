@@ -13,6 +13,7 @@ import { SchedulesController } from './http/schedules.controller.js';
 import { TaskStepsController } from './http/task-steps.controller.js';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
+import { UiController } from './http/ui.controller.js';
 import { StepResultController } from './messaging/step-result.controller.js';
 import { ScheduleFiring } from './services/schedule-firing.service.js';
 import { ScheduleService } from './services/schedule.service.js';
@@ -46,6 +47,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     SchedulesController,
     DlqController,
     StepResultController,
+    UiController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
