@@ -1,0 +1,251 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { defineHandler, PermanentStepError } from '#core';
+import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
+import { TaskerHarness } from './support/tasker-harness.js';
+
+/** Screenshots of each view, kept by CI as artifacts (gitignored). */
+const SCREENSHOTS = 'artifacts/dashboard';
+const WRITE_KEY = 'operator-key-0123456789';
+const READ_KEY = 'dashboard-key-0123456';
+/** Browser steps wait this long for the page to show what the API has. */
+const UI_TIMEOUT_MS = 20000;
+
+/** `left` of a diamond whose context says `breakLeft` fails for good while `broken` is set. */
+let broken = true;
+const handlers = [
+  ...EXAMPLE_HANDLERS.filter((h) => h.name !== 'examples.square'),
+  defineHandler('examples.square', (ctx) => {
+    if (broken && ctx.context.breakLeft === true && ctx.stepName === 'left')
+      throw new PermanentStepError('left is broken until its handler is fixed');
+    const parent = Object.values(ctx.dependencyResults)[0] as { value: number } | undefined;
+    const x = parent?.value ?? (ctx.context.n as number);
+    return { value: x * x };
+  }),
+];
+
+/**
+ * The dashboard in a real Chromium (Debian's, driven by playwright-core) against orchestration
+ * and a worker serving it at /ui, the page talking only to the /v1 API.
+ */
+describe('the web dashboard', () => {
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // Tests run the apps from sources; the page they serve is built from its sources here too.
+    const build = spawnSync(
+      process.execPath,
+      ['node_modules/vite/bin/vite.js', 'build', 'apps/dashboard', '--logLevel', 'warn'],
+      { encoding: 'utf8' },
+    );
+    if (build.status !== 0) throw new Error(`dashboard build failed:\n${build.stderr}`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  /** Pages poll the API: they are closed before the apps stop, or the apps wait on them. */
+  const open: BrowserContext[] = [];
+  /** Uncaught errors in the page fail the test that caused them. */
+  const pageErrors: string[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((context) => context.close()));
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    open.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    return page;
+  }
+
+  describe('with an open API', () => {
+    let tasker: TaskerHarness;
+
+    beforeAll(async () => {
+      tasker = await TaskerHarness.start({ handlers });
+    });
+
+    afterAll(async () => {
+      await tasker?.stop();
+    });
+
+    it('serves the page at /ui, its routes by the same page, and 404 for a missing file', async () => {
+      for (const path of ['/ui', '/ui/', `/ui/tasks/${randomUUID()}`]) {
+        const response = await fetch(`${tasker.baseUrl}${path}`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+        expect(await response.text()).toContain('<div id="app">');
+      }
+      expect((await fetch(`${tasker.baseUrl}/ui/assets/missing.js`)).status).toBe(404);
+      const escaped = await fetch(`${tasker.baseUrl}/ui/%2e%2e/package.json`);
+      expect([403, 404]).toContain(escaped.status);
+      expect(await escaped.text()).not.toContain('"devDependencies"');
+    });
+
+    it('finds a submitted diamond in the list and shows its four steps turn complete', async () => {
+      const correlationId = `dashboard-${randomUUID()}`;
+      const taskUuid = await tasker.submit({
+        namespace: 'examples',
+        name: 'diamond',
+        context: { n: 2 },
+        correlationId,
+      });
+      const page = await newPage();
+      await page.goto(`${tasker.baseUrl}/ui/`);
+      await page.getByLabel('Task UUID or correlation id').fill(correlationId);
+      const row = page.locator(`tr[data-task="${taskUuid}"]`);
+      await row.waitFor();
+      expect(await page.locator('table.tasks tbody tr').count()).toBe(1);
+      await page.screenshot({ path: `${SCREENSHOTS}/tasks.png`, fullPage: true });
+
+      await row.getByRole('link').click();
+      await page.waitForURL(`**/ui/tasks/${taskUuid}`);
+      const nodes = page.locator('svg.dag g[data-step]');
+      await nodes.first().waitFor();
+      expect(await nodes.count()).toBe(4);
+      for (const step of ['start', 'left', 'right', 'end']) {
+        await page.locator(`svg.dag g[data-step="${step}"][data-state="complete"]`).waitFor();
+      }
+      await page.locator('h1 [data-status="complete"]').waitFor();
+      await page.locator('svg.dag g[data-step="end"]').click();
+      await page.locator('[data-step-panel="end"]').getByText('"value": 32').waitFor();
+      await page.locator('.waterfall g[data-step="end"] rect.wf-in_progress').waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}/task.png`, fullPage: true });
+    });
+
+    it('shows a permanent failure and completes the task after a reset from the page', async () => {
+      broken = true;
+      const taskUuid = await tasker.submit({
+        namespace: 'examples',
+        name: 'diamond',
+        context: { n: 3, breakLeft: true },
+      });
+      await tasker.waitForStatus(taskUuid, ['error']);
+      const page = await newPage();
+      await page.goto(`${tasker.baseUrl}/ui/tasks/${taskUuid}`);
+      await page.locator('h1 [data-status="error"]').waitFor();
+      // Keyboard: the node is focusable and Enter opens its panel.
+      await page.locator('svg.dag g[data-step="left"][data-state="error"]').focus();
+      await page.keyboard.press('Enter');
+      const panel = page.locator('[data-step-panel="left"]');
+      await panel
+        .getByTestId('step-error')
+        .getByText('left is broken until its handler is fixed')
+        .waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}/step-error.png`, fullPage: true });
+
+      broken = false; // the handler is fixed
+      await panel.getByRole('button', { name: 'Reset for retry' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Operator').fill('jane@ops');
+      await dialog.getByLabel('Reason').fill('handler fixed');
+      await page.screenshot({ path: `${SCREENSHOTS}/confirm-reset.png` });
+      await dialog.getByRole('button', { name: 'Reset for retry' }).click();
+      await page.getByText('Reset for retry: step left is now').waitFor();
+
+      for (const step of ['start', 'left', 'right', 'end']) {
+        await page.locator(`svg.dag g[data-step="${step}"][data-state="complete"]`).waitFor();
+      }
+      await page.locator('h1 [data-status="complete"]').waitFor();
+      const left = (await tasker.task(taskUuid)).steps.find((s) => s.name === 'left')!;
+      const history = await tasker.request<{
+        transitions: { metadata: Record<string, unknown> }[];
+      }>('GET', `/v1/tasks/${taskUuid}/steps/${left.stepUuid}`);
+      expect(history.body.transitions.map((t) => t.metadata)).toContainEqual(
+        expect.objectContaining({ operator: 'jane@ops', reason: 'handler fixed' }),
+      );
+    });
+  });
+
+  describe('with API keys configured', () => {
+    let tasker: TaskerHarness;
+    let failedTask: string;
+
+    beforeAll(async () => {
+      tasker = await TaskerHarness.start({
+        handlers,
+        env: { TASKER_API_KEYS: `${WRITE_KEY}:write,${READ_KEY}:read` },
+      });
+      const submitted = await fetch(`${tasker.baseUrl}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': WRITE_KEY },
+        body: JSON.stringify({
+          namespace: 'examples',
+          name: 'flaky',
+          context: { permanent: true },
+        }),
+      });
+      expect(submitted.status).toBe(201);
+      failedTask = ((await submitted.json()) as { taskUuid: string }).taskUuid;
+      const deadline = Date.now() + UI_TIMEOUT_MS;
+      for (;;) {
+        const reply = await fetch(`${tasker.baseUrl}/v1/tasks/${failedTask}`, {
+          headers: { 'x-api-key': READ_KEY },
+        });
+        if (((await reply.json()) as { status: string }).status === 'error') break;
+        if (Date.now() > deadline) throw new Error('the flaky task did not fail');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    });
+
+    afterAll(async () => {
+      await tasker?.stop();
+    });
+
+    it('shows no data without a key, refuses a wrong one, and refuses an action with a read key', async () => {
+      const page = await newPage();
+      const urls: string[] = [];
+      page.on('request', (request) => urls.push(request.url()));
+      await page.goto(`${tasker.baseUrl}/ui/`);
+      await page.getByRole('heading', { name: 'API key needed' }).waitFor();
+      expect(await page.locator('table.tasks').count()).toBe(0);
+      await page.screenshot({ path: `${SCREENSHOTS}/key-needed.png` });
+
+      await page.getByLabel('API key').fill('not-a-key-at-all-0000');
+      await page.getByRole('button', { name: 'Use key' }).click();
+      await page.getByText('The API refused that key.').waitFor();
+      expect(await page.locator('table.tasks').count()).toBe(0);
+
+      await page.getByLabel('API key').fill(READ_KEY);
+      await page.getByRole('button', { name: 'Use key' }).click();
+      await page.locator(`tr[data-task="${failedTask}"]`).getByRole('link').click();
+      await page.locator('svg.dag g[data-step="work"][data-state="error"]').click();
+      await page.getByRole('button', { name: 'Reset for retry' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Operator').fill('eve');
+      await dialog.getByLabel('Reason').fill('trying with a read key');
+      await dialog.getByRole('button', { name: 'Reset for retry' }).click();
+      await dialog.getByRole('alert').getByText('Refused: this key may only read').waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}/read-key-refused.png` });
+      const after = await fetch(`${tasker.baseUrl}/v1/tasks/${failedTask}`, {
+        headers: { 'x-api-key': READ_KEY },
+      });
+      const view = (await after.json()) as { status: string; steps: { state: string }[] };
+      expect(view.status).toBe('error');
+      expect(view.steps.map((s) => s.state)).toContain('error');
+
+      const keyed = urls.filter((url) => url.includes(READ_KEY) || url.includes('not-a-key'));
+      expect(keyed).toEqual([]);
+      expect(urls.some((url) => url.includes('/v1/tasks'))).toBe(true);
+    });
+  });
+});
