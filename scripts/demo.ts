@@ -99,6 +99,8 @@ async function main(): Promise<void> {
     `task ${task.status} in ${Date.now() - started} ms; result of end: ${JSON.stringify(end?.result)}`,
   );
   if (task.status !== 'complete') throw new Error(`task ended as ${task.status}`);
+  // The apps stop with the demo; orchestration serves this page again once started.
+  say(`dashboard: ${baseUrl}/ui/tasks/${body.taskUuid} (while npm run start:orchestration runs)`);
 }
 
 async function stopAll(): Promise<void> {
