@@ -10,6 +10,7 @@ import { ApiKeyGuard } from './http/api-key.guard.js';
 import { Backpressure } from './http/backpressure.service.js';
 import { DlqController } from './http/dlq.controller.js';
 import { SchedulesController } from './http/schedules.controller.js';
+import { StatsController } from './http/stats.controller.js';
 import { TaskStepsController } from './http/task-steps.controller.js';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
@@ -46,6 +47,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     TemplatesController,
     SchedulesController,
     DlqController,
+    StatsController,
     StepResultController,
     UiController,
   ],

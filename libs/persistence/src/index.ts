@@ -10,4 +10,5 @@ export * from './sql/index.js';
 export * from './process-identity.js';
 export * from './repositories/schedule.repository.js';
 export * from './repositories/dlq.repository.js';
+export * from './repositories/stats.repository.js';
 export * from './jsonb-text.js';

@@ -6,6 +6,7 @@ import { DatabaseModule } from './database.module.js';
 import { ENTITIES } from './entities/index.js';
 import { DlqRepository } from './repositories/dlq.repository.js';
 import { ScheduleRepository } from './repositories/schedule.repository.js';
+import { StatsRepository } from './repositories/stats.repository.js';
 import { TaskQueryRepository } from './repositories/task-query.repository.js';
 import { TemplateRepository } from './repositories/template.repository.js';
 
@@ -31,13 +32,20 @@ import { TemplateRepository } from './repositories/template.repository.js';
       }),
     }),
   ],
-  providers: [TemplateRepository, TaskQueryRepository, ScheduleRepository, DlqRepository],
+  providers: [
+    TemplateRepository,
+    TaskQueryRepository,
+    ScheduleRepository,
+    DlqRepository,
+    StatsRepository,
+  ],
   exports: [
     DatabaseModule,
     TemplateRepository,
     TaskQueryRepository,
     ScheduleRepository,
     DlqRepository,
+    StatsRepository,
   ],
 })
 export class PersistenceModule {}

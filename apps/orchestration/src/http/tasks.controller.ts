@@ -58,6 +58,8 @@ export class TasksController {
       name: query.name,
       status: query.status,
       correlationId: query.correlationId,
+      requestedFrom: query.requestedFrom ? new Date(query.requestedFrom) : undefined,
+      requestedBefore: query.requestedBefore ? new Date(query.requestedBefore) : undefined,
       cursor: query.cursor,
       limit: query.limit ?? 50,
     });

@@ -27,6 +27,9 @@ export interface TaskListFilter {
   status?: TaskState | undefined;
   /** Exact match (indexed: tasks_correlation_idx). */
   correlationId?: string | undefined;
+  /** Submitted at or after / before these instants: bounds on the UUIDv7 primary key. */
+  requestedFrom?: Date | undefined;
+  requestedBefore?: Date | undefined;
   limit: number;
   /** The last taskUuid of the previous page: tasks are listed newest first (UUIDv7 order). */
   cursor?: string | undefined;
@@ -58,6 +61,10 @@ export class TaskQueryRepository {
     if (filter.status) qb.andWhere('tr.toState = :status', { status: filter.status });
     if (filter.correlationId)
       qb.andWhere('t.correlationId = :correlationId', { correlationId: filter.correlationId });
+    if (filter.requestedFrom)
+      qb.andWhere('t.uuid >= :from', { from: firstUuidv7Of(filter.requestedFrom) });
+    if (filter.requestedBefore)
+      qb.andWhere('t.uuid < :before', { before: firstUuidv7Of(filter.requestedBefore) });
     if (filter.cursor) qb.andWhere('t.uuid < :cursor', { cursor: filter.cursor });
     const rows = await qb
       .orderBy('t.uuid', 'DESC')
@@ -213,6 +220,16 @@ export class TaskQueryRepository {
       .addSelect('t.requestedAt', 'requestedAt')
       .addSelect('t.completedAt', 'completedAt');
   }
+}
+
+/**
+ * The lowest UUIDv7 of an instant: task UUIDs are v7, made at submission, so a time range on
+ * them is a range of the primary key.
+ */
+export function firstUuidv7Of(instant: Date): string {
+  const ms = Math.min(Math.max(instant.getTime(), 0), 2 ** 48 - 1);
+  const hex = ms.toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
 }
 
 function toSummary(row: SummaryRow): TaskSummaryView {

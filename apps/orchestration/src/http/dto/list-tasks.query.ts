@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { TaskState } from '#core';
 import { TASK_STATES } from '#core';
 import { PageQuery } from './page.query.js';
@@ -25,4 +25,14 @@ export class ListTasksQuery extends PageQuery {
   @IsString()
   @MaxLength(255)
   correlationId?: string;
+
+  @ApiPropertyOptional({ description: 'Only tasks submitted at or after this instant (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  requestedFrom?: string;
+
+  @ApiPropertyOptional({ description: 'Only tasks submitted before this instant (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  requestedBefore?: string;
 }
