@@ -110,7 +110,7 @@ describe('the web dashboard', () => {
         correlationId,
       });
       const page = await newPage();
-      await page.goto(`${tasker.baseUrl}/ui/`);
+      await page.goto(`${tasker.baseUrl}/ui/tasks`);
       await page.getByLabel('Task UUID or correlation id').fill(correlationId);
       const row = page.locator(`tr[data-task="${taskUuid}"]`);
       await row.waitFor();
@@ -176,6 +176,109 @@ describe('the web dashboard', () => {
     });
   });
 
+  describe('overview, DLQ, schedules and templates', () => {
+    let tasker: TaskerHarness;
+
+    beforeAll(async () => {
+      tasker = await TaskerHarness.start({ handlers });
+    });
+
+    afterAll(async () => {
+      await tasker?.stop();
+    });
+
+    it('shows the overview, resolves a DLQ entry, pauses and runs a schedule, draws a template', async () => {
+      const done = await tasker.submit({
+        namespace: 'examples',
+        name: 'diamond',
+        context: { n: 5 },
+      });
+      await tasker.waitForStatus(done, ['complete']);
+      const failed = await tasker.submit({
+        namespace: 'examples',
+        name: 'flaky',
+        context: { permanent: true },
+      });
+      await tasker.waitForStatus(failed, ['error']);
+      // A DLQ entry as the staleness detector writes one.
+      await tasker.pool.query(
+        `INSERT INTO tasker.dlq_entries (task_uuid, reason, original_state, stuck_for_seconds,
+                                         threshold_minutes, snapshot)
+         VALUES ($1, 'stale_steps_in_process', 'steps_in_process', 3720, 60, '{"steps": []}')`,
+        [failed],
+      );
+      const created = await tasker.request<{ scheduleUuid: string }>('POST', '/v1/schedules', {
+        namespace: 'examples',
+        name: 'diamond',
+        context: { n: 6 },
+        kind: 'cron',
+        expression: '0 3 * * *',
+        timezone: 'UTC',
+        description: 'nightly diamond',
+      });
+      expect(created.status).toBe(201);
+
+      const page = await newPage();
+      await page.goto(`${tasker.baseUrl}/ui/`);
+      await page
+        .locator('[data-count="complete"] strong')
+        .getByText('1', { exact: true })
+        .waitFor();
+      await page.locator('[data-count="error"] strong').getByText('1', { exact: true }).waitFor();
+      await page.getByTestId('failed').getByText('1', { exact: true }).waitFor();
+      await page.getByTestId('dlq-pending').getByText('1', { exact: true }).waitFor();
+      await page.locator('[data-queue="worker_examples_queue"]').waitFor();
+      await page.getByRole('link', { name: 'examples/diamond' }).waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}/overview.png`, fullPage: true });
+
+      await page
+        .getByRole('navigation', { name: 'Views' })
+        .getByRole('link', { name: 'DLQ' })
+        .click();
+      const entry = page.locator('table.dlq tbody tr[data-entry]');
+      await entry.getByRole('button', { name: 'Snapshot' }).click();
+      await page.getByTestId('dlq-snapshot').getByText('"steps"').waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}/dlq.png`, fullPage: true });
+      await entry.getByRole('button', { name: 'Resolve' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Decision').selectOption('permanently_failed');
+      await dialog.getByLabel('Operator').fill('jane@ops');
+      await dialog.getByLabel('Notes').fill('customer refunded');
+      await dialog.getByRole('button', { name: 'Record decision' }).click();
+      await page.getByText('recorded as permanently failed').waitFor();
+      const { rows } = await tasker.pool.query<{ resolution_status: string; resolved_by: string }>(
+        'SELECT resolution_status, resolved_by FROM tasker.dlq_entries',
+      );
+      expect(rows).toEqual([{ resolution_status: 'permanently_failed', resolved_by: 'jane@ops' }]);
+
+      await page
+        .getByRole('navigation', { name: 'Views' })
+        .getByRole('link', { name: 'Schedules' })
+        .click();
+      const row = page.locator(`tr[data-schedule="${created.body.scheduleUuid}"]`);
+      await row.getByText('nightly diamond').waitFor();
+      await row.getByRole('button', { name: 'Pause' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
+      await row.getByText('paused').waitFor();
+      await row.getByRole('button', { name: 'Run now' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Run now' }).click();
+      await page.getByText('Ran examples/diamond now: task').waitFor();
+      await row.getByRole('button', { name: 'Runs' }).click();
+      await page.getByRole('heading', { name: 'Recent runs' }).waitFor();
+      await page.locator('td').getByText('manual', { exact: true }).waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}/schedules.png`, fullPage: true });
+
+      await page
+        .getByRole('navigation', { name: 'Views' })
+        .getByRole('link', { name: 'Templates' })
+        .click();
+      const diamond = page.locator('[data-template="examples/diamond"]');
+      await diamond.locator('svg.dag g[data-step="end"]').waitFor();
+      expect(await diamond.locator('svg.dag g[data-step]').count()).toBe(4);
+      await page.screenshot({ path: `${SCREENSHOTS}/templates.png`, fullPage: true });
+    });
+  });
+
   describe('with API keys configured', () => {
     let tasker: TaskerHarness;
     let failedTask: string;
@@ -227,6 +330,11 @@ describe('the web dashboard', () => {
 
       await page.getByLabel('API key').fill(READ_KEY);
       await page.getByRole('button', { name: 'Use key' }).click();
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      await page
+        .getByRole('navigation', { name: 'Views' })
+        .getByRole('link', { name: 'Tasks' })
+        .click();
       await page.locator(`tr[data-task="${failedTask}"]`).getByRole('link').click();
       await page.locator('svg.dag g[data-step="work"][data-state="error"]').click();
       await page.getByRole('button', { name: 'Reset for retry' }).click();

@@ -8,6 +8,26 @@ export type {
   TaskView,
 } from '../../../libs/core/src/views/task-views';
 
+import type { DlqEntryDetailView, DlqPage, DlqStats } from '../../../libs/core/src/views/dlq-views';
+import type {
+  ScheduleRunPage,
+  SchedulePage,
+  ScheduleView,
+} from '../../../libs/core/src/views/schedule-views';
+
+export type {
+  DlqEntryDetailView,
+  DlqEntryView,
+  DlqPage,
+  DlqStats,
+} from '../../../libs/core/src/views/dlq-views';
+export type {
+  ScheduleRunPage,
+  ScheduleRunView,
+  SchedulePage,
+  ScheduleView,
+} from '../../../libs/core/src/views/schedule-views';
+
 /** The key lives for this browser tab only, never in a URL, a cookie or local storage. */
 const KEY_STORAGE = 'tasker.apiKey';
 
@@ -102,6 +122,9 @@ export interface TaskFilter {
   name?: string;
   status?: string;
   correlationId?: string;
+  /** ISO 8601 instants. */
+  requestedFrom?: string;
+  requestedBefore?: string;
   cursor?: string;
 }
 
@@ -140,4 +163,67 @@ export const tasksApi = {
       `/tasks/${encodeURIComponent(taskUuid)}?${new URLSearchParams({ reason }).toString()}`,
     ),
   templates: () => api<{ items: TemplateSummary[] }>('GET', '/templates'),
+};
+
+export interface TaskCounts {
+  byStatus: Record<string, number>;
+  /** A count above this is shown as "cap+". */
+  cap: number;
+}
+
+export interface MinuteOfFinishes {
+  minute: string;
+  complete: number;
+  error: number;
+}
+
+function query(fields: Record<string, string | number | boolean | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [field, value] of Object.entries(fields)) {
+    if (value !== undefined && value !== '') params.set(field, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+export const statsApi = {
+  tasks: () => api<TaskCounts>('GET', '/stats/tasks'),
+  finishes: (minutes: number) =>
+    api<{ items: MinuteOfFinishes[] }>('GET', `/stats/finishes${query({ minutes })}`),
+  queues: () => api<{ items: { queue: string; depth: number }[] }>('GET', '/stats/queues'),
+  upcomingFires: (limit: number) =>
+    api<{ items: { scheduleUuid: string; namespace: string; name: string; nextFireAt: string }[] }>(
+      'GET',
+      `/stats/upcoming-fires${query({ limit })}`,
+    ),
+  dlq: () => api<DlqStats>('GET', '/dlq/stats'),
+};
+
+export const dlqApi = {
+  list: (filter: { status?: string; cursor?: string }, limit: number) =>
+    api<DlqPage>('GET', `/dlq${query({ ...filter, limit })}`),
+  get: (entryUuid: string) =>
+    api<DlqEntryDetailView>('GET', `/dlq/${encodeURIComponent(entryUuid)}`),
+  resolve: (
+    entryUuid: string,
+    body: { resolutionStatus: string; resolutionNotes: string; resolvedBy: string },
+  ) => api<DlqEntryDetailView>('PATCH', `/dlq/${encodeURIComponent(entryUuid)}`, body),
+};
+
+export const schedulesApi = {
+  list: (filter: { cursor?: string }, limit: number) =>
+    api<SchedulePage>('GET', `/schedules${query({ ...filter, limit })}`),
+  setEnabled: (scheduleUuid: string, enabled: boolean) =>
+    api<ScheduleView>('PATCH', `/schedules/${encodeURIComponent(scheduleUuid)}`, { enabled }),
+  runNow: (scheduleUuid: string) =>
+    api<{ scheduleUuid: string; taskUuid: string }>(
+      'POST',
+      `/schedules/${encodeURIComponent(scheduleUuid)}/run-now`,
+      {},
+    ),
+  runs: (scheduleUuid: string) =>
+    api<ScheduleRunPage>(
+      'GET',
+      `/schedules/${encodeURIComponent(scheduleUuid)}/runs${query({ limit: 20 })}`,
+    ),
 };

@@ -1,9 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { LocationProvider, Route, Router } from 'preact-iso';
+import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { api, ApiError, onUnauthorized, storedKey, storeKey } from './api';
+import { DlqPage } from './dlq-page';
 import { KeyForm } from './key-form';
+import { Overview } from './overview';
+import { SchedulesPage } from './schedules-page';
 import { TaskPage } from './task-page';
 import { TasksList } from './tasks-list';
+import { TemplatesPage } from './templates-page';
 
 type Access = 'checking' | 'needs-key' | 'granted' | 'unreachable';
 
@@ -46,9 +50,7 @@ export function App() {
         <a class="brand" href="/ui/">
           Tasker
         </a>
-        <nav aria-label="Views">
-          <a href="/ui/">Tasks</a>
-        </nav>
+        <Nav />
         {storedKey() && access === 'granted' && (
           <button
             type="button"
@@ -84,10 +86,37 @@ export function App() {
         {access === 'granted' && (
           <Router>
             <Route path="/ui/tasks/:taskUuid" component={TaskPage} />
-            <Route default component={TasksList} />
+            <Route path="/ui/tasks" component={TasksList} />
+            <Route path="/ui/dlq" component={DlqPage} />
+            <Route path="/ui/schedules" component={SchedulesPage} />
+            <Route path="/ui/templates" component={TemplatesPage} />
+            <Route default component={Overview} />
           </Router>
         )}
       </main>
     </LocationProvider>
+  );
+}
+
+const VIEWS = [
+  ['/ui/', 'Overview'],
+  ['/ui/tasks', 'Tasks'],
+  ['/ui/dlq', 'DLQ'],
+  ['/ui/schedules', 'Schedules'],
+  ['/ui/templates', 'Templates'],
+] as const;
+
+function Nav() {
+  const { path } = useLocation();
+  const current = (href: string) =>
+    href === '/ui/' ? path === '/ui/' || path === '/ui' : path.startsWith(href);
+  return (
+    <nav aria-label="Views">
+      {VIEWS.map(([href, label]) => (
+        <a key={href} href={href} aria-current={current(href) ? 'page' : undefined}>
+          {label}
+        </a>
+      ))}
+    </nav>
   );
 }

@@ -7,6 +7,8 @@ export interface ActionInput {
   operator: string;
   reason: string;
   result?: unknown;
+  /** The option picked, where the action offers `choices`. */
+  choice?: string;
 }
 
 /**
@@ -20,6 +22,9 @@ export function ConfirmAction({
   confirmLabel,
   withResult = false,
   withOperator = true,
+  withReason = true,
+  reasonLabel = 'Reason',
+  choices,
   run,
   onDone,
   onCancel,
@@ -29,6 +34,10 @@ export function ConfirmAction({
   confirmLabel: string;
   withResult?: boolean;
   withOperator?: boolean;
+  withReason?: boolean;
+  reasonLabel?: string;
+  /** A required pick among these, shown first. */
+  choices?: { label: string; options: { value: string; label: string }[] };
   run: (input: ActionInput) => Promise<string>;
   onDone: (message: string) => void;
   onCancel: () => void;
@@ -37,6 +46,7 @@ export function ConfirmAction({
   const [operator, setOperator] = useState(sessionStorage.getItem(OPERATOR_STORAGE) ?? '');
   const [reason, setReason] = useState('');
   const [result, setResult] = useState('{}');
+  const [choice, setChoice] = useState(choices?.options[0]?.value ?? '');
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -63,6 +73,7 @@ export function ConfirmAction({
         operator,
         reason,
         ...(withResult ? { result: parsed } : {}),
+        ...(choices ? { choice } : {}),
       });
       dialog.current?.close();
       onDone(message);
@@ -78,6 +89,18 @@ export function ConfirmAction({
       <form onSubmit={(event) => void submit(event)}>
         <h2 id="confirm-title">{title}</h2>
         <p>{explanation}</p>
+        {choices && (
+          <label>
+            {choices.label}
+            <select name="choice" value={choice} onChange={(e) => setChoice(e.currentTarget.value)}>
+              {choices.options.map((option) => (
+                <option key={option.value} value={option.value}>
+                  {option.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {withOperator && (
           <label>
             Operator
@@ -90,16 +113,18 @@ export function ConfirmAction({
             />
           </label>
         )}
-        <label>
-          Reason
-          <input
-            name="reason"
-            value={reason}
-            required
-            maxLength={1000}
-            onInput={(e) => setReason(e.currentTarget.value)}
-          />
-        </label>
+        {withReason && (
+          <label>
+            {reasonLabel}
+            <input
+              name="reason"
+              value={reason}
+              required
+              maxLength={1000}
+              onInput={(e) => setReason(e.currentTarget.value)}
+            />
+          </label>
+        )}
         {withResult && (
           <label>
             Result (JSON)

@@ -1,6 +1,5 @@
 import dagre, { type EdgeLabel, type GraphLabel, type NodeLabel } from '@dagrejs/dagre';
 import { useMemo } from 'preact/hooks';
-import type { StepView } from './api';
 
 const NODE_WIDTH = 150;
 const NODE_HEIGHT = 44;
@@ -34,18 +33,28 @@ function layout(steps: { name: string; dependsOn: string[] }[]): Layout {
   return { width, height, nodes, edges };
 }
 
+/** A step as drawn: a task's (with its state) or a template's. */
+export interface DagNode {
+  id: string;
+  name: string;
+  dependsOn: string[];
+  state?: string;
+  /** The second line of the node: its state and attempts, or a template step's handler. */
+  detail: string;
+}
+
 /**
- * The task's steps as a graph, each node coloured by its state. Nodes are buttons: click, Enter
- * or Space selects the step for the panel.
+ * Steps as a graph, each node coloured by its state. With `onSelect`, nodes are buttons: click,
+ * Enter or Space selects the step.
  */
 export function Dag({
   steps,
-  selected,
+  selected = null,
   onSelect,
 }: {
-  steps: StepView[];
-  selected: string | null;
-  onSelect: (stepUuid: string) => void;
+  steps: DagNode[];
+  selected?: string | null;
+  onSelect?: (id: string) => void;
 }) {
   const shape = steps.map((s) => `${s.name}<${s.dependsOn.join(',')}`).join(';');
   const graph = useMemo(() => layout(steps), [shape]);
@@ -82,37 +91,45 @@ export function Dag({
       {steps.map((step) => {
         const at = graph.nodes.get(step.name);
         if (!at) return null;
-        const select = () => onSelect(step.stepUuid);
+        const isSelected = selected === step.id;
+        const interactive = onSelect
+          ? {
+              tabindex: 0,
+              role: 'button' as const,
+              'aria-pressed': isSelected,
+              'aria-label': `${step.name}: ${step.detail}`,
+              onClick: () => onSelect(step.id),
+              onKeyDown: (event: KeyboardEvent) => {
+                if (event.key === 'Enter' || event.key === ' ') {
+                  event.preventDefault();
+                  onSelect(step.id);
+                }
+              },
+            }
+          : {};
         return (
           <g
-            key={step.stepUuid}
-            class={`node state-${step.state}${selected === step.stepUuid ? ' selected' : ''}`}
+            key={step.id}
+            class={`node state-${step.state ?? 'none'}${isSelected ? ' selected' : ''}${onSelect ? ' interactive' : ''}`}
             data-step={step.name}
             data-state={step.state}
             transform={`translate(${at.x - NODE_WIDTH / 2},${at.y - NODE_HEIGHT / 2})`}
-            tabindex={0}
-            role="button"
-            aria-pressed={selected === step.stepUuid}
-            aria-label={`${step.name}: ${step.state.replace(/_/g, ' ')}`}
-            onClick={select}
-            onKeyDown={(event) => {
-              if (event.key === 'Enter' || event.key === ' ') {
-                event.preventDefault();
-                select();
-              }
-            }}
+            {...interactive}
           >
             <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx="6" />
             <text x="10" y="18" class="node-name">
-              {step.name.length > 18 ? `${step.name.slice(0, 17)}…` : step.name}
+              {clip(step.name, 18)}
             </text>
             <text x="10" y="34" class="node-state">
-              {step.state.replace(/_/g, ' ')}
-              {step.attempts > 1 ? ` · ${step.attempts} attempts` : ''}
+              {clip(step.detail, 24)}
             </text>
           </g>
         );
       })}
     </svg>
   );
+}
+
+function clip(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }

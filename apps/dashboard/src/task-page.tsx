@@ -64,7 +64,7 @@ export function TaskPage({ taskUuid }: { taskUuid: string }) {
   return (
     <article aria-labelledby="task-title">
       <p>
-        <a href="/ui/">← Tasks</a>
+        <a href="/ui/tasks">← Tasks</a>
       </p>
       <h1 id="task-title">
         {view.namespace}/{view.name} <span class="muted">{view.version}</span>{' '}
@@ -114,7 +114,17 @@ export function TaskPage({ taskUuid }: { taskUuid: string }) {
       )}
       <h2>Graph</h2>
       <div class="scroll">
-        <Dag steps={view.steps} selected={selected} onSelect={setSelected} />
+        <Dag
+          steps={view.steps.map((s) => ({
+            id: s.stepUuid,
+            name: s.name,
+            dependsOn: s.dependsOn,
+            state: s.state,
+            detail: `${s.state.replace(/_/g, ' ')}${s.attempts > 1 ? ` · ${s.attempts} attempts` : ''}`,
+          }))}
+          selected={selected}
+          onSelect={setSelected}
+        />
       </div>
       <h2>Timeline</h2>
       <div class="scroll">

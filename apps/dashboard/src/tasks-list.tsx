@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
 import { ApiError, type TaskPage, type TaskFilter, tasksApi } from './api';
 import { formatTime, StatusBadge, TASK_STATES, UUID } from './format';
 import { usePoll } from './use-poll';
@@ -12,7 +13,13 @@ const REFRESH_MS = 3000;
  * page on screen is reloaded every few seconds.
  */
 export function TasksList() {
-  const [filter, setFilter] = useState<TaskFilter>({});
+  // Links (from the overview) may name a first filter: /ui/tasks?status=error
+  const { query } = useLocation();
+  const [filter, setFilter] = useState<TaskFilter>({
+    namespace: query.namespace,
+    name: query.name,
+    status: query.status,
+  });
   const [search, setSearch] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
   const templates = usePoll(() => tasksApi.templates(), 60_000, []);
@@ -102,6 +109,26 @@ export function TasksList() {
             ))}
           </select>
         </label>
+        <label>
+          Submitted from
+          <input
+            type="datetime-local"
+            name="from"
+            onChange={(e) =>
+              change({ ...filter, requestedFrom: localToIso(e.currentTarget.value) })
+            }
+          />
+        </label>
+        <label>
+          Submitted before
+          <input
+            type="datetime-local"
+            name="before"
+            onChange={(e) =>
+              change({ ...filter, requestedBefore: localToIso(e.currentTarget.value) })
+            }
+          />
+        </label>
         <label class="grow">
           Task UUID or correlation id
           <input
@@ -179,4 +206,9 @@ export function TasksList() {
       )}
     </section>
   );
+}
+
+/** A datetime-local value (the browser's zone) as an instant; empty is no bound. */
+function localToIso(value: string): string | undefined {
+  return value ? new Date(value).toISOString() : undefined;
 }
