@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, tasksApi } from './api';
 import { ConfirmAction } from './confirm-action';
+import { collapseSteps } from './collapse';
 import { Dag } from './dag';
 import { formatTime, isTerminalTask, StatusBadge } from './format';
 import { ACTION_LABELS, type StepAction, StepPanel } from './step-panel';
@@ -55,6 +56,7 @@ export function TaskPage({ taskUuid }: { taskUuid: string }) {
   }
   if (!view) return <p role="status">Loading…</p>;
   const step = view.steps.find((s) => s.stepUuid === selected);
+  const nodes = collapseSteps(view.steps);
   const refreshAll = () => {
     task.refresh();
     timeline.refresh();
@@ -114,17 +116,7 @@ export function TaskPage({ taskUuid }: { taskUuid: string }) {
       )}
       <h2>Graph</h2>
       <div class="scroll">
-        <Dag
-          steps={view.steps.map((s) => ({
-            id: s.stepUuid,
-            name: s.name,
-            dependsOn: s.dependsOn,
-            state: s.state,
-            detail: `${s.state.replace(/_/g, ' ')}${s.attempts > 1 ? ` · ${s.attempts} attempts` : ''}`,
-          }))}
-          selected={selected}
-          onSelect={setSelected}
-        />
+        <Dag steps={nodes} selected={selected} onSelect={setSelected} />
       </div>
       <h2>Timeline</h2>
       <div class="scroll">

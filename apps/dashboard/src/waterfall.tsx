@@ -13,6 +13,8 @@ const PHASES: Record<string, string> = {
 const LABEL_WIDTH = 150;
 const CHART_WIDTH = 640;
 const ROW_HEIGHT = 22;
+/** Rows drawn at most: a task with thousands of steps shows its first ones by start time. */
+const MAX_ROWS = 300;
 
 interface Segment {
   state: string;
@@ -66,10 +68,12 @@ export function Waterfall({
   const end = Math.max(now, ...[...spans.values()].flat().map((s) => s.end));
   const total = Math.max(end - origin, 1);
   const x = (t: number) => LABEL_WIDTH + ((t - origin) / total) * CHART_WIDTH;
-  const ordered = [...steps].sort((a, b) => {
-    const first = (s: StepView) => spans.get(s.stepUuid)?.[0]?.start ?? Infinity;
-    return first(a) - first(b);
-  });
+  const ordered = [...steps]
+    .sort((a, b) => {
+      const first = (s: StepView) => spans.get(s.stepUuid)?.[0]?.start ?? Infinity;
+      return first(a) - first(b);
+    })
+    .slice(0, MAX_ROWS);
   const height = ordered.length * ROW_HEIGHT + 24;
   return (
     <figure class="waterfall">
@@ -113,6 +117,11 @@ export function Waterfall({
         </text>
       </svg>
       <figcaption class="legend">
+        {steps.length > ordered.length && (
+          <span>
+            The first {ordered.length} of {steps.length} steps by start time.{' '}
+          </span>
+        )}
         <span class="key wf-enqueued" /> queue wait <span class="key wf-in_progress" /> running{' '}
         <span class="key wf-waiting_for_retry" /> retry wait{' '}
         <span class="key wf-enqueued_for_orchestration" /> result pending
