@@ -93,18 +93,22 @@ export function DlqPage() {
                   {entry.resolvedBy && <div class="muted">by {entry.resolvedBy}</div>}
                 </td>
                 <td>{formatTime(entry.createdAt)}</td>
-                <td class="buttons">
-                  <button
-                    type="button"
-                    class="quiet"
-                    aria-expanded={open === entry.dlqEntryUuid}
-                    onClick={() => setOpen(open === entry.dlqEntryUuid ? null : entry.dlqEntryUuid)}
-                  >
-                    Snapshot
-                  </button>
-                  <button type="button" onClick={() => setResolving(entry)}>
-                    Resolve
-                  </button>
+                <td>
+                  <div class="buttons">
+                    <button
+                      type="button"
+                      class="quiet"
+                      aria-expanded={open === entry.dlqEntryUuid}
+                      onClick={() =>
+                        setOpen(open === entry.dlqEntryUuid ? null : entry.dlqEntryUuid)
+                      }
+                    >
+                      Snapshot
+                    </button>
+                    <button type="button" onClick={() => setResolving(entry)}>
+                      Resolve
+                    </button>
+                  </div>
                 </td>
               </tr>
             ))}

@@ -78,29 +78,31 @@ export function SchedulesPage() {
                     </div>
                   )}
                 </td>
-                <td class="buttons">
-                  <button
-                    type="button"
-                    onClick={() =>
-                      setPending({ schedule: s, action: s.enabled ? 'pause' : 'resume' })
-                    }
-                  >
-                    {s.enabled ? 'Pause' : 'Resume'}
-                  </button>
-                  <button
-                    type="button"
-                    onClick={() => setPending({ schedule: s, action: 'run-now' })}
-                  >
-                    Run now
-                  </button>
-                  <button
-                    type="button"
-                    class="quiet"
-                    aria-expanded={runsOf === s.scheduleUuid}
-                    onClick={() => setRunsOf(runsOf === s.scheduleUuid ? null : s.scheduleUuid)}
-                  >
-                    Runs
-                  </button>
+                <td>
+                  <div class="buttons">
+                    <button
+                      type="button"
+                      onClick={() =>
+                        setPending({ schedule: s, action: s.enabled ? 'pause' : 'resume' })
+                      }
+                    >
+                      {s.enabled ? 'Pause' : 'Resume'}
+                    </button>
+                    <button
+                      type="button"
+                      onClick={() => setPending({ schedule: s, action: 'run-now' })}
+                    >
+                      Run now
+                    </button>
+                    <button
+                      type="button"
+                      class="quiet"
+                      aria-expanded={runsOf === s.scheduleUuid}
+                      onClick={() => setRunsOf(runsOf === s.scheduleUuid ? null : s.scheduleUuid)}
+                    >
+                      Runs
+                    </button>
+                  </div>
                 </td>
               </tr>
             ))}
