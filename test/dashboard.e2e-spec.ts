@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { defineHandler, PermanentStepError } from '#core';
 import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
@@ -276,6 +278,55 @@ describe('the web dashboard', () => {
       await diamond.locator('svg.dag g[data-step="end"]').waitFor();
       expect(await diamond.locator('svg.dag g[data-step]').count()).toBe(4);
       await page.screenshot({ path: `${SCREENSHOTS}/templates.png`, fullPage: true });
+    });
+  });
+
+  describe('a task with many sibling steps', () => {
+    let tasker: TaskerHarness;
+    let templates: string;
+
+    beforeAll(async () => {
+      // The examples plus a template whose 12 workers fan out from one step.
+      templates = mkdtempSync(join(tmpdir(), 'tasker-dashboard-'));
+      cpSync('config/tasks', templates, { recursive: true });
+      const workers = Array.from({ length: 12 }, (_, i) => `w${i}`);
+      writeFileSync(
+        join(templates, 'wide.yaml'),
+        [
+          'namespace: examples',
+          'name: wide',
+          'version: 1.0.0',
+          'identity_strategy: always_unique',
+          'steps:',
+          '  - { name: start, handler: examples.sleep }',
+          ...workers.map((w) => `  - { name: ${w}, handler: examples.sleep, depends_on: [start] }`),
+          `  - { name: end, handler: examples.sleep, depends_on: [${workers.join(', ')}] }`,
+          '',
+        ].join('\n'),
+      );
+      tasker = await TaskerHarness.start({ handlers, env: { TASKER_TEMPLATE_PATH: templates } });
+    });
+
+    afterAll(async () => {
+      await tasker?.stop();
+      rmSync(templates, { recursive: true, force: true });
+    });
+
+    it('folds the workers into one node and picks any of them for the panel', async () => {
+      const taskUuid = await tasker.submit({ namespace: 'examples', name: 'wide', context: {} });
+      await tasker.waitForStatus(taskUuid, ['complete']);
+      const page = await newPage();
+      await page.goto(`${tasker.baseUrl}/ui/tasks/${taskUuid}`);
+      const folded = page.locator('svg.dag g[data-step="w0 +11"][data-state="complete"]');
+      await folded.getByText('12 complete').waitFor();
+      expect(await page.locator('svg.dag g[data-step]').count()).toBe(3);
+      await folded.click();
+      const pick = page.getByLabel('Step of w0 +11 (12)');
+      expect(await pick.locator('option').count()).toBe(12);
+      const w7 = (await tasker.task(taskUuid)).steps.find((s) => s.name === 'w7')!;
+      await pick.selectOption(w7.stepUuid);
+      await page.locator('[data-step-panel="w7"]').getByText('examples.sleep').waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}/folded.png`, fullPage: true });
     });
   });
 

@@ -2,7 +2,7 @@
 // step, 998 workers fanned out from it, an end step), measured in Debian's Chromium through
 // playwright-core against orchestration and a worker run from the build on a fresh database.
 // It measures and prints; it asserts no budget.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   await withAdmin((c) => c.query(`CREATE DATABASE ${database}`));
   const databaseUrl = new URL(serverUrl);
   databaseUrl.pathname = `/${database}`;
+  const templates = mkdtempSync(join(tmpdir(), 'tasker-bench-ui-'));
   try {
-    const templates = mkdtempSync(join(tmpdir(), 'tasker-bench-ui-'));
     writeFileSync(join(templates, 'wide.yaml'), templateYaml());
     const env = {
       DATABASE_URL: databaseUrl.toString(),
@@ -118,6 +118,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(apps.map((app) => app.stop()));
     await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    rmSync(templates, { recursive: true, force: true });
   }
 }
 

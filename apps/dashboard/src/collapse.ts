@@ -71,6 +71,7 @@ export function collapseSteps(steps: StepView[]): DagNode[] {
         .sort((a, b) => rank(a[0]) - rank(b[0]))
         .map(([state, n]) => `${n} ${state.replace(/_/g, ' ')}`)
         .join(', '),
+      members: members.map((m) => ({ id: m.stepUuid, name: m.name, state: m.state })),
     });
   }
   return nodes;

@@ -41,6 +41,8 @@ export interface DagNode {
   state?: string;
   /** The second line of the node: its state and attempts, or a template step's handler. */
   detail: string;
+  /** A folded node's steps (their ids), when it stands for several. */
+  members?: { id: string; name: string; state: string }[];
 }
 
 /**
@@ -91,7 +93,8 @@ export function Dag({
       {steps.map((step) => {
         const at = graph.nodes.get(step.name);
         if (!at) return null;
-        const isSelected = selected === step.id;
+        const isSelected =
+          selected === step.id || (step.members?.some((m) => m.id === selected) ?? false);
         const interactive = onSelect
           ? {
               tabindex: 0,

@@ -57,6 +57,7 @@ export function TaskPage({ taskUuid }: { taskUuid: string }) {
   if (!view) return <p role="status">Loading…</p>;
   const step = view.steps.find((s) => s.stepUuid === selected);
   const nodes = collapseSteps(view.steps);
+  const folded = nodes.find((n) => n.members?.some((m) => m.id === selected));
   const refreshAll = () => {
     task.refresh();
     timeline.refresh();
@@ -131,6 +132,22 @@ export function TaskPage({ taskUuid }: { taskUuid: string }) {
           <p role="status">Loading…</p>
         )}
       </div>
+      {folded?.members && (
+        <label class="member-pick">
+          Step of {folded.name} ({folded.members.length})
+          <select
+            name="member"
+            value={selected ?? ''}
+            onChange={(e) => setSelected(e.currentTarget.value)}
+          >
+            {folded.members.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}: {m.state.replace(/_/g, ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {step ? (
         <StepPanel
           task={view}
