@@ -62,7 +62,7 @@ describe('the web dashboard', () => {
 
   /** Pages poll the API: they are closed before the apps stop, or the apps wait on them. */
   const open: BrowserContext[] = [];
-  /** Uncaught errors in the page fail the test that caused them. */
+  /** Uncaught errors and CSP violations in the page fail the test that caused them. */
   const pageErrors: string[] = [];
   afterEach(async () => {
     await Promise.all(open.splice(0).map((context) => context.close()));
@@ -75,6 +75,10 @@ describe('the web dashboard', () => {
     const page = await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // The page's Content-Security-Policy must not have to block anything it does.
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) pageErrors.push(message.text());
+    });
     return page;
   }
 
