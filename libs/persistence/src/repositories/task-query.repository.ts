@@ -138,7 +138,8 @@ export class TaskQueryRepository {
 
   /**
    * Every step transition of a task without its metadata, oldest first per step: what a
-   * timeline needs, in one read (workflow_steps_task_idx, then each step's sort_key index).
+   * timeline needs, in one read: an index led by workflow_steps.task_uuid, then each step's
+   * (step, sort_key) index.
    */
   async stepTransitions(taskUuid: string): Promise<StepTransitionRow[]> {
     const rows = await this.dataSource.query<
