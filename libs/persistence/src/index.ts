@@ -11,3 +11,4 @@ export * from './process-identity.js';
 export * from './repositories/schedule.repository.js';
 export * from './repositories/dlq.repository.js';
 export * from './jsonb-text.js';
+export * from './pg-task-store.js';

@@ -2,16 +2,19 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '#config';
+import { TaskStore } from '#core';
 import { DatabaseModule } from './database.module.js';
 import { ENTITIES } from './entities/index.js';
+import { PgTaskStore } from './pg-task-store.js';
 import { DlqRepository } from './repositories/dlq.repository.js';
 import { ScheduleRepository } from './repositories/schedule.repository.js';
 import { TaskQueryRepository } from './repositories/task-query.repository.js';
 import { TemplateRepository } from './repositories/template.repository.js';
 
 /**
- * Orchestration's database access: the hot-path pool (DatabaseModule) plus a small TypeORM
- * data source for entity reads. Never synchronizes: migrations own the schema.
+ * Orchestration's database access: the hot-path pool (DatabaseModule), the task store its
+ * units of work run on (core's TaskStore port, on that pool), plus a small TypeORM data source
+ * for entity reads. Never synchronizes: migrations own the schema.
  */
 @Module({
   imports: [
@@ -31,9 +34,16 @@ import { TemplateRepository } from './repositories/template.repository.js';
       }),
     }),
   ],
-  providers: [TemplateRepository, TaskQueryRepository, ScheduleRepository, DlqRepository],
+  providers: [
+    TemplateRepository,
+    TaskQueryRepository,
+    ScheduleRepository,
+    DlqRepository,
+    { provide: TaskStore, useClass: PgTaskStore },
+  ],
   exports: [
     DatabaseModule,
+    TaskStore,
     TemplateRepository,
     TaskQueryRepository,
     ScheduleRepository,

@@ -1,13 +1,9 @@
-import type { StepState } from '#core';
+import type { StepMove } from '#core';
 import { stepStatesLeadingTo } from '#core';
 import type { Queryable } from '../database.js';
 
-export interface StepTransitionRequest {
-  stepUuids: readonly string[];
-  to: StepState;
-  /** Current states allowed to move; defaults to every state the state machine allows. */
-  from?: readonly StepState[];
-  metadata?: Record<string, unknown>;
+/** A step move (compare-and-swap), recorded with the processor that made it. */
+export interface StepTransitionRequest extends StepMove {
   processorUuid?: string | null;
 }
 
