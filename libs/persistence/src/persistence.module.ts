@@ -3,6 +3,7 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseConfig } from '#config';
 import { TaskStore } from '#core';
+import { connectionOptions } from './database.js';
 import { DatabaseModule } from './database.module.js';
 import { ENTITIES } from './entities/index.js';
 import { PgTaskStore } from './pg-task-store.js';
@@ -29,7 +30,7 @@ import { TemplateRepository } from './repositories/template.repository.js';
         synchronize: false,
         migrationsRun: false,
         // Reads only: a few connections are plenty next to the hot-path pool.
-        extra: { max: 3, application_name: 'tasker-reads' },
+        extra: { max: 3, application_name: 'tasker-reads', options: connectionOptions() },
         logging: false,
       }),
     }),
