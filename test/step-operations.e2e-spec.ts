@@ -249,7 +249,7 @@ describe('operator step actions', () => {
         reason: 'took too long',
         result: { value: -1 },
       });
-      // The action read the step as in_progress and now waits behind the worker.
+      // The action waits behind the worker for the step's lock, then reads what it recorded.
       await pollUntil(
         async () =>
           (

@@ -40,6 +40,9 @@ export class PgTaskStore extends TaskStore {
 
 /** One transaction's view of the store; each call is a statement or two of raw SQL. */
 export class PgTaskUnitOfWork implements TaskUnitOfWork {
+  /** Steps whose rows this transaction has locked (lockTasksWithSteps). */
+  private readonly lockedSteps = new Set<string>();
+
   constructor(
     private readonly tx: Queryable,
     private readonly processorUuid: string,
@@ -49,8 +52,10 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
     return lockTask(this.tx, taskUuid, options);
   }
 
-  lockTasksWithSteps(pairs: readonly StepOfTask[]) {
-    return lockTasksWithSteps(this.tx, pairs);
+  async lockTasksWithSteps(pairs: readonly StepOfTask[]) {
+    const locked = await lockTasksWithSteps(this.tx, pairs);
+    for (const step of locked.steps) if (step) this.lockedSteps.add(step.stepUuid);
+    return locked;
   }
 
   readStep(stepUuid: string) {
@@ -62,7 +67,11 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
   }
 
   moveSteps(move: StepMove) {
-    return transitionSteps(this.tx, { ...move, processorUuid: this.processorUuid });
+    return transitionSteps(this.tx, {
+      ...move,
+      processorUuid: this.processorUuid,
+      stepsLocked: move.stepUuids.every((uuid) => this.lockedSteps.has(uuid.toLowerCase())),
+    });
   }
 
   scheduleRetry(stepUuid: string, delayMs: number) {

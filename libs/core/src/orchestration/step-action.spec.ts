@@ -39,4 +39,18 @@ describe('planStepAction', () => {
       planStepAction(task, 'steps_in_process', 'cancelled', 'complete_manually'),
     ).toThrow(ConflictError);
   });
+
+  it('leaves a recorded run to orchestration while its task runs, not once the task erred', () => {
+    for (const recorded of [
+      'enqueued_for_orchestration',
+      'enqueued_as_error_for_orchestration',
+    ] as const) {
+      expect(() => planStepAction(task, 'steps_in_process', recorded, 'complete_manually')).toThrow(
+        new ConflictError(
+          `complete_manually does not apply to a step in ${recorded}: its recorded run is being decided`,
+        ),
+      );
+      expect(planStepAction(task, 'error', recorded, 'resolve_manually')).toBe('resolved_manually');
+    }
+  });
 });

@@ -1,5 +1,9 @@
 import { ConflictError } from '../errors/tasker.error.js';
-import { canTransitionStep, type StepState } from '../states/step-state.js';
+import {
+  AWAITING_DECISION_STEP_STATES,
+  canTransitionStep,
+  type StepState,
+} from '../states/step-state.js';
 import { isTerminalTaskState, type TaskState } from '../states/task-state.js';
 
 /** What an operator can do to a step (PATCH /v1/tasks/:task/steps/:step). */
@@ -14,9 +18,10 @@ const TARGET: Record<StepAction, StepState> = {
 
 /**
  * The state an operator action moves a step to, given its task's and its own state as read
- * under the task's lock; a ConflictError when the action does not apply. A task that ended in
- * error can still be acted on (the action reopens it); any other end cannot. Only a step in
- * error can be reset; resolving or completing takes anything not already finished well.
+ * under the task's and the step's locks; a ConflictError when the action does not apply. A
+ * task that ended in error can still be acted on (the action reopens it); any other end cannot.
+ * Only a step in error can be reset; resolving or completing takes anything not already
+ * finished well, except a run recorded while its task runs: orchestration is deciding it.
  */
 export function planStepAction(
   taskUuid: string,
@@ -30,6 +35,12 @@ export function planStepAction(
       {
         status: taskState,
       },
+    );
+  }
+  if (taskState !== 'error' && AWAITING_DECISION_STEP_STATES.includes(stepState)) {
+    throw new ConflictError(
+      `${action} does not apply to a step in ${stepState}: its recorded run is being decided`,
+      { state: stepState },
     );
   }
   const target = TARGET[action];

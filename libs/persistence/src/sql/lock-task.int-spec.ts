@@ -103,6 +103,44 @@ describe('lockTask', () => {
     expect(missing).toEqual({ task: null, step: null });
   });
 
+  it('with steps, holds their rows too, so a compare-and-swap on them needs no lock of its own', async () => {
+    const before = (await lockOne(pool, taskUuid, stepUuid)).step!.state;
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      const { steps } = await lockTasksWithSteps(holder, [
+        { taskUuid, stepUuid },
+        { taskUuid, stepUuid: otherTasksStep },
+      ]);
+      expect(steps.map((s) => s?.stepUuid ?? null)).toEqual([stepUuid, null]);
+      // A worker's claim or record starts at the step row: it waits for this transaction.
+      const stepLock = (uuid: string) =>
+        pool
+          .query(
+            'SELECT 1 FROM tasker.workflow_steps WHERE workflow_step_uuid = $1 FOR UPDATE NOWAIT',
+            [uuid],
+          )
+          .then(
+            () => 'free',
+            (err: { code?: string }) => err.code,
+          );
+      expect(await stepLock(stepUuid)).toBe('55P03');
+      // A step of another task is not taken.
+      expect(await stepLock(otherTasksStep)).toBe('free');
+      const moved = await transitionSteps(holder, {
+        stepUuids: [stepUuid],
+        from: [before],
+        to: 'cancelled',
+        stepsLocked: true,
+      });
+      expect(moved).toEqual([stepUuid]);
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    expect((await lockOne(pool, taskUuid, stepUuid)).step?.state).toBe(before);
+  });
+
   it('skips a task another transaction holds when asked to', async () => {
     const holder = await pool.connect();
     try {

@@ -5,6 +5,11 @@ import type { Queryable } from '../database.js';
 /** A step move (compare-and-swap), recorded with the processor that made it. */
 export interface StepTransitionRequest extends StepMove {
   processorUuid?: string | null;
+  /**
+   * The transaction already holds every one of the steps' row locks, taken by an earlier
+   * statement (lockTasksWithSteps): the compare-and-swap needs no lock statement of its own.
+   */
+  stepsLocked?: boolean;
 }
 
 /**
@@ -38,7 +43,7 @@ async function lockSteps(q: Queryable, stepUuids: readonly string[]): Promise<vo
 export async function transitionSteps(q: Queryable, req: StepTransitionRequest): Promise<string[]> {
   if (req.stepUuids.length === 0) return [];
   const from = req.from ?? stepStatesLeadingTo(req.to);
-  await lockSteps(q, req.stepUuids);
+  if (!req.stepsLocked) await lockSteps(q, req.stepUuids);
   const { rows } = await q.query<{ workflow_step_uuid: string }>(
     `WITH retired AS (
        UPDATE tasker.workflow_step_transitions t
