@@ -16,6 +16,7 @@ import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
 import { UiController } from './http/ui.controller.js';
 import { StepResultController } from './messaging/step-result.controller.js';
+import { OrchestrationUnitOfWork } from './services/orchestration-unit-of-work.js';
 import { ScheduleFiring } from './services/schedule-firing.service.js';
 import { ScheduleService } from './services/schedule.service.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
@@ -24,8 +25,6 @@ import { StalenessDetector } from './services/staleness-detector.service.js';
 import { StepOperationsService } from './services/step-operations.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
 import { TaskCancellationService } from './services/task-cancellation.service.js';
-import { TaskEvaluator } from './services/task-evaluator.service.js';
-import { TaskProgressPublisher } from './services/task-progress.publisher.js';
 import { TaskSubmissionService } from './services/task-submission.service.js';
 import { TemplateRegistrationService } from './services/template-registration.service.js';
 
@@ -55,8 +54,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     Backpressure,
     StepAnnouncer,
-    TaskEvaluator,
-    TaskProgressPublisher,
+    OrchestrationUnitOfWork,
     TaskSubmissionService,
     TaskCancellationService,
     StepResultProcessor,

@@ -14,3 +14,6 @@ export * from './schedules/index.js';
 export * from './views/schedule-views.js';
 export * from './views/dlq-views.js';
 export * from './batching/group-commit.js';
+export * from './orchestration/task-store.port.js';
+export * from './orchestration/advance-tasks.js';
+export * from './orchestration/step-action.js';

@@ -12,3 +12,4 @@ export * from './repositories/schedule.repository.js';
 export * from './repositories/dlq.repository.js';
 export * from './repositories/stats.repository.js';
 export * from './jsonb-text.js';
+export * from './pg-task-store.js';

@@ -6,6 +6,8 @@ export interface StepRowSpec {
   state: string;
   attempts?: number;
   maxAttempts?: number;
+  /** Defaults to true, as in the table. */
+  retryable?: boolean;
   /** For waiting_for_retry: seconds from now until the retry is due (negative: overdue). */
   retryInSeconds?: number;
   dependsOn?: string[];
@@ -39,9 +41,9 @@ export async function insertTaskRows(
       `WITH s AS (
          INSERT INTO tasker.workflow_steps
            (task_uuid, name, handler, max_attempts, attempts, timeout_seconds, retry_policy,
-            next_retry_at)
+            next_retry_at, retryable)
          VALUES ($1, $2, 'test.handler', $3, $4, 30, '{}',
-                 clock_timestamp() + make_interval(secs => $6::float8))
+                 clock_timestamp() + make_interval(secs => $6::float8), $7)
          RETURNING workflow_step_uuid)
        INSERT INTO tasker.workflow_step_transitions
          (workflow_step_uuid, to_state, sort_key, most_recent)
@@ -53,6 +55,7 @@ export async function insertTaskRows(
         step.attempts ?? 0,
         step.state,
         step.retryInSeconds ?? null,
+        step.retryable ?? true,
       ],
     );
     stepUuids[step.name] = inserted[0]!.workflow_step_uuid;

@@ -7,11 +7,10 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
-import type { LockedTask, Queryable } from '#persistence';
-import { Database, findTasksDue, lockTask, reannounceEnqueuedSteps } from '#persistence';
+import { type Evaluation, evaluateTasks, type LockedTask, type TaskUnitOfWork } from '#core';
+import { Database, findTasksDue } from '#persistence';
+import { OrchestrationUnitOfWork } from './orchestration-unit-of-work.js';
 import { PeriodicJob } from './periodic-job.js';
-import { type Evaluation, TaskEvaluator } from './task-evaluator.service.js';
-import { TaskProgressPublisher } from './task-progress.publisher.js';
 
 const SWEEP_BATCH = 100;
 
@@ -28,8 +27,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     @Inject(orchestrationConfig.KEY)
     private readonly config: ConfigType<typeof orchestrationConfig>,
     private readonly database: Database,
-    private readonly evaluator: TaskEvaluator,
-    private readonly publisher: TaskProgressPublisher,
+    private readonly work: OrchestrationUnitOfWork,
   ) {
     this.job = new PeriodicJob(
       'readiness sweep',
@@ -52,12 +50,13 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     const due = await findTasksDue(this.database.pool, SWEEP_BATCH, this.config.reannounceAfterMs);
     let moved = 0;
     for (const taskUuid of due.dueRetries) {
-      if (await this.onLockedTask(taskUuid, (tx, task) => this.evaluator.evaluate(tx, task)))
-        moved++;
+      const evaluate = async (uow: TaskUnitOfWork, task: LockedTask) =>
+        (await evaluateTasks(uow, [task]))[0]!;
+      if (await this.onLockedTask(taskUuid, evaluate)) moved++;
     }
     for (const taskUuid of due.staleAnnouncements) {
-      const reannounce = async (tx: Queryable): Promise<Evaluation> => ({
-        steps: await reannounceEnqueuedSteps(tx, taskUuid),
+      const reannounce = async (uow: TaskUnitOfWork): Promise<Evaluation> => ({
+        steps: await uow.reannounceEnqueuedSteps(taskUuid),
         ended: null,
       });
       if (await this.onLockedTask(taskUuid, reannounce)) moved++;
@@ -65,19 +64,15 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     return moved;
   }
 
-  private async onLockedTask(
+  /** Runs `work` on the task unless another replica holds it; answers whether it ran. */
+  private onLockedTask(
     taskUuid: string,
-    work: (tx: Queryable, task: LockedTask) => Promise<Evaluation>,
+    work: (uow: TaskUnitOfWork, task: LockedTask) => Promise<Evaluation>,
   ): Promise<boolean> {
-    const progress = await this.database.transaction(async (tx) => {
-      const task = await lockTask(tx, taskUuid, { skipLocked: true });
-      if (!task) return null;
-      const done = { task, ...(await work(tx, task)) };
-      await this.publisher.inTransaction(tx, [done]);
-      return done;
+    return this.work.run(async (uow) => {
+      const task = await uow.lockTask(taskUuid, { skipLocked: true });
+      if (!task) return { progress: [], value: false };
+      return { progress: [{ task, ...(await work(uow, task)) }], value: true };
     });
-    if (!progress) return false;
-    await this.publisher.afterCommit([progress]);
-    return true;
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, workerQueueName } from '#contracts';
 import { MessageBus } from '#core';
-import type { EnqueuedStep } from '#persistence';
+import type { EnqueuedStep } from '#core';
 
 export interface Announcement {
   taskUuid: string;

@@ -1,30 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import {
-  canTransitionStep,
   ConflictError,
+  evaluateTasks,
+  planStepAction,
+  type StepAction,
   type StepDetailView,
   StepNotFoundError,
-  type StepState,
   TaskNotFoundError,
   ValidationError,
 } from '#core';
-import {
-  clearTaskCompletion,
-  Database,
-  lockTaskWithStep,
-  ProcessIdentity,
-  readStep,
-  resetStepAttempts,
-  setStepResult,
-  TaskQueryRepository,
-  transitionSteps,
-  transitionTask,
-} from '#persistence';
-import { TaskEvaluator } from './task-evaluator.service.js';
-import { TaskProgressPublisher } from './task-progress.publisher.js';
-
-export const STEP_ACTIONS = ['reset_for_retry', 'resolve_manually', 'complete_manually'] as const;
-export type StepAction = (typeof STEP_ACTIONS)[number];
+import { TaskQueryRepository } from '#persistence';
+import { OrchestrationUnitOfWork } from './orchestration-unit-of-work.js';
 
 export interface StepOperation {
   action: StepAction;
@@ -35,12 +21,6 @@ export interface StepOperation {
   result?: unknown;
 }
 
-const TARGET: Record<StepAction, StepState> = {
-  reset_for_retry: 'pending',
-  resolve_manually: 'resolved_manually',
-  complete_manually: 'complete',
-};
-
 /**
  * PATCH /v1/tasks/:task/steps/:step: an operator resets, resolves or completes a step. The
  * change, who made it and why go into the step's transition; the task is then evaluated in the
@@ -50,10 +30,7 @@ const TARGET: Record<StepAction, StepState> = {
 @Injectable()
 export class StepOperationsService {
   constructor(
-    private readonly database: Database,
-    private readonly identity: ProcessIdentity,
-    private readonly evaluator: TaskEvaluator,
-    private readonly publisher: TaskProgressPublisher,
+    private readonly work: OrchestrationUnitOfWork,
     private readonly tasks: TaskQueryRepository,
   ) {}
 
@@ -69,63 +46,44 @@ export class StepOperationsService {
         },
       );
     }
-    const processor = this.identity.processorUuid;
-    const done = await this.database.transaction(async (tx) => {
-      const { task, step } = await lockTaskWithStep(tx, taskUuid, stepUuid);
+    await this.work.run(async (uow) => {
+      const { task, step } = await uow
+        .lockTasksWithSteps([{ taskUuid, stepUuid }])
+        .then(({ tasks, steps }) => ({ task: tasks.get(taskUuid.toLowerCase()), step: steps[0] }));
       if (!task) throw new TaskNotFoundError(taskUuid);
       if (!step) throw new StepNotFoundError(taskUuid, stepUuid);
-      if (
-        task.state !== 'error' &&
-        ['complete', 'cancelled', 'resolved_manually'].includes(task.state)
-      ) {
-        throw new ConflictError(
-          `task ${taskUuid} ended as ${task.state}; its steps can no longer change`,
-          {
-            status: task.state,
-          },
-        );
-      }
-      const allowed =
-        op.action === 'reset_for_retry'
-          ? step.state === 'error'
-          : step.state !== TARGET[op.action] && canTransitionStep(step.state, TARGET[op.action]);
-      if (!allowed) {
-        throw new ConflictError(`${op.action} does not apply to a step in ${step.state}`, {
-          state: step.state,
-        });
-      }
+      const target = planStepAction(taskUuid, task.state, step.state, op.action);
 
       // Workers move steps without the task lock: the state read above may be stale by now.
       // The compare-and-swap decides, before anything else is written.
       const metadata = { action: op.action, operator: op.operator, reason: op.reason };
-      const moved = await transitionSteps(tx, {
+      const moved = await uow.moveSteps({
         stepUuids: [stepUuid],
         from: [step.state],
-        to: TARGET[op.action],
+        to: target,
         metadata,
-        processorUuid: processor,
       });
       if (moved.length === 0) {
-        const current = (await readStep(tx, stepUuid))?.state;
+        const current = (await uow.readStep(stepUuid))?.state;
         throw new ConflictError(
           `step ${stepUuid} moved from ${step.state} to ${current} meanwhile; ${op.action} was not applied`,
           { state: current },
         );
       }
-      if (op.action === 'reset_for_retry') await resetStepAttempts(tx, stepUuid);
-      if (op.action === 'complete_manually') await setStepResult(tx, stepUuid, op.result);
+      if (op.action === 'reset_for_retry') await uow.resetStepAttempts(stepUuid);
+      if (op.action === 'complete_manually') await uow.setStepResult(stepUuid, op.result);
 
       let current = task;
       if (task.state === 'error') {
-        await transitionTask(tx, taskUuid, ['error'], ['evaluating_results'], metadata, processor);
-        await clearTaskCompletion(tx, taskUuid);
+        await uow.moveTasks([
+          { taskUuid: task.taskUuid, from: ['error'], chain: ['evaluating_results'], metadata },
+        ]);
+        await uow.clearTaskCompletion(task.taskUuid);
         current = { ...task, state: 'evaluating_results' };
       }
-      const progress = { task, ...(await this.evaluator.evaluate(tx, current)) };
-      await this.publisher.inTransaction(tx, [progress]);
-      return progress;
+      const [evaluation] = await evaluateTasks(uow, [current]);
+      return { progress: [{ task, ...evaluation! }], value: undefined };
     });
-    await this.publisher.afterCommit([done]);
     return this.tasks.step(taskUuid, stepUuid);
   }
 }

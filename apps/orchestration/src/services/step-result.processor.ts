@@ -1,10 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { MessageEnvelope } from '#contracts';
-import { GroupCommit, isTerminalTaskState } from '#core';
-import type { EnqueuedStep, StepRow } from '#persistence';
-import { Database, lockTasksWithSteps, reannounceEnqueuedSteps } from '#persistence';
-import { TaskEvaluator } from './task-evaluator.service.js';
-import { type TaskProgress, TaskProgressPublisher } from './task-progress.publisher.js';
+import {
+  type EnqueuedStep,
+  evaluateTasks,
+  GroupCommit,
+  isTerminalTaskState,
+  settleSteps,
+  type StepRow,
+} from '#core';
+import { OrchestrationUnitOfWork, type TaskProgress } from './orchestration-unit-of-work.js';
 
 /** What to do with the result message: ack it, or dead-letter it (it can never be processed). */
 export interface StepResultDisposition {
@@ -28,22 +32,17 @@ type Applied = 'unknown' | 'done' | 'evaluated';
  * steps that became ready; the transport acks after that. Safe to run twice for one message.
  *
  * Results are group-committed: those that arrive while a batch is being applied are applied
- * together in the next transaction, which locks their tasks in one statement (uuid order),
- * writes every step decision, evaluates each task once and commits. The ready steps' messages
- * are sent in that transaction on PGMQ (state and queue commit together), else after the commit
- * with one send per queue (a send lost to a crash leaves the steps `enqueued` for the sweep). A batch that fails is applied again result by result, so one
- * bad result fails (and is redelivered) alone.
+ * together in the next unit of work (OrchestrationUnitOfWork), which locks their tasks in one
+ * statement (uuid order), writes every step decision (core's settleSteps), evaluates each task
+ * once (evaluateTasks) and commits, the ready steps' messages with it on PGMQ. A batch that
+ * fails is applied again result by result, so one bad result fails (and is redelivered) alone.
  */
 @Injectable()
 export class StepResultProcessor {
   private readonly logger = new Logger(StepResultProcessor.name);
   private readonly batches: GroupCommit<Result, Applied>;
 
-  constructor(
-    private readonly database: Database,
-    private readonly evaluator: TaskEvaluator,
-    private readonly publisher: TaskProgressPublisher,
-  ) {
+  constructor(private readonly work: OrchestrationUnitOfWork) {
     this.batches = new GroupCommit((results) => this.apply(results), {
       maxBatch: RESULT_BATCH,
       isolateFailures: true,
@@ -60,10 +59,9 @@ export class StepResultProcessor {
       : {};
   }
 
-  private async apply(results: readonly Result[]): Promise<Applied[]> {
-    const { applied, progress } = await this.database.transaction(async (tx) => {
-      const { tasks, steps } = await lockTasksWithSteps(
-        tx,
+  private apply(results: readonly Result[]): Promise<Applied[]> {
+    return this.work.run(async (uow) => {
+      const { tasks, steps } = await uow.lockTasksWithSteps(
         results.map((r) => ({ taskUuid: r.payload.taskUuid, stepUuid: r.payload.stepUuid })),
       );
       const taskOf = (r: Result) => tasks.get(r.payload.taskUuid.toLowerCase());
@@ -73,13 +71,13 @@ export class StepResultProcessor {
         return task && step && !isTerminalTaskState(task.state) ? [step] : [];
       });
       const decided = new Map<StepRow, boolean>();
-      (await this.evaluator.settleSteps(tx, live)).forEach((d, i) => decided.set(live[i]!, d));
+      (await settleSteps(uow, live)).forEach((d, i) => decided.set(live[i]!, d));
 
       // Each task with a result once, in lock order, after all of its results are decided.
       const evaluated = [...tasks.values()].filter((task) =>
         live.some((step) => step.taskUuid === task.taskUuid),
       );
-      const evaluations = await this.evaluator.evaluateAll(tx, evaluated);
+      const evaluations = await evaluateTasks(uow, evaluated);
       const progress: TaskProgress[] = [];
       for (const [i, task] of evaluated.entries()) {
         const { steps: ready, ended } = evaluations[i]!;
@@ -88,8 +86,8 @@ export class StepResultProcessor {
         // but before announcing (only where messages are sent after the commit), so announce
         // whatever is still waiting in `enqueued`.
         const seenBefore = live.some((s) => s.taskUuid === task.taskUuid && !decided.get(s));
-        if (seenBefore && !this.publisher.sendsWithState) {
-          toAnnounce.push(...(await reannounceEnqueuedSteps(tx, task.taskUuid)));
+        if (seenBefore && !this.work.sendsWithState) {
+          toAnnounce.push(...(await uow.reannounceEnqueuedSteps(task.taskUuid)));
         }
         progress.push({
           task,
@@ -98,16 +96,13 @@ export class StepResultProcessor {
           causationId: results.find((r) => r.payload.taskUuid.toLowerCase() === task.taskUuid)!.id,
         });
       }
-      await this.publisher.inTransaction(tx, progress);
       const applied = results.map((r, i): Applied => {
         const task = taskOf(r);
         if (!task || !steps[i]) return 'unknown';
         return isTerminalTaskState(task.state) ? 'done' : 'evaluated';
       });
-      return { applied, progress };
+      return { progress, value: applied };
     });
-    await this.publisher.afterCommit(progress);
-    return applied;
   }
 }
 

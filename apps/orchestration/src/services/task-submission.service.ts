@@ -4,6 +4,7 @@ import { TaskerMetrics } from '#observability';
 import {
   computeIdentityHash,
   ContextValidator,
+  type EnqueuedStep,
   MessageBus,
   type TaskTemplate,
   templateKey,
@@ -12,7 +13,6 @@ import {
 } from '#core';
 import {
   Database,
-  type EnqueuedStep,
   insertTaskGraph,
   StaleTemplateError,
   TemplateRepository,

@@ -4,6 +4,7 @@ import { messagingConfig, workerConfig } from '#config';
 import type { StepHandlerDefinition } from '#core';
 import { startTaskerTransport } from '#messaging';
 import { TaskerMetrics } from '#observability';
+import { MESSAGES_PER_HANDLER_SLOT } from '../services/step-executor.service.js';
 import { WorkerQueues } from '../services/worker-queues.js';
 import { WorkerModule } from '../worker.module.js';
 
@@ -28,7 +29,7 @@ export async function createWorkerApp(
   await startTaskerTransport(app, {
     onDeadLetter: (queue) => app.get(TaskerMetrics).messageDeadLettered(queue),
     queues: app.get(WorkerQueues).queues,
-    prefetch: worker.concurrency,
+    prefetch: worker.concurrency * MESSAGES_PER_HANDLER_SLOT,
     visibilityTimeoutMs: worker.stepVisibilityTimeoutMs,
     shutdownGraceMs: messaging.shutdownGraceMs,
     maxDeliveries: messaging.maxDeliveries,

@@ -1,4 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { workerConfig } from '#config';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import type { StepFailure } from '#core';
@@ -27,6 +30,18 @@ export interface StepMessageDisposition {
 /** Most claims, or recorded runs, one statement takes. */
 const WORKER_BATCH = 100;
 
+/**
+ * Step messages a worker holds per handler slot (TASKER_WORKER_CONCURRENCY): the transport's
+ * prefetch. Past its handler, a run still records its outcome, sends its result and is acked;
+ * with one message per slot, every slot sat idle through that (a publisher confirm, two
+ * commits) and throughput was bound by its latency, not by the handlers.
+ */
+export const MESSAGES_PER_HANDLER_SLOT = 2;
+
+/** What claiming and running a step came to: an outcome to record, or already a disposition. */
+type Ran =
+  { claimed: ClaimedStep; outcome: StepRunOutcome } | { disposition: StepMessageDisposition };
+
 /** A finished run to record, with the message that asked for it (its result answers it). */
 interface FinishedRun extends StepRunRecord {
   cause: MessageEnvelope<'step.execute.v1'>;
@@ -51,8 +66,11 @@ export class StepExecutor {
   private readonly records: GroupCommit<FinishedRun, boolean>;
   /** RabbitMQ: result messages of the runs recorded meanwhile, published under one wait. */
   private readonly results: GroupCommit<MessageEnvelope<'step.result.v1'>, undefined>;
+  /** Handlers running at once; a message waits for a slot before its step is claimed. */
+  private readonly handlerSlots: LimitFunction;
 
   constructor(
+    @Inject(workerConfig.KEY) config: ConfigType<typeof workerConfig>,
     private readonly database: Database,
     private readonly bus: MessageBus,
     private readonly registry: HandlerRegistry,
@@ -60,6 +78,7 @@ export class StepExecutor {
     private readonly metrics: TaskerMetrics,
   ) {
     const processor = this.identity.processorUuid;
+    this.handlerSlots = pLimit(config.concurrency);
     this.claims = new GroupCommit((uuids) => claimSteps(this.database.pool, uuids, processor), {
       maxBatch: WORKER_BATCH,
       isolateFailures: true,
@@ -87,30 +106,13 @@ export class StepExecutor {
     envelope: MessageEnvelope<'step.execute.v1'>,
     delivery: { shutdown: AbortSignal; enqueuedAt: Date },
   ): Promise<StepMessageDisposition> {
-    const { stepUuid } = envelope.payload;
-    const processor = this.identity.processorUuid;
-    const claimed = await this.claims.submit(stepUuid);
-    if (!claimed) return this.handleUnclaimable(envelope);
-    this.metrics.stepStarted(claimed.handler, delivery.enqueuedAt);
-    const started = performance.now();
-    const outcome = await this.run(claimed, delivery.shutdown, envelope.traceparent);
-    this.metrics.stepFinished(claimed.handler, outcome.kind, (performance.now() - started) / 1000);
-    if (outcome.kind === 'interrupted') {
-      const released = await releaseStep(
-        this.database,
-        stepUuid,
-        claimed.attempt,
-        'worker_shutdown',
-        processor,
-      );
-      this.logger.warn(
-        `step ${stepUuid} attempt ${claimed.attempt}: ${released ? 'released' : 'could not be released'} at shutdown`,
-      );
-      // Back on the queue at once for another worker (released or not: a redelivery sorts it out).
-      return { redeliverAfterMs: 0 };
-    }
+    // The slot covers the claim (the step's timeout runs from it) and the handler; recording
+    // and sending the outcome happen outside it, while the next message runs.
+    const ran = await this.handlerSlots(() => this.claimAndRun(envelope, delivery));
+    if ('disposition' in ran) return ran.disposition;
+    const { claimed, outcome } = ran;
     const recorded = await this.recordAndAnnounce({
-      stepUuid,
+      stepUuid: claimed.stepUuid,
       attempt: claimed.attempt,
       outcome,
       cause: envelope,
@@ -119,10 +121,38 @@ export class StepExecutor {
       this.logger.debug(`ran ${claimed.stepName} attempt ${claimed.attempt}: ${outcome.kind}`);
     } else {
       this.logger.warn(
-        `step ${stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
+        `step ${claimed.stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
       );
     }
     return {};
+  }
+
+  private async claimAndRun(
+    envelope: MessageEnvelope<'step.execute.v1'>,
+    delivery: { shutdown: AbortSignal; enqueuedAt: Date },
+  ): Promise<Ran> {
+    const { stepUuid } = envelope.payload;
+    // Stopping while it waited for a slot: back on the queue, unclaimed, for another worker.
+    if (delivery.shutdown.aborted) return { disposition: { redeliverAfterMs: 0 } };
+    const claimed = await this.claims.submit(stepUuid);
+    if (!claimed) return { disposition: await this.handleUnclaimable(envelope) };
+    this.metrics.stepStarted(claimed.handler, delivery.enqueuedAt);
+    const started = performance.now();
+    const outcome = await this.run(claimed, delivery.shutdown, envelope.traceparent);
+    this.metrics.stepFinished(claimed.handler, outcome.kind, (performance.now() - started) / 1000);
+    if (outcome.kind !== 'interrupted') return { claimed, outcome };
+    const released = await releaseStep(
+      this.database,
+      stepUuid,
+      claimed.attempt,
+      'worker_shutdown',
+      this.identity.processorUuid,
+    );
+    this.logger.warn(
+      `step ${stepUuid} attempt ${claimed.attempt}: ${released ? 'released' : 'could not be released'} at shutdown`,
+    );
+    // Back on the queue at once for another worker (released or not: a redelivery sorts it out).
+    return { disposition: { redeliverAfterMs: 0 } };
   }
 
   private async run(

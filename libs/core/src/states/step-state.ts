@@ -34,6 +34,13 @@ export const AWAITING_DECISION_STEP_STATES: readonly StepState[] = [
   'enqueued_as_error_for_orchestration',
 ];
 
+/**
+ * A ready step is enqueued from these: never run yet (or reset), or back from a retry wait
+ * (through `pending`). Readiness also needs a retry left (isRetryEligible), its retry time come,
+ * and every parent in SATISFIED_STEP_STATES (tasker.ready_steps, pinned to these in a test).
+ */
+export const ENQUEUEABLE_STEP_STATES: readonly StepState[] = ['pending', 'waiting_for_retry'];
+
 /** Parents in these states let their children run. */
 export const SATISFIED_STEP_STATES: readonly StepState[] = ['complete', 'resolved_manually'];
 

@@ -13,6 +13,8 @@ import { RabbitMqMessageBus } from './rabbitmq.message-bus.js';
 describe('RabbitMqMessageBus recovery', () => {
   let vhost: TestVhost;
   let bus: RabbitMqMessageBus;
+  /** Settles a handler a test holds open, so a failed test cannot leave close() waiting on it. */
+  let releaseHeld: () => void = () => undefined;
 
   beforeAll(async () => {
     vhost = await createTestVhost();
@@ -32,6 +34,7 @@ describe('RabbitMqMessageBus recovery', () => {
   });
 
   afterEach(async () => {
+    releaseHeld();
     await bus.close();
   });
 
@@ -50,8 +53,7 @@ describe('RabbitMqMessageBus recovery', () => {
     await bus.ensureQueue(queue);
     const seen: ReceivedMessage[] = [];
     let holdFirst = true;
-    let release = () => undefined as void;
-    const held = new Promise<void>((resolve) => (release = resolve));
+    const held = new Promise<void>((resolve) => (releaseHeld = resolve));
     await bus.subscribe(
       [queue],
       async (m) => {
@@ -70,9 +72,16 @@ describe('RabbitMqMessageBus recovery', () => {
     );
 
     holdFirst = false;
+    const reconnectsBefore = bus.status().reconnects;
     await rabbitmqctl('close_all_connections', '--vhost', vhost.name, 'recovery test');
-    await expect(bus.ping()).rejects.toThrow(/not connected|closed/i);
-    // A send while the link is down waits for the reconnection instead of failing.
+    // rabbitmqctl returns before the client has read the broker's close, and the bus may be
+    // back within 50 ms: wait for it to have noticed the loss rather than racing a ping.
+    await pollUntil(
+      () => Promise.resolve(bus.status().reconnects),
+      (n) => n > reconnectsBefore,
+      { description: 'the bus to notice the closed connection' },
+    );
+    // A send right after the loss waits for the reconnection instead of failing.
     await bus.send(queue, message(2));
     await pollUntil(
       () => Promise.resolve(seen.map(stepName).sort()),
@@ -80,7 +89,7 @@ describe('RabbitMqMessageBus recovery', () => {
       { description: 's1 redelivered and s2 delivered after the reconnect' },
     );
     // The handler on the lost link finishes late; settling its delivery now must fail loudly.
-    release();
+    releaseHeld();
     await expect(bus.ack(seen[0]!)).rejects.toThrow(/lost RabbitMQ channel/);
     const redelivered = seen.filter((m) => stepName(m) === 's1')[1];
     expect(redelivered?.deliveryCount).toBeGreaterThanOrEqual(2);

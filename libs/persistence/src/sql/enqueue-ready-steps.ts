@@ -1,17 +1,5 @@
-import type { StepStateCounts } from '#core';
+import { ENQUEUEABLE_STEP_STATES, type ReadySteps } from '#core';
 import type { Queryable } from '../database.js';
-
-export interface EnqueuedStep {
-  stepUuid: string;
-  stepName: string;
-}
-
-export interface ReadySteps {
-  /** The steps moved to `enqueued`: send one message each once committed. */
-  steps: EnqueuedStep[];
-  /** How many of the task's steps are in each state after the move. */
-  counts: StepStateCounts;
-}
 
 /**
  * Moves every ready step of the tasks to `enqueued` (via `pending`, reason `retry_due`, for steps
@@ -46,7 +34,7 @@ export async function enqueueReadyStepsOfTasks(
          FROM locked l
         WHERE t.workflow_step_uuid = l.workflow_step_uuid
           AND t.most_recent
-          AND t.to_state IN ('pending', 'waiting_for_retry')
+          AND t.to_state = ANY ($3::text[])
        RETURNING t.workflow_step_uuid, l.task_uuid, t.to_state, t.sort_key
      ),
      chain AS (
@@ -90,7 +78,7 @@ export async function enqueueReadyStepsOfTasks(
             (SELECT coalesce(json_object_agg(c.state, c.n), '{}')
                FROM counts c WHERE c.task_uuid = t.task_uuid AND c.n > 0) AS counts
        FROM (SELECT DISTINCT unnest($1::uuid[]) AS task_uuid) t`,
-    [taskUuids, processorUuid],
+    [taskUuids, processorUuid, ENQUEUEABLE_STEP_STATES],
   );
   return new Map(rows.map(({ taskUuid, steps, counts }) => [taskUuid, { steps, counts }]));
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../database.js';
-import type { EnqueuedStep } from './enqueue-ready-steps.js';
+import type { EnqueuedStep } from '#core';
 
 /**
  * A task's steps still `enqueued`, re-stamping `announced_at`: the caller sends their messages

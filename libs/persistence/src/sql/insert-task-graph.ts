@@ -1,8 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { TaskTemplate } from '#core';
+import type { EnqueuedStep, TaskTemplate } from '#core';
 import { DuplicateTaskError, TaskerError, templateKey } from '#core';
 import type { Queryable } from '../database.js';
-import type { EnqueuedStep } from './enqueue-ready-steps.js';
 import type { InStatementSend } from './record-step-run.js';
 
 /**

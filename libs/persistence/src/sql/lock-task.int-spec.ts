@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { createTestDatabase, insertTaskRows, type TestDatabase } from '#testing';
-import { lockTask, lockTaskWithStep } from './lock-task.js';
+import type { Queryable } from '../database.js';
+import { lockTask, lockTasksWithSteps } from './lock-task.js';
 import { transitionSteps } from './transition-steps.js';
 import { transitionTask } from './transition-task.js';
 
@@ -80,7 +81,7 @@ describe('lockTask', () => {
           from: ['in_progress'],
           to: 'enqueued_for_orchestration',
         }).then(() => undefined),
-      (second) => lockTaskWithStep(second, taskUuid, stepUuid),
+      (second) => lockOne(second, taskUuid, stepUuid),
     );
     expect(seen.task?.taskUuid).toBe(taskUuid);
     expect(seen.task?.namespace).toBe('locks');
@@ -95,11 +96,49 @@ describe('lockTask', () => {
   });
 
   it('finds no step that belongs to another task, and no task that does not exist', async () => {
-    const foreign = await lockTaskWithStep(pool, taskUuid, otherTasksStep);
+    const foreign = await lockOne(pool, taskUuid, otherTasksStep);
     expect(foreign.task?.taskUuid).toBe(taskUuid);
     expect(foreign.step).toBeNull();
-    const missing = await lockTaskWithStep(pool, '0190a0a0-0000-7000-8000-000000000000', stepUuid);
+    const missing = await lockOne(pool, '0190a0a0-0000-7000-8000-000000000000', stepUuid);
     expect(missing).toEqual({ task: null, step: null });
+  });
+
+  it('with steps, holds their rows too, so a compare-and-swap on them needs no lock of its own', async () => {
+    const before = (await lockOne(pool, taskUuid, stepUuid)).step!.state;
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      const { steps } = await lockTasksWithSteps(holder, [
+        { taskUuid, stepUuid },
+        { taskUuid, stepUuid: otherTasksStep },
+      ]);
+      expect(steps.map((s) => s?.stepUuid ?? null)).toEqual([stepUuid, null]);
+      // A worker's claim or record starts at the step row: it waits for this transaction.
+      const stepLock = (uuid: string) =>
+        pool
+          .query(
+            'SELECT 1 FROM tasker.workflow_steps WHERE workflow_step_uuid = $1 FOR UPDATE NOWAIT',
+            [uuid],
+          )
+          .then(
+            () => 'free',
+            (err: { code?: string }) => err.code,
+          );
+      expect(await stepLock(stepUuid)).toBe('55P03');
+      // A step of another task is not taken.
+      expect(await stepLock(otherTasksStep)).toBe('free');
+      const moved = await transitionSteps(holder, {
+        stepUuids: [stepUuid],
+        from: [before],
+        to: 'cancelled',
+        stepsLocked: true,
+      });
+      expect(moved).toEqual([stepUuid]);
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    expect((await lockOne(pool, taskUuid, stepUuid)).step?.state).toBe(before);
   });
 
   it('skips a task another transaction holds when asked to', async () => {
@@ -115,3 +154,9 @@ describe('lockTask', () => {
     }
   });
 });
+
+/** lockTasksWithSteps for one step of one task. */
+async function lockOne(q: Queryable, taskUuid: string, stepUuid: string) {
+  const { tasks, steps } = await lockTasksWithSteps(q, [{ taskUuid, stepUuid }]);
+  return { task: tasks.get(taskUuid) ?? null, step: steps[0] ?? null };
+}

@@ -1,16 +1,6 @@
-import type { TaskState } from '#core';
+import type { LockedTask, StepOfTask, StepRow } from '#core';
 import type { Queryable } from '../database.js';
-import { STEP_ROW_COLUMNS, type StepRow } from './read-step.js';
-
-export interface LockedTask {
-  taskUuid: string;
-  state: TaskState;
-  namespace: string;
-  /** The template's name. */
-  name: string;
-  correlationId: string;
-  traceparent: string | null;
-}
+import { STEP_ROW_COLUMNS } from './read-step.js';
 
 /**
  * Locks the task row for the rest of the transaction, so evaluations of one task never
@@ -34,38 +24,13 @@ const LOCKED_TASK_COLUMNS = `t.task_uuid AS "taskUuid", t.state, t.namespace, t.
   t.correlation_id AS "correlationId", t.traceparent`;
 
 /**
- * lockTask and readStep in one round trip: the step is read after the lock is held (with a
- * fresh snapshot, tasker.step_row, migration 0008), and only if it belongs to the task.
- * `task` is null when the task does not exist, `step` when the step is not one of its steps.
- */
-export async function lockTaskWithStep(
-  q: Queryable,
-  taskUuid: string,
-  stepUuid: string,
-): Promise<{ task: LockedTask | null; step: StepRow | null }> {
-  const { rows } = await q.query<{ task: LockedTask; step: StepRow | null }>(
-    `SELECT (SELECT to_json(x) FROM (SELECT ${LOCKED_TASK_COLUMNS}) x) AS task,
-            CASE WHEN s.workflow_step_uuid IS NOT NULL
-                 THEN (SELECT to_json(y) FROM (SELECT ${STEP_ROW_COLUMNS}) y) END AS step
-       FROM tasker.lock_task($1, false) t
-       LEFT JOIN LATERAL tasker.step_row($2, t.task_uuid) s ON true`,
-    [taskUuid, stepUuid],
-  );
-  const row = rows[0];
-  return { task: row?.task ?? null, step: row?.step ?? null };
-}
-
-/** A result to apply: a step, and the task it says it belongs to. */
-export interface StepOfTask {
-  taskUuid: string;
-  stepUuid: string;
-}
-
-/**
- * lockTaskWithStep for a batch, in one round trip: locks every distinct task (in uuid order,
- * so two batches sharing tasks never deadlock), then reads each step after the locks are held
- * (tasker.step_row: a fresh snapshot), only if it belongs to its task. `tasks` holds the tasks
- * that exist, by uuid; `steps` answers in the order of `pairs` (null: no such step in that task).
+ * Locks every distinct task (in uuid order, so two batches sharing tasks never deadlock), then
+ * the rows of the given steps that belong to them (uuid order, after every task lock: the lock
+ * order of transition-steps.ts), then reads each step (tasker.step_row, migration 0008: a fresh
+ * snapshot, after the locks), all in one round trip. A compare-and-swap on these steps later
+ * in the transaction needs no lock statement (transitionSteps' stepsLocked). `tasks` holds the
+ * tasks that exist, by uuid; `steps` answers in the order of `pairs` (null: no such step in
+ * that task).
  */
 export async function lockTasksWithSteps(
   q: Queryable,
@@ -77,6 +42,15 @@ export async function lockTasksWithSteps(
        SELECT t.*
          FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS id ORDER BY id) AS w
         CROSS JOIN LATERAL tasker.lock_task(w.id, false) t
+     ),
+     steps_locked AS MATERIALIZED (
+       SELECT s.workflow_step_uuid
+         FROM tasker.workflow_steps s
+        WHERE s.workflow_step_uuid = ANY ($2::uuid[])
+          -- An InitPlan: every task is locked before the first step is.
+          AND s.task_uuid = ANY ((SELECT array_agg(t.task_uuid) FROM locked t)::uuid[])
+        ORDER BY s.workflow_step_uuid
+          FOR UPDATE OF s
      )
      SELECT (SELECT coalesce(json_agg(x), '[]') FROM (SELECT ${LOCKED_TASK_COLUMNS} FROM locked t) x)
               AS tasks,
@@ -84,7 +58,10 @@ export async function lockTasksWithSteps(
                FROM (SELECT r.ord, ${STEP_ROW_COLUMNS}
                        FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS r(task_uuid, step_uuid, ord)
                        JOIN locked t ON t.task_uuid = r.task_uuid
-                      CROSS JOIN LATERAL tasker.step_row(r.step_uuid, t.task_uuid) s) y)
+                      CROSS JOIN LATERAL tasker.step_row(r.step_uuid, t.task_uuid) s
+                      -- A one-time filter (always true): it runs steps_locked, so every step
+                      -- is locked before the first is read (step_row takes its own snapshot).
+                      WHERE (SELECT count(*) FROM steps_locked) >= 0) y)
               AS steps`,
     [pairs.map((p) => p.taskUuid), pairs.map((p) => p.stepUuid)],
   );

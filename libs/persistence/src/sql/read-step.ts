@@ -1,15 +1,6 @@
-import type { StepAwaitingDecision } from '#core';
+import type { StepRow } from '#core';
 import { AWAITING_DECISION_STEP_STATES } from '#core';
 import type { Queryable } from '../database.js';
-
-/** A step's row with its current state: what decideStepResult needs, and where it is. */
-export interface StepRow extends StepAwaitingDecision {
-  stepUuid: string;
-  taskUuid: string;
-  stepName: string;
-  /** Milliseconds until the current run's timeout passes (negative once it has). */
-  msUntilTimeout: number | null;
-}
 
 /**
  * A step with its current state: what orchestration needs to decide complete / retry / error,

@@ -1,10 +1,5 @@
+import type { QueuedMessage } from '#core';
 import type { Queryable } from '../database.js';
-
-/** A message for a PGMQ queue of the tasker database, with its JSON body. */
-export interface QueuedMessage {
-  queue: string;
-  body: string;
-}
 
 /**
  * Sends messages to their PGMQ queues inside the caller's transaction (tasker.send_messages,

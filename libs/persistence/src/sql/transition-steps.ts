@@ -1,14 +1,15 @@
-import type { StepState } from '#core';
+import type { StepMove } from '#core';
 import { stepStatesLeadingTo } from '#core';
 import type { Queryable } from '../database.js';
 
-export interface StepTransitionRequest {
-  stepUuids: readonly string[];
-  to: StepState;
-  /** Current states allowed to move; defaults to every state the state machine allows. */
-  from?: readonly StepState[];
-  metadata?: Record<string, unknown>;
+/** A step move (compare-and-swap), recorded with the processor that made it. */
+export interface StepTransitionRequest extends StepMove {
   processorUuid?: string | null;
+  /**
+   * The transaction already holds every one of the steps' row locks, taken by an earlier
+   * statement (lockTasksWithSteps): the compare-and-swap needs no lock statement of its own.
+   */
+  stepsLocked?: boolean;
 }
 
 /**
@@ -42,7 +43,7 @@ async function lockSteps(q: Queryable, stepUuids: readonly string[]): Promise<vo
 export async function transitionSteps(q: Queryable, req: StepTransitionRequest): Promise<string[]> {
   if (req.stepUuids.length === 0) return [];
   const from = req.from ?? stepStatesLeadingTo(req.to);
-  await lockSteps(q, req.stepUuids);
+  if (!req.stepsLocked) await lockSteps(q, req.stepUuids);
   const { rows } = await q.query<{ workflow_step_uuid: string }>(
     `WITH retired AS (
        UPDATE tasker.workflow_step_transitions t

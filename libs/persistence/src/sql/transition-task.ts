@@ -1,4 +1,4 @@
-import type { TaskState } from '#core';
+import type { TaskMove, TaskState } from '#core';
 import {
   canTransitionTask,
   IllegalTransitionError,
@@ -6,14 +6,6 @@ import {
   stepsEndedWithTask,
 } from '#core';
 import type { Queryable } from '../database.js';
-
-/** One task's move: from one of `from`, through every state of `chain`. */
-export interface TaskMove {
-  taskUuid: string;
-  from: readonly TaskState[];
-  chain: readonly TaskState[];
-  metadata?: Record<string, unknown>;
-}
 
 /**
  * Moves a task through a chain of states (e.g. evaluating_results → enqueuing_steps →

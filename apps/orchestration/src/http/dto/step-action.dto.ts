@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { STEP_ACTIONS, type StepAction } from '../../services/step-operations.service.js';
+import { STEP_ACTIONS, type StepAction } from '#core';
 
 export class StepActionDto {
   @ApiProperty({ enum: STEP_ACTIONS })

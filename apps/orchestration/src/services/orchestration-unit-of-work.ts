@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { MessageBus } from '#core';
+import {
+  type EnqueuedStep,
+  type LockedTask,
+  MessageBus,
+  TaskStore,
+  type TaskUnitOfWork,
+} from '#core';
 import { TaskerMetrics } from '#observability';
-import type { EnqueuedStep, LockedTask, Queryable } from '#persistence';
-import { sendMessagesInTransaction } from '#persistence';
 import { type Announcement, StepAnnouncer, stepMessages } from './step-announcer.service.js';
 
 /** What a unit of work did to one locked task: the steps it made ready, and whether it ended. */
@@ -14,16 +18,24 @@ export interface TaskProgress {
   causationId?: string | null;
 }
 
+/** What the work of a unit did: the tasks it moved on, and what its caller gets back. */
+export interface UnitOfWorkOutcome<T> {
+  progress: readonly TaskProgress[];
+  value: T;
+}
+
 /**
- * The end of every orchestration unit of work (step results, operator step actions, the
- * readiness sweep): in the transaction, on PGMQ, the ready steps' messages are sent so they
- * commit with the state that made them ready; after the commit, the tasks that ended are
- * counted and, on other brokers, the ready steps announced (state before queue: a send lost to
- * a crash leaves the steps `enqueued`, and the sweep announces them again).
+ * The one way orchestration changes tasks (step results, operator step actions, the readiness
+ * sweep): lock → decide (core) → persist, in one unit of work of the TaskStore; then, still in
+ * it, on PGMQ, the ready steps' messages are sent so they commit with the state that made them
+ * ready; commit; after the commit, the tasks that ended are counted and, on other brokers, the
+ * ready steps announced (state before queue: a send lost to a crash leaves the steps
+ * `enqueued`, and the sweep announces them again).
  */
 @Injectable()
-export class TaskProgressPublisher {
+export class OrchestrationUnitOfWork {
   constructor(
+    private readonly store: TaskStore,
     private readonly bus: MessageBus,
     private readonly announcer: StepAnnouncer,
     private readonly metrics: TaskerMetrics,
@@ -37,22 +49,24 @@ export class TaskProgressPublisher {
     return this.bus.queuesInDatabase;
   }
 
-  async inTransaction(tx: Queryable, progress: readonly TaskProgress[]): Promise<void> {
-    if (!this.sendsWithState) return;
-    await sendMessagesInTransaction(
-      tx,
-      progress.flatMap((p) => {
-        const { queue, messages } = stepMessages(announcementOf(p));
-        return messages.map((m) => ({ queue, body: JSON.stringify(m) }));
-      }),
-    );
-  }
-
-  async afterCommit(progress: readonly TaskProgress[]): Promise<void> {
+  async run<T>(work: (uow: TaskUnitOfWork) => Promise<UnitOfWorkOutcome<T>>): Promise<T> {
+    const { progress, value } = await this.store.unitOfWork(async (uow) => {
+      const outcome = await work(uow);
+      if (this.sendsWithState) {
+        await uow.sendMessages(
+          outcome.progress.flatMap((p) => {
+            const { queue, messages } = stepMessages(announcementOf(p));
+            return messages.map((m) => ({ queue, body: JSON.stringify(m) }));
+          }),
+        );
+      }
+      return outcome;
+    });
     for (const { task, ended } of progress) {
       if (ended) this.metrics.taskEnded(task.namespace, task.name, ended);
     }
     if (!this.sendsWithState) await this.announcer.announceAll(progress.map(announcementOf));
+    return value;
   }
 }
 

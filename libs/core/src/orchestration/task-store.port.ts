@@ -1,0 +1,122 @@
+import type { StepAwaitingDecision } from '../readiness/step-decision.js';
+import type { StepStateCounts } from '../readiness/task-outcome.js';
+import type { StepState } from '../states/step-state.js';
+import type { TaskState } from '../states/task-state.js';
+
+/** A task as a unit of work holds it: locked until the commit, its state read after the lock. */
+export interface LockedTask {
+  taskUuid: string;
+  state: TaskState;
+  namespace: string;
+  /** The template's name. */
+  name: string;
+  correlationId: string;
+  traceparent: string | null;
+}
+
+/** A step as a unit of work reads it, after its task's lock: what decides its result. */
+export interface StepRow extends StepAwaitingDecision {
+  stepUuid: string;
+  taskUuid: string;
+  stepName: string;
+  /** Milliseconds until the current run's timeout passes (negative once it has). */
+  msUntilTimeout: number | null;
+}
+
+/** A step moved to `enqueued`: one message announces it. */
+export interface EnqueuedStep {
+  stepUuid: string;
+  stepName: string;
+}
+
+/** What enqueuing a task's ready steps did. */
+export interface ReadySteps {
+  /** The steps moved to `enqueued`: one message each. */
+  steps: EnqueuedStep[];
+  /** How many of the task's steps are in each state after the move. */
+  counts: StepStateCounts;
+}
+
+/** One task's move: from one of `from`, through every state of `chain`. */
+export interface TaskMove {
+  taskUuid: string;
+  from: readonly TaskState[];
+  chain: readonly TaskState[];
+  metadata?: Record<string, unknown>;
+}
+
+/** A step moved by a compare-and-swap: only from one of `from`. */
+export interface StepMove {
+  stepUuids: readonly string[];
+  to: StepState;
+  /** Current states allowed to move; defaults to every state the state machine allows. */
+  from?: readonly StepState[];
+  metadata?: Record<string, unknown>;
+}
+
+/** A message to put on a queue in the unit of work's transaction (brokers in the database). */
+export interface QueuedMessage {
+  queue: string;
+  /** The message, serialized. */
+  body: string;
+}
+
+/** A result to apply: a step, and the task it says it belongs to. */
+export interface StepOfTask {
+  taskUuid: string;
+  stepUuid: string;
+}
+
+/**
+ * The store as one orchestration unit of work sees it: every call runs in the same
+ * transaction, which holds every lock taken until it commits. Writers lock in one order
+ * (task → step → transition); a unit of work locks its tasks first (lockTask, or
+ * lockTasksWithSteps for a batch, in uuid order). Moves are compare-and-swaps: a move whose
+ * `from` no longer holds writes nothing and says so. Writes are recorded with the unit of
+ * work's processor.
+ */
+export interface TaskUnitOfWork {
+  /** Locks the task (null: none, or held elsewhere with skipLocked) and reads it after the lock. */
+  lockTask(taskUuid: string, options?: { skipLocked?: boolean }): Promise<LockedTask | null>;
+  /**
+   * Locks every distinct task of `pairs` (uuid order), then reads each step after the locks,
+   * only if it belongs to its task. `steps` answers in the order of `pairs` (null: no such step
+   * in that task).
+   */
+  lockTasksWithSteps(
+    pairs: readonly StepOfTask[],
+  ): Promise<{ tasks: Map<string, LockedTask>; steps: (StepRow | null)[] }>;
+  /** A step's current row (after the locks this unit of work holds), or null. */
+  readStep(stepUuid: string): Promise<StepRow | null>;
+  /** The task's steps whose run was recorded and awaits a decision. */
+  stepsAwaitingDecision(taskUuid: string): Promise<StepRow[]>;
+  /** Answers the steps that moved. */
+  moveSteps(move: StepMove): Promise<string[]>;
+  /** enqueued_as_error_for_orchestration → waiting_for_retry, due in `delayMs`. */
+  scheduleRetry(stepUuid: string, delayMs: number): Promise<boolean>;
+  /** An operator reset: the step's attempts start again from zero. */
+  resetStepAttempts(stepUuid: string): Promise<void>;
+  /** An operator completion: the result the step's dependents receive. */
+  setStepResult(stepUuid: string, result: unknown): Promise<void>;
+  /**
+   * Moves every ready step of the tasks to `enqueued` and counts each task's steps by state
+   * after the move (answered by task uuid).
+   */
+  enqueueReadySteps(taskUuids: readonly string[]): Promise<Map<string, ReadySteps>>;
+  /** The task's steps still `enqueued`, stamped as announced again. */
+  reannounceEnqueuedSteps(taskUuid: string): Promise<EnqueuedStep[]>;
+  /**
+   * Moves the tasks (answers in the order of `moves`; null: did not move). A move into a
+   * terminal state also ends the task's unfinished steps (`endedSteps`).
+   */
+  moveTasks(moves: readonly TaskMove[]): Promise<({ endedSteps: string[] } | null)[]>;
+  /** A reopened task is no longer complete: its completion time goes. */
+  clearTaskCompletion(taskUuid: string): Promise<void>;
+  /** Puts messages on their queues in this transaction (only for brokers in the database). */
+  sendMessages(messages: readonly QueuedMessage[]): Promise<void>;
+}
+
+/** Opens units of work: `work` runs in one transaction, committed when it resolves. */
+export abstract class TaskStore {
+  abstract unitOfWork<T>(work: (uow: TaskUnitOfWork) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,108 @@
+import { Injectable } from '@nestjs/common';
+import {
+  type QueuedMessage,
+  type StepMove,
+  type StepOfTask,
+  TaskStore,
+  type TaskMove,
+  type TaskUnitOfWork,
+} from '#core';
+import { Database, type Queryable } from './database.js';
+import { ProcessIdentity } from './process-identity.js';
+import { clearTaskCompletion } from './sql/clear-task-completion.js';
+import { enqueueReadyStepsOfTasks } from './sql/enqueue-ready-steps.js';
+import { reannounceEnqueuedSteps } from './sql/enqueued-steps.js';
+import { lockTask, lockTasksWithSteps } from './sql/lock-task.js';
+import { readStep, readStepsAwaitingDecision } from './sql/read-step.js';
+import { resetStepAttempts } from './sql/reset-step-attempts.js';
+import { scheduleStepRetry } from './sql/schedule-step-retry.js';
+import { sendMessagesInTransaction } from './sql/send-messages.js';
+import { setStepResult } from './sql/set-step-result.js';
+import { transitionSteps } from './sql/transition-steps.js';
+import { transitionTasks } from './sql/transition-task.js';
+
+/** The task store on PostgreSQL: a unit of work is a transaction on the hot-path pool. */
+@Injectable()
+export class PgTaskStore extends TaskStore {
+  constructor(
+    private readonly database: Database,
+    private readonly identity: ProcessIdentity,
+  ) {
+    super();
+  }
+
+  unitOfWork<T>(work: (uow: TaskUnitOfWork) => Promise<T>): Promise<T> {
+    return this.database.transaction((tx) =>
+      work(new PgTaskUnitOfWork(tx, this.identity.processorUuid)),
+    );
+  }
+}
+
+/** One transaction's view of the store; each call is a statement or two of raw SQL. */
+export class PgTaskUnitOfWork implements TaskUnitOfWork {
+  /** Steps whose rows this transaction has locked (lockTasksWithSteps). */
+  private readonly lockedSteps = new Set<string>();
+
+  constructor(
+    private readonly tx: Queryable,
+    private readonly processorUuid: string,
+  ) {}
+
+  lockTask(taskUuid: string, options?: { skipLocked?: boolean }) {
+    return lockTask(this.tx, taskUuid, options);
+  }
+
+  async lockTasksWithSteps(pairs: readonly StepOfTask[]) {
+    const locked = await lockTasksWithSteps(this.tx, pairs);
+    for (const step of locked.steps) if (step) this.lockedSteps.add(step.stepUuid);
+    return locked;
+  }
+
+  readStep(stepUuid: string) {
+    return readStep(this.tx, stepUuid);
+  }
+
+  stepsAwaitingDecision(taskUuid: string) {
+    return readStepsAwaitingDecision(this.tx, taskUuid);
+  }
+
+  moveSteps(move: StepMove) {
+    return transitionSteps(this.tx, {
+      ...move,
+      processorUuid: this.processorUuid,
+      stepsLocked: move.stepUuids.every((uuid) => this.lockedSteps.has(uuid.toLowerCase())),
+    });
+  }
+
+  scheduleRetry(stepUuid: string, delayMs: number) {
+    return scheduleStepRetry(this.tx, stepUuid, delayMs, this.processorUuid);
+  }
+
+  resetStepAttempts(stepUuid: string) {
+    return resetStepAttempts(this.tx, stepUuid);
+  }
+
+  setStepResult(stepUuid: string, result: unknown) {
+    return setStepResult(this.tx, stepUuid, result);
+  }
+
+  enqueueReadySteps(taskUuids: readonly string[]) {
+    return enqueueReadyStepsOfTasks(this.tx, taskUuids, this.processorUuid);
+  }
+
+  reannounceEnqueuedSteps(taskUuid: string) {
+    return reannounceEnqueuedSteps(this.tx, taskUuid);
+  }
+
+  moveTasks(moves: readonly TaskMove[]) {
+    return transitionTasks(this.tx, moves, this.processorUuid);
+  }
+
+  clearTaskCompletion(taskUuid: string) {
+    return clearTaskCompletion(this.tx, taskUuid);
+  }
+
+  sendMessages(messages: readonly QueuedMessage[]) {
+    return sendMessagesInTransaction(this.tx, messages);
+  }
+}
