@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, dlqApi, type DlqEntryView } from './api';
 import { ConfirmAction } from './confirm-action';
 import { formatDuration, formatTime, json, StatusBadge } from './format';
+import { Pager } from './pager';
 import { usePoll } from './use-poll';
 
 const STATUSES = ['pending', 'manually_resolved', 'permanently_failed', 'cancelled'];
@@ -116,22 +117,7 @@ export function DlqPage() {
         </table>
       )}
       {page.data && (
-        <nav class="pager" aria-label="Pages">
-          <button
-            type="button"
-            disabled={cursors.length === 0}
-            onClick={() => setCursors(cursors.slice(0, -1))}
-          >
-            ← Newer
-          </button>
-          <button
-            type="button"
-            disabled={!page.data.nextCursor}
-            onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
-          >
-            Older →
-          </button>
-        </nav>
+        <Pager cursors={cursors} nextCursor={page.data.nextCursor} onChange={setCursors} />
       )}
       {open && detail.data?.dlqEntryUuid === open && (
         <section class="card" aria-labelledby="snapshot-title">

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, schedulesApi, type ScheduleView } from './api';
 import { ConfirmAction } from './confirm-action';
 import { formatTime, StatusBadge } from './format';
+import { Pager } from './pager';
 import { usePoll } from './use-poll';
 
 type Pending = { schedule: ScheduleView; action: 'pause' | 'resume' | 'run-now' };
@@ -110,22 +111,7 @@ export function SchedulesPage() {
         </table>
       )}
       {page.data && (
-        <nav class="pager" aria-label="Pages">
-          <button
-            type="button"
-            disabled={cursors.length === 0}
-            onClick={() => setCursors(cursors.slice(0, -1))}
-          >
-            ← Newer
-          </button>
-          <button
-            type="button"
-            disabled={!page.data.nextCursor}
-            onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
-          >
-            Older →
-          </button>
-        </nav>
+        <Pager cursors={cursors} nextCursor={page.data.nextCursor} onChange={setCursors} />
       )}
       {runsOf && runs.data && (
         <section class="card" aria-labelledby="runs-title">

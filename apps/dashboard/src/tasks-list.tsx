@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiError, type TaskPage, type TaskFilter, tasksApi } from './api';
 import { formatTime, StatusBadge, TASK_STATES, UUID } from './format';
+import { Pager } from './pager';
 import { usePoll } from './use-poll';
 
 const PAGE_SIZE = 25;
@@ -184,24 +185,7 @@ export function TasksList() {
               ))}
             </tbody>
           </table>
-          <nav class="pager" aria-label="Pages">
-            <button
-              type="button"
-              disabled={cursors.length === 0}
-              onClick={() => setCursors(cursors.slice(0, -1))}
-            >
-              ← Newer
-            </button>
-            <button
-              type="button"
-              disabled={!page.data.nextCursor}
-              onClick={() =>
-                page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])
-              }
-            >
-              Older →
-            </button>
-          </nav>
+          <Pager cursors={cursors} nextCursor={page.data.nextCursor} onChange={setCursors} />
         </>
       )}
     </section>
