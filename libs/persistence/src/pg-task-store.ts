@@ -66,6 +66,7 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
     return readStepsAwaitingDecision(this.tx, taskUuid);
   }
 
+  /** Every step of a move whose row this transaction holds needs no lock statement. */
   moveSteps(move: StepMove) {
     return transitionSteps(this.tx, {
       ...move,
@@ -75,7 +76,9 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
   }
 
   scheduleRetry(stepUuid: string, delayMs: number) {
-    return scheduleStepRetry(this.tx, stepUuid, delayMs, this.processorUuid);
+    return scheduleStepRetry(this.tx, stepUuid, delayMs, this.processorUuid, {
+      stepLocked: this.lockedSteps.has(stepUuid.toLowerCase()),
+    });
   }
 
   resetStepAttempts(stepUuid: string) {

@@ -10,6 +10,7 @@ export async function scheduleStepRetry(
   stepUuid: string,
   delayMs: number,
   processorUuid: string | null,
+  options: { stepLocked?: boolean } = {},
 ): Promise<boolean> {
   const moved = await transitionSteps(q, {
     stepUuids: [stepUuid],
@@ -17,6 +18,7 @@ export async function scheduleStepRetry(
     to: 'waiting_for_retry',
     metadata: { delayMs },
     processorUuid,
+    stepsLocked: options.stepLocked,
   });
   if (moved.length === 0) return false;
   await q.query(
