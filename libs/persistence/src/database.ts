@@ -44,13 +44,23 @@ export const MONITORING_TIMEOUT_MS = 2000;
 
 /**
  * Session settings of every Tasker connection, after what PGOPTIONS sets (which they would
- * otherwise replace). JIT off: the hot path's batch statements call set-returning functions the
- * planner expects a thousand rows from, so their cost passed jit_above_cost and every run was
- * compiled: 3.7 s of the 5.7 s the orchestration's task locks took in one bench drain, and
- * 1.5 s of a staleness sweep. Short OLTP statements never gain from it.
+ * otherwise replace).
+ * - JIT off: the hot path's batch statements call set-returning functions the planner expects
+ *   a thousand rows from, so their cost passed jit_above_cost and every run was compiled: 3.7 s
+ *   of the 5.7 s the orchestration's task locks took in one bench drain, and 1.5 s of a
+ *   staleness sweep. Short OLTP statements never gain from it.
+ * - Custom plans for prepared statements: with plan_cache_mode=auto the server switches a
+ *   statement to a generic plan after five runs and keeps it until the tables are analyzed
+ *   again. One made while the tables were small (a new install, a quiet start) scanned the
+ *   whole `tasks` table on every task move once they had grown, until autovacuum happened to
+ *   analyze them (never, where it is off): the orchestration then drained a backlog at a
+ *   quarter of its speed. The statements stay prepared (parsed once per connection); each run
+ *   is planned for the tables as they are, which costs little next to a batch's work.
  */
 export function connectionOptions(pgOptions: string | undefined = process.env.PGOPTIONS): string {
-  return [pgOptions?.trim(), '-c jit=off'].filter(Boolean).join(' ');
+  return [pgOptions?.trim(), '-c jit=off', '-c plan_cache_mode=force_custom_plan']
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** The pg pool for hand-written SQL (hot paths); TypeORM keeps its own small pool for reads. */
