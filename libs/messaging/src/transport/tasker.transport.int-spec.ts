@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, type INestMicroservice, Module } from '@nestjs/common';
+import { Controller, type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventPattern, type MicroserviceOptions, Payload } from '@nestjs/microservices';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import amqp from 'amqplib';
 import pg from 'pg';
 import type { MessageEnvelope, MessageType } from '#contracts';
 import { createEnvelope, deadLetterQueueName } from '#contracts';
-import type { MessageBus } from '#core';
+import { MessageBus } from '#core';
 import { Database } from '#persistence';
 import { createTestDatabase, createTestVhost, pollUntil } from '#testing';
 import { PgmqMessageBus } from '../pgmq/pgmq.message-bus.js';
 import { RabbitMqMessageBus } from '../rabbitmq/rabbitmq.message-bus.js';
-import { TaskerExceptionFilter } from './tasker-exception.filter.js';
-import { TASKER_TRANSPORT, TaskerTransport } from './tasker.transport.js';
+import { ConsumedQueues } from './consumed-queues.js';
+import { startTaskerTransport, TASKER_TRANSPORT } from './tasker.transport.js';
 
 /** Deliveries the handler saw, by step name; 'poison' always fails. */
 const deliveries = new Map<string, number>();
@@ -31,8 +31,17 @@ class PoisonController {
   }
 }
 
-@Module({ controllers: [PoisonController] })
-class PoisonModule {}
+/** The poison handler in an app, with the bus the transport consumes through. */
+@Module({})
+class PoisonModule {
+  static on(bus: MessageBus): DynamicModule {
+    return {
+      module: PoisonModule,
+      controllers: [PoisonController],
+      providers: [ConsumedQueues, { provide: MessageBus, useValue: bus }],
+    };
+  }
+}
 
 interface DeadLetter {
   body: unknown;
@@ -131,25 +140,24 @@ describe.each([
 ])('TaskerTransport delivery cap on %s', (_name, start) => {
   const MAX_DELIVERIES = 2;
   let backend: Backend;
-  let app: INestMicroservice;
+  let app: INestApplication;
   const deadLettered: string[] = [];
   const queue = `worker_cap_${randomUUID().replaceAll('-', '').slice(0, 12)}_queue`;
 
   beforeAll(async () => {
     backend = await start();
-    app = await NestFactory.createMicroservice<MicroserviceOptions>(PoisonModule, {
-      strategy: new TaskerTransport(backend.bus, {
-        queues: [queue],
-        prefetch: 4,
-        visibilityTimeoutMs: 30000,
-        shutdownGraceMs: 1000,
-        maxDeliveries: MAX_DELIVERIES,
-        onDeadLetter: (q) => deadLettered.push(q),
-      }),
-      logger: false,
+    // Wired as the apps wire it: an initialised HTTP app, then the transport (and its
+    // exception filter, which must still reach the handlers) connected to it.
+    app = await NestFactory.create(PoisonModule.on(backend.bus), { logger: false });
+    await app.init();
+    await startTaskerTransport(app, {
+      queues: [queue],
+      prefetch: 4,
+      visibilityTimeoutMs: 30000,
+      shutdownGraceMs: 1000,
+      maxDeliveries: MAX_DELIVERIES,
+      onDeadLetter: (q) => deadLettered.push(q),
     });
-    app.useGlobalFilters(new TaskerExceptionFilter());
-    await app.listen();
   });
 
   afterAll(async () => {

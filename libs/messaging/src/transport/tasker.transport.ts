@@ -185,8 +185,14 @@ export async function startTaskerTransport(
   options: TaskerTransportOptions,
 ): Promise<void> {
   app.get(ConsumedQueues).add(options.queues);
+  // Connected to an initialised app, a microservice is initialised at once and refuses global
+  // filters (Nest only warns): deferred, the filter is in place when listen() registers the
+  // handlers. Without it every handler error reached the transport as 'Internal server error'.
   app
-    .connectMicroservice({ strategy: new TaskerTransport(app.get(MessageBus), options) })
+    .connectMicroservice(
+      { strategy: new TaskerTransport(app.get(MessageBus), options) },
+      { deferInitialization: true },
+    )
     .useGlobalFilters(new TaskerExceptionFilter());
   await app.startAllMicroservices();
 }
