@@ -44,24 +44,27 @@ export const MONITORING_TIMEOUT_MS = 2000;
 
 /**
  * Session settings of every Tasker connection, after what PGOPTIONS sets (which they would
- * otherwise replace).
- * - JIT off: the hot path's batch statements call set-returning functions the planner expects
- *   a thousand rows from, so their cost passed jit_above_cost and every run was compiled: 3.7 s
- *   of the 5.7 s the orchestration's task locks took in one bench drain, and 1.5 s of a
- *   staleness sweep. Short OLTP statements never gain from it.
- * - Custom plans for prepared statements: with plan_cache_mode=auto the server switches a
- *   statement to a generic plan after five runs and keeps it until the tables are analyzed
- *   again. One made while the tables were small (a new install, a quiet start) scanned the
- *   whole `tasks` table on every task move once they had grown, until autovacuum happened to
- *   analyze them (never, where it is off): the orchestration then drained a backlog at a
- *   quarter of its speed. The statements stay prepared (parsed once per connection); each run
- *   is planned for the tables as they are, which costs little next to a batch's work.
+ * otherwise replace). JIT off: the hot path's batch statements call set-returning functions the
+ * planner expects a thousand rows from, so their cost passed jit_above_cost and every run was
+ * compiled: 3.7 s of the 5.7 s the orchestration's task locks took in one bench drain, and
+ * 1.5 s of a staleness sweep. Short OLTP statements never gain from it.
  */
 export function connectionOptions(pgOptions: string | undefined = process.env.PGOPTIONS): string {
-  return [pgOptions?.trim(), '-c jit=off', '-c plan_cache_mode=force_custom_plan']
-    .filter(Boolean)
-    .join(' ');
+  return [pgOptions?.trim(), '-c jit=off'].filter(Boolean).join(' ');
 }
+
+/**
+ * What the hot-path pool adds: no sequential scan where an index can answer. Its statements are
+ * prepared, and after five runs the server may keep a generic plan for the rest of the session,
+ * costed for the tables as they were then (until an ANALYZE, which autovacuum may be slow to
+ * run, or never: it is off on some servers, this project's CI among them). One cached while the
+ * tables were small scanned all of `tasks` on every task move once they had grown, and the
+ * orchestration drained a backlog at a quarter of its speed. Every hot-path statement reaches
+ * its rows by key, so an index plan is right at any size; a statement with no usable index
+ * still scans. Planning every run instead (plan_cache_mode=force_custom_plan) cost 0.3-2.7 ms a
+ * statement and 28% of the drain rate.
+ */
+const HOT_PATH_OPTIONS = '-c enable_seqscan=off';
 
 /** The pg pool for hand-written SQL (hot paths); TypeORM keeps its own small pool for reads. */
 @Injectable()
@@ -82,7 +85,7 @@ export class Database implements OnApplicationShutdown {
       max: config.poolMax,
       statement_timeout: config.statementTimeoutMs,
       application_name: 'tasker',
-      options: connectionOptions(),
+      options: `${connectionOptions()} ${HOT_PATH_OPTIONS}`,
       ...(config.preparedStatements ? { Client: PreparingClient } : {}),
     });
     this.monitoring = new pg.Pool({
