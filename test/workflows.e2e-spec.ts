@@ -125,6 +125,14 @@ describe.each(MESSAGING_SETUPS.map((setup) => [describeSetup(setup), setup] as c
         'steps_in_process',
       ]);
       expect(states.at(-1)).toBe('complete');
+      // Every step and result message was settled: none waits hidden for a redelivery (on
+      // PGMQ the statements that applied them deleted them, with no ack after).
+      const queues = ['worker_examples_queue', 'orchestration_step_results'];
+      await pollUntil(
+        async () => [...(await tasker.bus().depths(queues)).values()],
+        (depths) => depths.length === 2 && depths.every((n) => n === 0),
+        { description: 'empty step and result queues' },
+      );
     });
 
     it('retries a step that fails twice, then succeeds on the third attempt', async () => {

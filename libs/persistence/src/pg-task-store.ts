@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  type MessageRow,
   type QueuedMessage,
   type StepMove,
   type StepOfTask,
@@ -105,7 +106,7 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
     return clearTaskCompletion(this.tx, taskUuid);
   }
 
-  sendMessages(messages: readonly QueuedMessage[]) {
-    return sendMessagesInTransaction(this.tx, messages);
+  sendMessages(messages: readonly QueuedMessage[], consumed?: readonly MessageRow[]) {
+    return sendMessagesInTransaction(this.tx, messages, consumed);
   }
 }

@@ -3,6 +3,7 @@ import {
   type EnqueuedStep,
   type LockedTask,
   MessageBus,
+  type MessageRow,
   TaskStore,
   type TaskUnitOfWork,
 } from '#core';
@@ -22,13 +23,19 @@ export interface TaskProgress {
 export interface UnitOfWorkOutcome<T> {
   progress: readonly TaskProgress[];
   value: T;
+  /**
+   * Messages this work consumed (PGMQ: rows from MessageBus.rowOf), deleted in its
+   * transaction: their handlers tell the transport not to ack them.
+   */
+  consumed?: readonly MessageRow[];
 }
 
 /**
  * The one way orchestration changes tasks (step results, operator step actions, the readiness
  * sweep): lock → decide (core) → persist, in one unit of work of the TaskStore; then, still in
  * it, on PGMQ, the ready steps' messages are sent so they commit with the state that made them
- * ready; commit; after the commit, the tasks that ended are counted and, on other brokers, the
+ * ready, and the messages that caused the work are deleted so they are consumed by the same
+ * commit; commit; after the commit, the tasks that ended are counted and, on other brokers, the
  * ready steps announced (state before queue: a send lost to a crash leaves the steps
  * `enqueued`, and the sweep announces them again).
  */
@@ -58,6 +65,7 @@ export class OrchestrationUnitOfWork {
             const { queue, messages } = stepMessages(announcementOf(p));
             return messages.map((m) => ({ queue, body: JSON.stringify(m) }));
           }),
+          outcome.consumed,
         );
       }
       return outcome;

@@ -5,20 +5,31 @@ import {
   evaluateTasks,
   GroupCommit,
   isTerminalTaskState,
+  type MessageRow,
   settleSteps,
   type StepRow,
 } from '#core';
 import { OrchestrationUnitOfWork, type TaskProgress } from './orchestration-unit-of-work.js';
 
-/** What to do with the result message: ack it, or dead-letter it (it can never be processed). */
+/**
+ * What to do with the result message: ack it, dead-letter it (it can never be processed), or
+ * nothing (`consumed`: deleted in the transaction that applied it).
+ */
 export interface StepResultDisposition {
   deadLetterReason?: string;
+  consumed?: boolean;
 }
 
 /** Most results one transaction applies; the transport's prefetch (TASKER_BATCH_SIZE) is lower. */
 const RESULT_BATCH = 1000;
 
 type Result = MessageEnvelope<'step.result.v1'>;
+
+/** A result and, where its queue is in the database, the row its message is stored in. */
+interface Delivered {
+  envelope: Result;
+  row: MessageRow | null;
+}
 
 /**
  * A result's fate inside the batch transaction: its step is not in its task; its task has
@@ -34,13 +45,14 @@ type Applied = 'unknown' | 'done' | 'evaluated';
  * Results are group-committed: those that arrive while a batch is being applied are applied
  * together in the next unit of work (OrchestrationUnitOfWork), which locks their tasks in one
  * statement (uuid order), writes every step decision (core's settleSteps), evaluates each task
- * once (evaluateTasks) and commits, the ready steps' messages with it on PGMQ. A batch that
+ * once (evaluateTasks) and commits, on PGMQ with the ready steps' messages sent and the result
+ * messages deleted by the same commit (no ack follows). A batch that
  * fails is applied again result by result, so one bad result fails (and is redelivered) alone.
  */
 @Injectable()
 export class StepResultProcessor {
   private readonly logger = new Logger(StepResultProcessor.name);
-  private readonly batches: GroupCommit<Result, Applied>;
+  private readonly batches: GroupCommit<Delivered, Applied>;
 
   constructor(private readonly work: OrchestrationUnitOfWork) {
     this.batches = new GroupCommit((results) => this.apply(results), {
@@ -49,17 +61,22 @@ export class StepResultProcessor {
     });
   }
 
-  async handle(envelope: Result): Promise<StepResultDisposition> {
+  /**
+   * `row`: where the message is stored when its queue is in the database (PGMQ); the batch
+   * that applies the result then deletes it in the same transaction.
+   */
+  async handle(envelope: Result, row: MessageRow | null = null): Promise<StepResultDisposition> {
     const { taskUuid, stepUuid, attempt, outcome } = envelope.payload;
-    const applied = await this.batches.submit(envelope);
+    const applied = await this.batches.submit({ envelope, row });
     // Logged here, not in the batch: this line carries this message's log context.
     this.logger.debug(`result of attempt ${attempt} (${outcome}): ${applied}`);
-    return applied === 'unknown'
-      ? { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` }
-      : {};
+    if (applied === 'unknown')
+      return { deadLetterReason: `no step ${stepUuid} in task ${taskUuid}` };
+    return row ? { consumed: true } : {};
   }
 
-  private apply(results: readonly Result[]): Promise<Applied[]> {
+  private apply(delivered: readonly Delivered[]): Promise<Applied[]> {
+    const results = delivered.map((d) => d.envelope);
     return this.work.run(async (uow) => {
       const { tasks, steps } = await uow.lockTasksWithSteps(
         results.map((r) => ({ taskUuid: r.payload.taskUuid, stepUuid: r.payload.stepUuid })),
@@ -101,7 +118,11 @@ export class StepResultProcessor {
         if (!task || !steps[i]) return 'unknown';
         return isTerminalTaskState(task.state) ? 'done' : 'evaluated';
       });
-      return { progress, value: applied };
+      // An unknown step's message is dead-lettered by the transport, so it stays.
+      const consumed = delivered.flatMap((d, i) =>
+        d.row && applied[i] !== 'unknown' ? [d.row] : [],
+      );
+      return { progress, value: applied, consumed };
     });
   }
 }

@@ -4,7 +4,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { workerConfig } from '#config';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
-import type { StepFailure } from '#core';
+import type { MessageRow, StepFailure } from '#core';
 import { describeFailure, errorMessage, GroupCommit, MessageBus } from '#core';
 import type { ClaimedStep, StepRunOutcome, StepRunRecord } from '#persistence';
 import {
@@ -25,6 +25,18 @@ export interface StepMessageDisposition {
   redeliverAfterMs?: number;
   /** The message can never be processed (its step does not exist). */
   deadLetterReason?: string;
+  /** Nothing: the statement that recorded its run deleted it (PGMQ). */
+  consumed?: boolean;
+}
+
+/** How a step message reached this worker. */
+export interface StepDelivery {
+  /** Aborts when the process stops: an unfinished run is released, not recorded. */
+  shutdown: AbortSignal;
+  /** When the message was sent, for the pickup metric. */
+  enqueuedAt: Date;
+  /** Where the message is stored, when its queue is in the database (MessageBus.rowOf). */
+  row: MessageRow | null;
 }
 
 /** Most claims, or recorded runs, one statement takes. */
@@ -42,16 +54,20 @@ export const MESSAGES_PER_HANDLER_SLOT = 2;
 type Ran =
   { claimed: ClaimedStep; outcome: StepRunOutcome } | { disposition: StepMessageDisposition };
 
-/** A finished run to record, with the message that asked for it (its result answers it). */
+/**
+ * A finished run to record, with the message that asked for it (its result answers it) and,
+ * on PGMQ, that message's row: the record statement deletes it.
+ */
 interface FinishedRun extends StepRunRecord {
   cause: MessageEnvelope<'step.execute.v1'>;
+  row: MessageRow | null;
 }
 
 /**
  * One step message, start to end: claim (CAS enqueued → in_progress, attempt counted) and
  * commit; run the handler under the step's timeout; record the outcome with its transition and
- * send step.result (PGMQ: in the same statement; RabbitMQ: after the commit). Only then does
- * the transport ack. Any crash in between leaves the message to be redelivered, and the
+ * send step.result (PGMQ: in the same statement, which also deletes the step message, so the
+ * transport has nothing to ack; RabbitMQ: after the commit, then the transport acks). Any crash in between leaves the message to be redelivered, and the
  * redelivery finds the step's state and finishes the job.
  *
  * Claims and records are group-committed: the claims of messages read together go in one
@@ -98,13 +114,9 @@ export class StepExecutor {
     );
   }
 
-  /**
-   * `delivery.shutdown` aborts when the process stops: an unfinished run is released, not
-   * recorded. `delivery.enqueuedAt` is when the message was sent, for the pickup metric.
-   */
   async execute(
     envelope: MessageEnvelope<'step.execute.v1'>,
-    delivery: { shutdown: AbortSignal; enqueuedAt: Date },
+    delivery: StepDelivery,
   ): Promise<StepMessageDisposition> {
     // The slot covers the claim (the step's timeout runs from it) and the handler; recording
     // and sending the outcome happen outside it, while the next message runs.
@@ -116,6 +128,7 @@ export class StepExecutor {
       attempt: claimed.attempt,
       outcome,
       cause: envelope,
+      row: delivery.row,
     });
     if (recorded) {
       this.logger.debug(`ran ${claimed.stepName} attempt ${claimed.attempt}: ${outcome.kind}`);
@@ -124,18 +137,18 @@ export class StepExecutor {
         `step ${claimed.stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,
       );
     }
-    return {};
+    return consumedIf(delivery.row);
   }
 
   private async claimAndRun(
     envelope: MessageEnvelope<'step.execute.v1'>,
-    delivery: { shutdown: AbortSignal; enqueuedAt: Date },
+    delivery: StepDelivery,
   ): Promise<Ran> {
     const { stepUuid } = envelope.payload;
     // Stopping while it waited for a slot: back on the queue, unclaimed, for another worker.
     if (delivery.shutdown.aborted) return { disposition: { redeliverAfterMs: 0 } };
     const claimed = await this.claims.submit(stepUuid);
-    if (!claimed) return { disposition: await this.handleUnclaimable(envelope) };
+    if (!claimed) return { disposition: await this.handleUnclaimable(envelope, delivery.row) };
     this.metrics.stepStarted(claimed.handler, delivery.enqueuedAt);
     const started = performance.now();
     const outcome = await this.run(claimed, delivery.shutdown, envelope.traceparent);
@@ -219,6 +232,7 @@ export class StepExecutor {
   /** The claim failed: decide from the step's state what this (re)delivered message means. */
   private async handleUnclaimable(
     step: MessageEnvelope<'step.execute.v1'>,
+    row: MessageRow | null,
   ): Promise<StepMessageDisposition> {
     const { stepUuid } = step.payload;
     const run = await readStep(this.database.pool, stepUuid);
@@ -244,7 +258,9 @@ export class StepExecutor {
         attempt: run.attempts,
         outcome: { kind: 'failure', failure },
         cause: step,
+        row,
       });
+      return consumedIf(row);
     } else if (
       run.state === 'enqueued_for_orchestration' ||
       run.state === 'enqueued_as_error_for_orchestration'
@@ -273,12 +289,18 @@ export class StepExecutor {
   private record(runs: readonly FinishedRun[]): Promise<boolean[]> {
     const processor = this.identity.processorUuid;
     if (!this.bus.queuesInDatabase) return recordStepRuns(this.database.pool, runs, processor);
-    return recordStepRuns(this.database.pool, runs, processor, {
-      queue: ORCHESTRATION_STEP_RESULTS_QUEUE,
-      messages: runs.map((run) =>
-        JSON.stringify(resultEnvelope(run.cause, run.attempt, run.outcome.kind)),
-      ),
-    });
+    return recordStepRuns(
+      this.database.pool,
+      runs,
+      processor,
+      {
+        queue: ORCHESTRATION_STEP_RESULTS_QUEUE,
+        messages: runs.map((run) =>
+          JSON.stringify(resultEnvelope(run.cause, run.attempt, run.outcome.kind)),
+        ),
+      },
+      runs.flatMap((run) => (run.row ? [run.row] : [])),
+    );
   }
 
   /** Resends the result of a run recorded before (its first sender may have died). */
@@ -289,6 +311,11 @@ export class StepExecutor {
   ): Promise<void> {
     await this.bus.send(ORCHESTRATION_STEP_RESULTS_QUEUE, resultEnvelope(cause, attempt, outcome));
   }
+}
+
+/** A run recorded with its message's row had the message deleted by the same statement. */
+function consumedIf(row: MessageRow | null): StepMessageDisposition {
+  return row ? { consumed: true } : {};
 }
 
 /** The result message answers the step message: same correlation, caused by it. */

@@ -1,3 +1,4 @@
+import type { MessageRow } from '../ports/message-bus.port.js';
 import type { StepAwaitingDecision } from '../readiness/step-decision.js';
 import type { StepStateCounts } from '../readiness/task-outcome.js';
 import type { StepState } from '../states/step-state.js';
@@ -112,8 +113,11 @@ export interface TaskUnitOfWork {
   moveTasks(moves: readonly TaskMove[]): Promise<({ endedSteps: string[] } | null)[]>;
   /** A reopened task is no longer complete: its completion time goes. */
   clearTaskCompletion(taskUuid: string): Promise<void>;
-  /** Puts messages on their queues in this transaction (only for brokers in the database). */
-  sendMessages(messages: readonly QueuedMessage[]): Promise<void>;
+  /**
+   * Puts messages on their queues, and deletes the `consumed` messages that caused this work
+   * from theirs, in this transaction and one statement (only for brokers in the database).
+   */
+  sendMessages(messages: readonly QueuedMessage[], consumed?: readonly MessageRow[]): Promise<void>;
 }
 
 /** Opens units of work: `work` runs in one transaction, committed when it resolves. */

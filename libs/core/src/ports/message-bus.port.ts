@@ -16,6 +16,16 @@ export interface ReceivedMessage {
   readonly enqueuedAt: Date;
 }
 
+/**
+ * Where a received message is stored when its queue is a table of the tasker database (PGMQ):
+ * a statement in the handler's transaction deletes it there (pgmq.delete), so the message is
+ * consumed in the same commit as the state change it caused, and needs no ack afterwards.
+ */
+export interface MessageRow {
+  queue: string;
+  msgId: string;
+}
+
 export interface ReceiveOptions {
   maxMessages: number;
   /** How long a received message stays invisible to others before it is redelivered. */
@@ -93,6 +103,13 @@ export abstract class MessageBus {
     handler: MessageHandler,
     options: SubscribeOptions,
   ): Promise<Subscription>;
+  /**
+   * The message's row when its queue is in the database (see MessageRow), for a handler that
+   * consumes it in its own transaction; null for brokers elsewhere, which need the ack.
+   */
+  rowOf(_message: ReceivedMessage): MessageRow | null {
+    return null;
+  }
   /** Done with the message: it will not be delivered again. */
   abstract ack(message: ReceivedMessage): Promise<void>;
   /** Give the message back for redelivery after `delayMs` (0 = now). */

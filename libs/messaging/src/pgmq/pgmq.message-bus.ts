@@ -5,6 +5,7 @@ import { deadLetterQueueName } from '#contracts';
 import type {
   MessageBusStatus,
   MessageHandler,
+  MessageRow,
   ReceivedMessage,
   ReceiveOptions,
   SubscribeOptions,
@@ -165,6 +166,10 @@ export class PgmqMessageBus extends MessageBus {
       ),
       nextVisibleInMs: rows[0]?.next_visible_in_ms ?? null,
     };
+  }
+
+  override rowOf(message: ReceivedMessage): MessageRow {
+    return { queue: message.queue, msgId: message.id };
   }
 
   async ack(message: ReceivedMessage): Promise<void> {

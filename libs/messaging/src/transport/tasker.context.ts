@@ -9,6 +9,7 @@ import type { ReceivedMessage } from '#core';
 export class TaskerContext extends BaseRpcContext<[ReceivedMessage, MessageEnvelope, AbortSignal]> {
   private redeliveryDelayMs: number | undefined;
   private deadLetterReason: string | undefined;
+  private consumed = false;
 
   get message(): ReceivedMessage {
     return this.args[0];
@@ -34,6 +35,18 @@ export class TaskerContext extends BaseRpcContext<[ReceivedMessage, MessageEnvel
   /** Do not ack when the handler returns: the message can never be processed, dead-letter it. */
   deadLetter(reason: string): void {
     this.deadLetterReason = reason;
+  }
+
+  /**
+   * Do not ack when the handler returns: its transaction deleted the message (PGMQ, see
+   * MessageBus.rowOf), committed with the state it caused.
+   */
+  consumedInTransaction(): void {
+    this.consumed = true;
+  }
+
+  get wasConsumed(): boolean {
+    return this.consumed;
   }
 
   get requestedRedeliveryMs(): number | undefined {

@@ -88,6 +88,21 @@ describe('TaskerTransport', () => {
     expect(handled).toEqual(['ok']);
   });
 
+  it('leaves a message its handler consumed in its own transaction unacked', async () => {
+    behaviour.set('consumed', (context) => context.consumedInTransaction());
+    await bus.send(QUEUE, stepMessage('consumed'));
+    await bus.send(QUEUE, stepMessage('ok'));
+    await pollUntil(
+      () => depth(QUEUE),
+      (n) => n === 1,
+      { description: 'the ack of the other message' },
+    );
+    expect(handled.sort()).toEqual(['consumed', 'ok']);
+    // Unacked, it stays in the (in-memory) queue until its visibility timeout: on PGMQ the
+    // handler's statement deleted it.
+    expect(await depth(QUEUE)).toBe(1);
+  });
+
   it('dead-letters a malformed envelope without calling any handler', async () => {
     await bus.send(QUEUE, { type: 'step.execute.v1', payload: {} } as never);
     await pollUntil(

@@ -39,7 +39,8 @@ export function failureRedeliveryMs(deliveryCount: number): number {
  * The Nest microservices transport over the MessageBus port, whichever broker backs it.
  * Handlers are ordinary `@EventPattern('<message type>')` methods receiving the validated
  * envelope as payload and a TaskerContext. The transport never auto-acks: it acks after the
- * handler resolved (its database work committed), nacks with backoff when it failed, and
+ * handler resolved (its database work committed) unless the handler's transaction consumed the
+ * message itself (TaskerContext.consumedInTransaction), nacks with backoff when it failed, and
  * dead-letters what can never be processed (malformed envelope, a type nobody handles, a
  * message that failed or went unsettled on each of its `maxDeliveries` deliveries).
  */
@@ -160,7 +161,7 @@ export class TaskerTransport extends Server implements CustomTransportStrategy {
     const redeliverMs = context.requestedRedeliveryMs;
     if (deadLetterReason !== undefined) await this.deadLetter(message, deadLetterReason);
     else if (redeliverMs !== undefined) await this.bus.nack(message, { delayMs: redeliverMs });
-    else await this.bus.ack(message);
+    else if (!context.wasConsumed) await this.bus.ack(message);
   }
 
   private async deadLetter(message: ReceivedMessage, reason: string): Promise<void> {

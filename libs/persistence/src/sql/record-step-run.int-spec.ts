@@ -107,4 +107,40 @@ describe('recordStepRuns', () => {
     listener.release();
     expect(heard).toEqual(['sentinel']);
   });
+
+  it('deletes the step messages of the batch in the same statement, recorded or not', async () => {
+    await db.pool.query(`SELECT pgmq.create('record_asked'), pgmq.create('record_answers')`);
+    const { stepUuids } = await insertTaskRows(db.pool, {
+      namespace: 'record_consume',
+      taskState: 'steps_in_process',
+      steps: [
+        { name: 'ran', state: 'in_progress', attempts: 1 },
+        { name: 'gone', state: 'cancelled', attempts: 1 },
+      ],
+    });
+    const { rows: asked } = await db.pool.query<{ id: string }>(
+      `SELECT pgmq.send('record_asked', jsonb_build_object('n', g))::text AS id
+         FROM generate_series(1, 3) g`,
+    );
+    const [ran, gone, other] = asked.map((row) => ({ queue: 'record_asked', msgId: row.id }));
+    const recorded = await recordStepRuns(
+      db.pool,
+      [
+        { stepUuid: stepUuids.ran!, attempt: 1, outcome: { kind: 'success', result: 1 } },
+        { stepUuid: stepUuids.gone!, attempt: 1, outcome: { kind: 'success', result: 1 } },
+      ],
+      processor,
+      { queue: 'record_answers', messages: ['{"m":"ran"}', '{"m":"gone"}'] },
+      [ran!, gone!],
+    );
+    expect(recorded).toEqual([true, false]);
+    const left = await db.pool.query<{ id: string }>(
+      'SELECT msg_id::text AS id FROM pgmq.q_record_asked',
+    );
+    expect(left.rows).toEqual([{ id: other!.msgId }]);
+    const answers = await db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pgmq.q_record_answers',
+    );
+    expect(answers.rows[0]!.n).toBe(1);
+  });
 });

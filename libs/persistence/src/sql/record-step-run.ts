@@ -1,4 +1,4 @@
-import type { StepFailure } from '#core';
+import type { MessageRow, StepFailure } from '#core';
 import type { Queryable } from '../database.js';
 import { jsonbSafeText } from '../jsonb-text.js';
 
@@ -28,7 +28,9 @@ export interface InStatementSend {
  * the claim can record: the step must still be `in_progress` at the same attempt, so a late
  * run that lost its claim (timed out, cancelled) changes nothing. With `announce`, the result
  * messages of exactly the recorded runs are sent in the same statement (tasker.send_messages),
- * so state and queue commit together. Answers, in the runs' order, whether each was recorded;
+ * so state and queue commit together, and the `consumed` step messages (those that asked for
+ * these runs, recorded or not: their worker is done with them) are deleted by it (pgmq.delete),
+ * so no ack follows. Answers, in the runs' order, whether each was recorded;
  * a step given twice is recorded at most once (its first place). The step rows are locked
  * before their transitions, in uuid order (the lock order, see transition-steps.ts). A
  * success's result must be storable as jsonb (see findJsonbUnstorable).
@@ -38,6 +40,7 @@ export async function recordStepRuns(
   runs: readonly StepRunRecord[],
   processorUuid: string,
   announce?: InStatementSend,
+  consumed: readonly MessageRow[] = [],
 ): Promise<boolean[]> {
   if (runs.length === 0) return [];
   if (announce && announce.messages.length !== runs.length) {
@@ -94,9 +97,16 @@ export async function recordStepRuns(
        SELECT tasker.send_messages($9, array_agg(i.message ORDER BY i.ord)) AS n
          FROM moved m JOIN input i ON i.step_uuid = m.workflow_step_uuid
         WHERE $9::text IS NOT NULL
+     ),
+     consumed AS (
+       SELECT count(*) AS n
+         FROM (SELECT c.queue, array_agg(c.msg_id) AS ids
+                 FROM unnest($10::text[], $11::bigint[]) AS c(queue, msg_id)
+                GROUP BY c.queue) d
+        CROSS JOIN LATERAL pgmq.delete(d.queue, d.ids)
      )
      SELECT coalesce((SELECT array_agg(workflow_step_uuid::text) FROM stored), '{}') AS recorded,
-            (SELECT n FROM sent) AS sent`,
+            (SELECT n FROM sent) AS sent, (SELECT n FROM consumed) AS consumed`,
     [
       batch.map((run) => run.stepUuid),
       batch.map((run) => run.attempt),
@@ -119,6 +129,8 @@ export async function recordStepRuns(
       processorUuid,
       announce ? announce.messages.filter((_, i) => first[i]) : batch.map(() => null),
       announce?.queue ?? null,
+      consumed.map((c) => c.queue),
+      consumed.map((c) => c.msgId),
     ],
   );
   const recorded = new Set(rows[0]!.recorded);
