@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, type DynamicModule, type INestApplication, Module } from '@nestjs/common';
+import {
+  Controller,
+  type DynamicModule,
+  type INestApplication,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import amqp from 'amqplib';
@@ -31,6 +39,19 @@ class PoisonController {
   }
 }
 
+/** Counts the app's init hooks: connecting the transport must not run them again. */
+@Injectable()
+class BootCounter implements OnModuleInit, OnApplicationBootstrap {
+  static inits = 0;
+  static bootstraps = 0;
+  onModuleInit(): void {
+    BootCounter.inits += 1;
+  }
+  onApplicationBootstrap(): void {
+    BootCounter.bootstraps += 1;
+  }
+}
+
 /** The poison handler in an app, with the bus the transport consumes through. */
 @Module({})
 class PoisonModule {
@@ -38,7 +59,7 @@ class PoisonModule {
     return {
       module: PoisonModule,
       controllers: [PoisonController],
-      providers: [ConsumedQueues, { provide: MessageBus, useValue: bus }],
+      providers: [ConsumedQueues, BootCounter, { provide: MessageBus, useValue: bus }],
     };
   }
 }
@@ -148,6 +169,8 @@ describe.each([
     backend = await start();
     // Wired as the apps wire it: an initialised HTTP app, then the transport (and its
     // exception filter, which must still reach the handlers) connected to it.
+    BootCounter.inits = 0;
+    BootCounter.bootstraps = 0;
     app = await NestFactory.create(PoisonModule.on(backend.bus), { logger: false });
     await app.init();
     await startTaskerTransport(app, {
@@ -163,6 +186,10 @@ describe.each([
   afterAll(async () => {
     await app?.close();
     await backend?.teardown();
+  });
+
+  it('runs the init hooks of the app once, not again when the transport starts', () => {
+    expect([BootCounter.inits, BootCounter.bootstraps]).toEqual([1, 1]);
   });
 
   it('dead-letters a message that fails on every delivery, with the reason and the last error', async () => {

@@ -1,6 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
-import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
+import {
+  type CustomTransportStrategy,
+  type MessageHandler,
+  type MicroserviceOptions,
+  type NestMicroservice,
+  Server,
+} from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import type { MessageEnvelope } from '#contracts';
 import { parseEnvelope, traceIdOf } from '#contracts';
@@ -189,11 +195,13 @@ export async function startTaskerTransport(
   // Connected to an initialised app, a microservice is initialised at once and refuses global
   // filters (Nest only warns): deferred, the filter is in place when listen() registers the
   // handlers. Without it every handler error reached the transport as 'Internal server error'.
-  app
-    .connectMicroservice(
-      { strategy: new TaskerTransport(app.get(MessageBus), options) },
-      { deferInitialization: true },
-    )
-    .useGlobalFilters(new TaskerExceptionFilter());
+  // A deferred microservice would also run the shared modules' init hooks again at listen()
+  // (templates registered twice, every sweeper started twice): the app has run them.
+  const microservice = app.connectMicroservice<MicroserviceOptions>(
+    { strategy: new TaskerTransport(app.get(MessageBus), options) },
+    { deferInitialization: true },
+  ) as NestMicroservice;
+  microservice.useGlobalFilters(new TaskerExceptionFilter());
+  microservice.setIsInitHookCalled(true);
   await app.startAllMicroservices();
 }
