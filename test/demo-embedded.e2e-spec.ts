@@ -98,7 +98,7 @@ describe('the demo with DATABASE_URL unset', () => {
     expect(run.stdout).toMatch(
       /database: embedded PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/tasker/,
     );
-    expect(run.stdout).toContain('result of end: 162');
+    expect(run.stdout).toContain('result of end: {"value":162}');
     const password = (await readFile(path.join(cwd, '.tasker/pgdata.password'), 'utf8')).trim();
     expect(run.stdout).not.toContain(password);
     const taskUuid = /task ([0-9a-f-]{36}) accepted/.exec(run.stdout)?.[1];

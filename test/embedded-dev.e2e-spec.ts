@@ -160,7 +160,7 @@ describe('tasker-ctl dev on an embedded PostgreSQL server', () => {
         (t) => t.status === 'complete',
         { timeoutMs: 30000, description: () => dev.output() },
       );
-      expect(task.steps.find((s) => s.name === 'end')?.result).toEqual(162);
+      expect(task.steps.find((s) => s.name === 'end')?.result).toEqual({ value: 162 });
       const ui = await fetch(`${dev.api}/ui/`);
       expect(ui.status).toBe(200);
       expect(ui.headers.get('content-type')).toMatch(/text\/html/);

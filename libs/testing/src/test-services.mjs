@@ -37,14 +37,14 @@ export function chooseTestServices(flag, engineAnswers) {
 /** Whether a Docker engine answers its `/_ping` at `endpoint` within a second. */
 export function dockerEngineAnswers(endpoint) {
   return new Promise((resolve) => {
-    const target =
-      'socketPath' in endpoint
-        ? { socketPath: endpoint.socketPath, path: '/_ping' }
-        : new URL('/_ping', endpoint.url);
-    const ping = request(target, { timeout: 1000 }, (res) => {
+    const answered = (res) => {
       res.resume();
       resolve(res.statusCode === 200);
-    });
+    };
+    const ping =
+      'socketPath' in endpoint
+        ? request({ socketPath: endpoint.socketPath, path: '/_ping', timeout: 1000 }, answered)
+        : request(new URL('/_ping', endpoint.url), { timeout: 1000 }, answered);
     ping.on('timeout', () => ping.destroy(new Error('timeout')));
     ping.on('error', () => resolve(false));
     ping.end();

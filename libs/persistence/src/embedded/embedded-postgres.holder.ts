@@ -31,7 +31,9 @@ async function hold(): Promise<void> {
   const [dataDir, flag] = process.argv.slice(2);
   if (!dataDir || !process.send)
     throw new Error('usage: a child process with IPC, <dataDir> [--reset]');
-  const send = (message: HolderMessage) => process.send?.(message);
+  // Resolves once the message is out, so an exit right after cannot drop it.
+  const send = (message: HolderMessage) =>
+    new Promise<void>((resolve) => process.send?.(message, () => resolve()));
   await mkdir(path.dirname(dataDir), { recursive: true });
   const log = createWriteStream(path.join(path.dirname(dataDir), 'postgres.log'), { flags: 'a' });
   const recent: string[] = [];
@@ -57,10 +59,10 @@ async function hold(): Promise<void> {
   };
   process.once('disconnect', () => void stop(0));
   try {
-    send({ url: await server.start() });
+    await send({ url: await server.start() });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    send({ error: [reason, ...recent.map((line) => `  ${line}`)].join('\n') });
+    await send({ error: [reason, ...recent.map((line) => `  ${line}`)].join('\n') });
     await stop(1);
   }
 }

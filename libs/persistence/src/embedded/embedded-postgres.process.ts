@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { HolderMessage } from './embedded-postgres.holder.js';
 
@@ -30,6 +31,9 @@ export function startEmbeddedPostgres(options: {
   );
   let stderr = '';
   holder.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // What a holder that failed at once (a missing platform package) printed, read to its end.
+  const stderrRead = new Promise((resolve) => holder.stderr?.once('end', resolve));
+  // 'exit', not 'close': after disconnect() Node never emits 'close' for this child.
   const exited = new Promise<number | null>((resolve) => holder.once('exit', resolve));
   let stopping = false;
   const stop = async () => {
@@ -38,21 +42,28 @@ export function startEmbeddedPostgres(options: {
     await exited;
   };
   return new Promise((resolve, reject) => {
+    let failure: string | undefined;
+    let started = false;
     holder.once('message', (message: HolderMessage) => {
-      if ('error' in message) return void stop().then(() => reject(new Error(message.error)));
+      // On an error the holder stops what it started and exits by itself.
+      if ('error' in message) return void (failure = message.error);
       const lost = new Promise<string>((lose) => {
         void exited.then((code) => {
           if (!stopping) lose(`the embedded PostgreSQL server stopped (holder exit code ${code})`);
         });
       });
+      started = true;
       resolve({ url: message.url, lost, stop });
     });
-    void exited.then((code) =>
+    void exited.then(async (code) => {
+      if (started) return;
+      if (failure === undefined) await Promise.race([stderrRead, sleep(1000)]);
       reject(
         new Error(
-          `the embedded PostgreSQL server could not start (exit ${code})${stderr ? `: ${stderr.trim()}` : ''}`,
+          failure ??
+            `the embedded PostgreSQL server could not start (exit ${code})${stderr ? `: ${stderr.trim()}` : ''}`,
         ),
-      ),
-    );
+      );
+    });
   });
 }
