@@ -86,7 +86,7 @@ describe('tasker-ctl dev on an embedded PostgreSQL server', () => {
       api,
       databaseUrl: databaseUrl.toString(),
       output,
-      stop: async (signal) => {
+      stop: (signal) => {
         child.kill(signal);
         return exited;
       },
@@ -103,7 +103,7 @@ describe('tasker-ctl dev on an embedded PostgreSQL server', () => {
     }
   }
 
-  async function serverAnswers(url: string): Promise<boolean> {
+  function serverAnswers(url: string): Promise<boolean> {
     return query(url, 'SELECT 1').then(
       () => true,
       () => false,

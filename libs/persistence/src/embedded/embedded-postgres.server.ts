@@ -104,7 +104,7 @@ export class EmbeddedPostgresServer {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
+function exists(file: string): Promise<boolean> {
   return stat(file).then(
     () => true,
     () => false,
