@@ -22,6 +22,7 @@ export default tseslint.config(
       'coverage/**',
       'scripts/*.mjs',
       'test/support/*.mjs',
+      'libs/testing/src/*.mjs',
       'eslint.config.js',
       'jest.config.js',
     ],

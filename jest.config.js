@@ -37,6 +37,9 @@ export default {
       ...project,
       displayName: 'parallel',
       testMatch: ['<rootDir>/{apps,libs,test,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
+      // Picks PostgreSQL and RabbitMQ (testcontainers or DATABASE_URL / RABBITMQ_URL) and prints them.
+      globalSetup: '<rootDir>/test/support/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
     },
     {
       ...project,

@@ -1,36 +1,18 @@
-// `npm run demo`: creates the database if missing, starts orchestration (which migrates) and a
-// worker from the build, submits the example diamond over HTTP, prints its steps as they
-// finish and the result, stops both apps and exits 0 when the task completed.
+// `npm run demo`: starts orchestration (which migrates) and a worker from the build, on
+// DATABASE_URL or else an embedded PostgreSQL server in .tasker/pgdata (`npm run demo -- --reset`
+// wipes it first), submits the example diamond over HTTP, prints its steps as they finish and
+// the result, stops the apps and the database and exits 0 when the task completed.
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { type AppProcess, startApp, waitReady } from './support/app-process.js';
+import { loadConfigSource } from '#config';
+import { type DevStack, startDevStack } from '../apps/tasker-ctl/src/dev/dev-stack.js';
 
-const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tasker';
 const orchestrationPort = Number(process.env.DEMO_ORCHESTRATION_PORT ?? 8080);
 const workerPort = Number(process.env.DEMO_WORKER_PORT ?? 8081);
 const baseUrl = `http://127.0.0.1:${orchestrationPort}`;
-const apps: AppProcess[] = [];
+let stack: DevStack | undefined;
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-async function ensureDatabase(): Promise<void> {
-  const target = new URL(databaseUrl);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount === 0) {
-      await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-      say(`created database ${name}`);
-    }
-  } finally {
-    await client.end();
-  }
 }
 
 interface StepView {
@@ -45,17 +27,15 @@ interface TaskView {
 }
 
 async function main(): Promise<void> {
-  say(
-    `database ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}, orchestration :${orchestrationPort}, worker :${workerPort}`,
-  );
-  await ensureDatabase();
-  const env = { DATABASE_URL: databaseUrl };
-  const orchestration = startApp('orchestration', { port: orchestrationPort, env });
-  apps.push(orchestration);
-  await waitReady(orchestration);
-  const worker = startApp('worker', { port: workerPort, env });
-  apps.push(worker);
-  await waitReady(worker);
+  say(`orchestration :${orchestrationPort}, worker :${workerPort}`);
+  stack = await startDevStack({
+    values: loadConfigSource(process.env),
+    cwd: process.cwd(),
+    reset: process.argv.includes('--reset'),
+    orchestrationPort,
+    workerPort,
+    say,
+  });
   say('orchestration and worker are ready; submitting examples/diamond with n = 3');
 
   const started = Date.now();
@@ -99,20 +79,16 @@ async function main(): Promise<void> {
     `task ${task.status} in ${Date.now() - started} ms; result of end: ${JSON.stringify(end?.result)}`,
   );
   if (task.status !== 'complete') throw new Error(`task ended as ${task.status}`);
-  // The apps stop with the demo; orchestration serves this page again once started.
-  say(`dashboard: ${baseUrl}/ui/tasks/${body.taskUuid} (while npm run start:orchestration runs)`);
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(apps.map((app) => app.stop()));
+  // The apps stop with the demo; `npm run dev` serves this page again on the same database.
+  say(`dashboard: ${baseUrl}/ui/tasks/${body.taskUuid} (while npm run dev runs)`);
 }
 
 main()
-  .then(stopAll)
+  .then(() => stack?.stop())
   .then(() => process.exit(0))
   .catch(async (err: unknown) => {
     process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.stderr.write(`${apps.map((app) => app.tail()).join('\n')}\n`);
-    await stopAll();
+    if (stack) process.stderr.write(`${stack.orchestration.tail()}\n${stack.worker.tail()}\n`);
+    await stack?.stop();
     process.exit(1);
   });

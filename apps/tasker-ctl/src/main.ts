@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, errorMessage } from '#core';
 import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
+import { registerDevCommands } from './commands/dev.command.js';
 import { registerDlqCommands } from './commands/dlq.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
 import { registerScheduleCommands } from './commands/schedule.command.js';
@@ -40,6 +41,7 @@ function createProgram(): Command {
   registerStepCommands(program);
   registerDlqCommands(program);
   registerScheduleCommands(program);
+  registerDevCommands(program);
   return program;
 }
 

@@ -13,3 +13,4 @@ export * from './repositories/dlq.repository.js';
 export * from './repositories/stats.repository.js';
 export * from './jsonb-text.js';
 export * from './pg-task-store.js';
+export * from './embedded/embedded-postgres.process.js';

@@ -2,15 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { loadMigrations, Migrator } from '#persistence';
+import { TEMPLATE_LOCK_KEY } from './test-services.mjs';
 
 export interface TestDatabase {
   readonly url: string;
   /** Drops the database, closing any connection still open to it. */
   drop(): Promise<void>;
 }
-
-/** Serializes template creation and cloning across parallel jest workers. */
-const TEMPLATE_LOCK_KEY = 7_241_003_118;
 
 /** The server to create databases on: DATABASE_URL's host, or the local default. */
 export function adminUrl(): string {

@@ -18,9 +18,17 @@ export function rabbitMqBaseUrl(): string {
   return process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 }
 
-/** Runs rabbitmqctl on this machine (the broker tests use is local, as in CI). */
+/**
+ * Runs rabbitmqctl on this machine (the broker tests use is local, as in CI), or inside the
+ * broker's container when the test run started one (TASKER_TEST_RABBITMQ_CONTAINER, set by
+ * test/support/global-setup.mjs).
+ */
 export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 60000 });
+  const container = process.env.TASKER_TEST_RABBITMQ_CONTAINER;
+  const [command, argv] = container
+    ? ['docker', ['exec', container, 'rabbitmqctl', ...args]]
+    : ['rabbitmqctl', args];
+  const { stdout } = await run(command, argv, { timeout: 60000 });
   return stdout;
 }
 
