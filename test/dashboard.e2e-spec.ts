@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { defineHandler, PermanentStepError } from '#core';
 import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
 import { TaskerHarness } from './support/tasker-harness.js';
+import { ensureBuilt } from './support/build.js';
 
 /** Screenshots of each view, kept by CI as artifacts (gitignored). */
 const SCREENSHOTS = 'artifacts/dashboard';
@@ -36,13 +36,10 @@ describe('the web dashboard', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    // Tests run the apps from sources; the page they serve is built from its sources here too.
-    const build = spawnSync(
-      process.execPath,
-      ['node_modules/vite/bin/vite.js', 'build', 'apps/dashboard', '--logLevel', 'warn'],
-      { encoding: 'utf8' },
-    );
-    if (build.status !== 0) throw new Error(`dashboard build failed:\n${build.stderr}`);
+    // Tests run the apps from sources; the page they serve is built from its sources, by the
+    // one build of this test run (other suites run dist/, and a second vite build would empty
+    // the dashboard's folder under them).
+    await ensureBuilt();
     mkdirSync(SCREENSHOTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
