@@ -12,9 +12,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { parse } from 'yaml';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '#testing';
+import { createEmptyDatabase, createTestDatabase, queryOnce, type TestDatabase } from '#testing';
 
 /**
  * The operator scripts of docker/scripts: shellcheck, --help, the exact docker commands their
@@ -417,28 +416,18 @@ describe('backup.sh and restore.sh against PostgreSQL', () => {
   let fresh: TestDatabase;
   const archive = path.join(tmp, 'tasker.dump');
 
-  async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql)).rows;
-    } finally {
-      await client.end();
-    }
-  }
-
   /** What a restore must bring back: rows of the tasker schema and the queued messages. */
   async function snapshot(url: string) {
     return {
-      namespaces: await query(url, 'SELECT name FROM tasker.task_namespaces ORDER BY name'),
-      migrations: await query(url, 'SELECT version FROM tasker.schema_migrations ORDER BY 1'),
-      messages: await query(url, 'SELECT msg_id, message FROM pgmq.q_backup_probe ORDER BY 1'),
+      namespaces: await queryOnce(url, 'SELECT name FROM tasker.task_namespaces ORDER BY name'),
+      migrations: await queryOnce(url, 'SELECT version FROM tasker.schema_migrations ORDER BY 1'),
+      messages: await queryOnce(url, 'SELECT msg_id, message FROM pgmq.q_backup_probe ORDER BY 1'),
     };
   }
 
   beforeAll(async () => {
     [source, fresh] = await Promise.all([createTestDatabase(), createEmptyDatabase()]);
-    await query(
+    await queryOnce(
       source.url,
       `INSERT INTO tasker.task_namespaces (name) VALUES ('billing'), ('examples');
        SELECT pgmq.create('backup_probe');
@@ -474,7 +463,7 @@ describe('backup.sh and restore.sh against PostgreSQL', () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toContain('exists');
 
-    await query(
+    await queryOnce(
       source.url,
       'DELETE FROM tasker.task_namespaces; DELETE FROM pgmq.q_backup_probe; CREATE TABLE public.extra (id int)',
     );
@@ -493,7 +482,7 @@ describe('backup.sh and restore.sh against PostgreSQL', () => {
     });
     expect(await snapshot(source.url)).toEqual(before);
     // Objects the archive does not hold are left alone.
-    expect(await query(source.url, `SELECT to_regclass('public.extra') AS t`)).toEqual([
+    expect(await queryOnce(source.url, `SELECT to_regclass('public.extra') AS t`)).toEqual([
       { t: 'extra' },
     ]);
 

@@ -2,9 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { loadMigrations } from '#persistence';
-import { pollUntil } from '#testing';
+import { pollUntil, queryOnce } from '#testing';
 import { freePort } from '../scripts/support/app-process.js';
 import { ensureBuilt } from './support/build.js';
 
@@ -93,18 +92,8 @@ describe('tasker-ctl dev on an embedded PostgreSQL server', () => {
     };
   }
 
-  async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql)).rows;
-    } finally {
-      await client.end();
-    }
-  }
-
   function serverAnswers(url: string): Promise<boolean> {
-    return query(url, 'SELECT 1').then(
+    return queryOnce(url, 'SELECT 1').then(
       () => true,
       () => false,
     );
@@ -120,7 +109,7 @@ describe('tasker-ctl dev on an embedded PostgreSQL server', () => {
         '15',
       );
       expect((await stat(path.join(cwd, '.tasker/pgdata.password'))).mode & 0o777).toBe(0o600);
-      const versions = await query<{ version: number }>(
+      const versions = await queryOnce<{ version: number }>(
         dev.databaseUrl,
         'SELECT version FROM tasker.schema_migrations ORDER BY version',
       );
@@ -129,10 +118,10 @@ describe('tasker-ctl dev on an embedded PostgreSQL server', () => {
       );
       // The binaries have no pgmq extension: our SQL implementation stands in.
       expect(
-        await query(dev.databaseUrl, `SELECT 1 FROM pg_extension WHERE extname = 'pgmq'`),
+        await queryOnce(dev.databaseUrl, `SELECT 1 FROM pg_extension WHERE extname = 'pgmq'`),
       ).toEqual([]);
       expect(
-        await query(
+        await queryOnce(
           dev.databaseUrl,
           `SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname = 'pgmq' AND p.proname = 'create'`,

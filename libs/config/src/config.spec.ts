@@ -1,18 +1,8 @@
-import { ConfigError } from '#core';
+import { configProblemsOf } from '#testing';
 import { parseDatabaseConfig } from './database.config.js';
 import { parseLoggingConfig } from './logging.config.js';
 import { parseMessagingConfig } from './messaging.config.js';
 import { parseOrchestrationConfig } from './orchestration.config.js';
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config namespaces', () => {
   it('apply documented defaults', () => {
@@ -27,9 +17,9 @@ describe('config namespaces', () => {
   });
 
   it('reject an unknown backend, naming the variable', () => {
-    expect(problemsOf(() => parseMessagingConfig({ TASKER_MESSAGING_BACKEND: 'kafka' }))).toEqual([
-      'TASKER_MESSAGING_BACKEND must be one of pgmq, rabbitmq (got "kafka")',
-    ]);
+    expect(
+      configProblemsOf(() => parseMessagingConfig({ TASKER_MESSAGING_BACKEND: 'kafka' })),
+    ).toEqual(['TASKER_MESSAGING_BACKEND must be one of pgmq, rabbitmq (got "kafka")']);
   });
 
   it('read RabbitMQ settings only for the rabbitmq backend, with a local default outside production', () => {
@@ -41,14 +31,14 @@ describe('config namespaces', () => {
       operationTimeoutMs: 15000,
     });
     expect(
-      problemsOf(() =>
+      configProblemsOf(() =>
         parseMessagingConfig({ TASKER_MESSAGING_BACKEND: 'rabbitmq', TASKER_ENV: 'production' }),
       ),
     ).toEqual(['RABBITMQ_URL is required']);
   });
 
   it('reject a RabbitMQ URL of another scheme without printing it', () => {
-    const problems = problemsOf(() =>
+    const problems = configProblemsOf(() =>
       parseMessagingConfig({
         TASKER_MESSAGING_BACKEND: 'rabbitmq',
         RABBITMQ_URL: 'http://admin:hunter2@mq:5672',
@@ -65,7 +55,7 @@ describe('config namespaces', () => {
   it('log JSON outside development and reject an unknown level by name', () => {
     expect(parseLoggingConfig({})).toEqual({ level: 'info', format: 'pretty' });
     expect(parseLoggingConfig({ TASKER_ENV: 'production' }).format).toBe('json');
-    expect(problemsOf(() => parseLoggingConfig({ TASKER_LOG_LEVEL: 'loud' }))).toEqual([
+    expect(configProblemsOf(() => parseLoggingConfig({ TASKER_LOG_LEVEL: 'loud' }))).toEqual([
       'TASKER_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal (got "loud")',
     ]);
   });
@@ -79,7 +69,7 @@ describe('config namespaces', () => {
       { key: 'a-long-operator-key-1', scope: 'write' },
       { key: 'a-long-reader-key-22', scope: 'read' },
     ]);
-    const problems = problemsOf(() =>
+    const problems = configProblemsOf(() =>
       parseOrchestrationConfig({ TASKER_API_KEYS: 'k7x:read,a-long-operator-key-1:admin' }),
     );
     expect(problems).toEqual([
@@ -90,7 +80,7 @@ describe('config namespaces', () => {
   });
 
   it('list every problem at once', () => {
-    const problems = problemsOf(() =>
+    const problems = configProblemsOf(() =>
       parseOrchestrationConfig({
         DEPLOYMENT_MODE: 'sometimes',
         PORT: 'eighty',
@@ -108,17 +98,17 @@ describe('config namespaces', () => {
     expect(parseOrchestrationConfig({ TASKER_SCHEDULER_ENABLED: 'FALSE' }).schedulerEnabled).toBe(
       false,
     );
-    expect(problemsOf(() => parseOrchestrationConfig({ TASKER_SCHEDULER_ENABLED: 'no' }))).toEqual([
-      'TASKER_SCHEDULER_ENABLED must be true or false (got "no")',
-    ]);
+    expect(
+      configProblemsOf(() => parseOrchestrationConfig({ TASKER_SCHEDULER_ENABLED: 'no' })),
+    ).toEqual(['TASKER_SCHEDULER_ENABLED must be true or false (got "no")']);
   });
 
   it('require DATABASE_URL in production and never print its value', () => {
-    expect(problemsOf(() => parseDatabaseConfig({ TASKER_ENV: 'production' }))).toEqual([
+    expect(configProblemsOf(() => parseDatabaseConfig({ TASKER_ENV: 'production' }))).toEqual([
       'DATABASE_URL is required',
     ]);
     const secret = 'mysql://admin:hunter2@db/x';
-    const problems = problemsOf(() => parseDatabaseConfig({ DATABASE_URL: secret }));
+    const problems = configProblemsOf(() => parseDatabaseConfig({ DATABASE_URL: secret }));
     expect(problems.join(' ')).toMatch(/DATABASE_URL/);
     expect(problems.join(' ')).not.toContain('hunter2');
   });

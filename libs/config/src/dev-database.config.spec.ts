@@ -1,16 +1,6 @@
 import path from 'node:path';
-import { ConfigError } from '#core';
+import { configProblemsOf } from '#testing';
 import { parseDevDatabase } from './dev-database.config.js';
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('the dev and demo database', () => {
   it('is an embedded server in .tasker/pgdata of the working directory when DATABASE_URL is unset', () => {
@@ -33,13 +23,13 @@ describe('the dev and demo database', () => {
   });
 
   it('is never embedded in production: a missing DATABASE_URL is named', () => {
-    expect(problemsOf(() => parseDevDatabase({ TASKER_ENV: 'production' }, '/srv'))).toEqual([
+    expect(configProblemsOf(() => parseDevDatabase({ TASKER_ENV: 'production' }, '/srv'))).toEqual([
       'DATABASE_URL is required when TASKER_ENV=production (an embedded PostgreSQL server is started only outside production)',
     ]);
   });
 
   it('rejects a DATABASE_URL of another scheme or a bad TASKER_ENV without printing the URL', () => {
-    const problems = problemsOf(() =>
+    const problems = configProblemsOf(() =>
       parseDevDatabase(
         { TASKER_ENV: 'staging', DATABASE_URL: 'mysql://root:hunter2@db/tasker' },
         '/srv',

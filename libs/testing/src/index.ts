@@ -2,3 +2,4 @@ export * from './test-database.js';
 export * from './poll-until.js';
 export * from './test-vhost.js';
 export * from './task-rows.js';
+export * from './one-off.js';
