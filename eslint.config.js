@@ -1,5 +1,6 @@
 // Type-aware typescript-eslint rules as errors, plus the dependency direction of docs/architecture.md:
-// core and contracts stay free of I/O frameworks, and libs never import apps.
+// core and contracts stay free of I/O frameworks, and so does the HTTP client users import (it
+// needs only fetch), and libs never import apps.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -23,6 +24,11 @@ export default tseslint.config(
       'scripts/*.mjs',
       'test/support/*.mjs',
       'libs/testing/src/*.mjs',
+      // Type-checked on its own against the served OpenAPI document (openapi-contract.e2e-spec.ts).
+      'test/contract/**',
+      // A project of its own (examples/worker-service/tsconfig.json), built and tested by
+      // test/worker-service-example.e2e-spec.ts against the package's dist/.
+      'examples/**',
       'eslint.config.js',
       'jest.config.js',
     ],
@@ -47,7 +53,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/core/**/*.ts', 'libs/contracts/**/*.ts'],
+    files: ['libs/core/**/*.ts', 'libs/contracts/**/*.ts', 'libs/client/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -55,7 +61,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ioPackages,
-              message: 'core and contracts import no I/O frameworks (docs/architecture.md)',
+              message: 'core, contracts and client import no I/O frameworks (docs/architecture.md)',
             },
           ],
         },
@@ -64,7 +70,7 @@ export default tseslint.config(
   },
   {
     files: ['libs/**/*.ts'],
-    ignores: ['libs/core/**', 'libs/contracts/**'],
+    ignores: ['libs/core/**', 'libs/contracts/**', 'libs/client/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -16,7 +16,7 @@ const project = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
   moduleNameMapper: {
-    '^#(contracts|core|config|messaging|persistence|observability|testing)$':
+    '^#(contracts|core|config|messaging|persistence|observability|testing|client)$':
       '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

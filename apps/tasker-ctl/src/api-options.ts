@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient } from './api.client.js';
+import { TaskerClient } from '#client';
 import { CliError } from './cli.error.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -41,7 +41,7 @@ export function withApiOptions(command: Command): Command {
 }
 
 /** The API client for a command given {@link withApiOptions}. */
-export function apiClientFor(command: Command): ApiClient {
+export function apiClientFor(command: Command): TaskerClient {
   const options = command.opts<ApiOptions>();
   let url: URL;
   try {
@@ -52,7 +52,7 @@ export function apiClientFor(command: Command): ApiClient {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new CliError(ExitCode.Usage, `--url must be http:// or https://, got ${url.protocol}`);
   }
-  return new ApiClient({
+  return new TaskerClient({
     baseUrl: options.url,
     apiKey: options.apiKey,
     timeoutMs: options.requestTimeout * 1000,

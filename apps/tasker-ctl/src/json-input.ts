@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { JsonValue } from '#client';
 import { errorMessage } from '#core';
 import { CliError } from './cli.error.js';
 import { ExitCode } from './exit-codes.js';
@@ -8,7 +9,7 @@ import { ExitCode } from './exit-codes.js';
  * starts with `@`, so the forms cannot be confused. Unreadable input or invalid JSON is a usage
  * error (2) naming the option.
  */
-export function readJsonOption(option: string, value: string): unknown {
+export function readJsonOption(option: string, value: string): JsonValue {
   let text = value;
   if (value.startsWith('@')) {
     const file = value.slice(1);
@@ -19,7 +20,7 @@ export function readJsonOption(option: string, value: string): unknown {
     }
   }
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(text) as JsonValue;
   } catch (err) {
     throw new CliError(ExitCode.Usage, `${option} is not valid JSON: ${errorMessage(err)}`);
   }
@@ -31,5 +32,5 @@ export function readJsonObjectOption(option: string, value: string): Record<stri
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CliError(ExitCode.Usage, `${option} must be a JSON object, like {"n": 3}`);
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
 }

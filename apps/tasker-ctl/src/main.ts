@@ -4,6 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import {
+  TaskerClientError,
+  TaskerConnectionError,
+  TaskerRequestError,
+  TaskerServerError,
+} from '#client';
 import { ConfigError, errorMessage } from '#core';
 import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
@@ -19,7 +25,7 @@ import { writeErr } from './output.js';
 
 /**
  * tasker-ctl: one module per command group under commands/, each registering its subcommands;
- * they share the API client (api.client.ts, errors → exit codes), the API options
+ * they share the API client (tasker/client; its errors map to exit codes here), the API options
  * (api-options.ts) and output formatting (output.ts). Results go to stdout, everything else to
  * stderr, and the exit code tells the class of failure (exit-codes.ts).
  */
@@ -52,9 +58,30 @@ function exitCodeOf(err: unknown): number {
     writeErr(`error: ${err.message}`);
     return err.exitCode;
   }
+  if (err instanceof TaskerClientError) {
+    const { exitCode, hint } = clientFailure(err);
+    writeErr(`error: ${err.message}${hint}`);
+    return exitCode;
+  }
   writeErr(`error: ${errorMessage(err)}`);
   // A configuration the command cannot use (DATABASE_URL for migrate, …) is the caller's to fix.
   return err instanceof ConfigError ? ExitCode.Usage : ExitCode.Failed;
+}
+
+/** A client error's exit code, and what to try on the command line. */
+function clientFailure(err: TaskerClientError): { exitCode: ExitCode; hint: string } {
+  if (err instanceof TaskerConnectionError) {
+    return {
+      exitCode: ExitCode.Connection,
+      hint: ' (is orchestration running there? set --url or TASKER_URL)',
+    };
+  }
+  if (err instanceof TaskerRequestError) {
+    const hint = err.status === 401 ? ' (set --api-key or TASKER_API_KEY)' : '';
+    return { exitCode: ExitCode.ClientError, hint };
+  }
+  if (err instanceof TaskerServerError) return { exitCode: ExitCode.ServerError, hint: '' };
+  return { exitCode: ExitCode.Failed, hint: '' };
 }
 
 function packageVersion(): string {

@@ -13,6 +13,7 @@ export * from './logging/log-context.js';
 export * from './schedules/index.js';
 export * from './views/schedule-views.js';
 export * from './views/dlq-views.js';
+export * from './views/stats-views.js';
 export * from './batching/group-commit.js';
 export * from './orchestration/task-store.port.js';
 export * from './orchestration/advance-tasks.js';

@@ -1,13 +1,14 @@
 import { type INestApplication, type LoggerService, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { messagingConfig, orchestrationConfig } from '#config';
 import { ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import { startTaskerTransport } from '#messaging';
 import { TaskerMetrics } from '#observability';
 import { DomainErrorFilter } from '../http/domain-error.filter.js';
 import { assertJsonDepth } from '../http/json-depth.js';
+import { createOpenApiDocument } from '../http/openapi.js';
 import { StorableInputPipe } from '../http/storable-input.pipe.js';
 import { OrchestrationModule } from '../orchestration.module.js';
 
@@ -41,15 +42,7 @@ export async function createOrchestrationApp(
     }),
   );
   app.useGlobalFilters(new DomainErrorFilter());
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Tasker orchestration')
-      .setDescription('Submit and follow DAG workflow tasks')
-      .setVersion('1')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app));
   // A boot that fails (an invalid template, say) closes what it opened: pools, connections.
   await app.init().catch(async (err: unknown) => {
     await app.close().catch(() => undefined);

@@ -1,13 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type * as core from '#core';
 import { QueueDepths } from '#messaging';
-import {
-  type MinuteOfFinishes,
-  StatsRepository,
-  type TaskCounts,
-  type UpcomingFire,
-} from '#persistence';
+import { StatsRepository } from '#persistence';
 import { FinishesQuery, UpcomingFiresQuery } from './dto/stats.query.js';
+import { FinishesList, QueueDepthList, TaskCounts, UpcomingFireList } from './views/stats.view.js';
 
 /**
  * Aggregates for an overview (the dashboard's): each is one indexed read whose cost does not
@@ -24,26 +21,32 @@ export class StatsController {
 
   @Get('tasks')
   @ApiOperation({ summary: 'Tasks by current status, each count capped (cap in the reply)' })
-  tasks(): Promise<TaskCounts> {
+  @ApiOkResponse({ type: TaskCounts })
+  tasks(): Promise<core.TaskCounts> {
     return this.stats.taskCounts();
   }
 
   @Get('finishes')
   @ApiOperation({ summary: 'Tasks that completed or failed in each minute of the window' })
-  async finishes(@Query() query: FinishesQuery): Promise<{ items: MinuteOfFinishes[] }> {
+  @ApiOkResponse({ type: FinishesList })
+  async finishes(@Query() query: FinishesQuery): Promise<core.ItemList<core.MinuteOfFinishes>> {
     return { items: await this.stats.finishesPerMinute(query.minutes ?? 60) };
   }
 
   @Get('queues')
   @ApiOperation({ summary: 'Messages waiting in each worker queue and the step results queue' })
-  async queues(): Promise<{ items: { queue: string; depth: number }[] }> {
+  @ApiOkResponse({ type: QueueDepthList })
+  async queues(): Promise<core.ItemList<core.QueueDepth>> {
     const depths = await this.depths.read();
     return { items: [...depths].map(([queue, depth]) => ({ queue, depth })) };
   }
 
   @Get('upcoming-fires')
   @ApiOperation({ summary: 'The enabled schedules that fire next, soonest first' })
-  async upcomingFires(@Query() query: UpcomingFiresQuery): Promise<{ items: UpcomingFire[] }> {
+  @ApiOkResponse({ type: UpcomingFireList })
+  async upcomingFires(
+    @Query() query: UpcomingFiresQuery,
+  ): Promise<core.ItemList<core.UpcomingFire>> {
     return { items: await this.stats.upcomingFires(query.limit ?? 10) };
   }
 }

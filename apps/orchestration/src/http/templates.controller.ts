@@ -1,7 +1,9 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import type { TaskTemplate } from '#core';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type * as core from '#core';
 import { TemplateRepository } from '#persistence';
+import { ApiErrors } from './api-errors.js';
+import { TaskTemplate, TemplateList } from './views/task.view.js';
 
 @ApiTags('templates')
 @Controller('v1/templates')
@@ -9,7 +11,9 @@ export class TemplatesController {
   constructor(private readonly templates: TemplateRepository) {}
 
   @Get()
-  async list() {
+  @ApiOperation({ summary: 'Every registered template, with its steps' })
+  @ApiOkResponse({ type: TemplateList })
+  async list(): Promise<core.ItemList<core.TemplateSummaryView>> {
     const templates = await this.templates.list();
     return {
       items: templates.map((t) => ({
@@ -24,11 +28,14 @@ export class TemplatesController {
   }
 
   @Get(':namespace/:name/:version')
+  @ApiOperation({ summary: 'One template version as registered' })
+  @ApiOkResponse({ type: TaskTemplate })
+  @ApiErrors(404)
   async get(
     @Param('namespace') namespace: string,
     @Param('name') name: string,
     @Param('version') version: string,
-  ): Promise<TaskTemplate> {
+  ): Promise<core.TaskTemplate> {
     return (await this.templates.find(namespace, name, version)).template;
   }
 }

@@ -6,6 +6,7 @@ import {
   ContextValidator,
   type EnqueuedStep,
   MessageBus,
+  type SubmittedTask,
   type TaskTemplate,
   templateKey,
   ValidationError,
@@ -37,19 +38,6 @@ export interface TaskSubmission {
   tags?: string[] | undefined;
   /** The caller's W3C traceparent header; an invalid or missing one starts a new trace. */
   traceparent?: string | undefined;
-}
-
-export interface SubmittedTask {
-  taskUuid: string;
-  namespace: string;
-  name: string;
-  version: string;
-  status: 'steps_in_process';
-  correlationId: string;
-  /** The trace every message of this task carries. */
-  traceparent: string;
-  stepCount: number;
-  enqueuedSteps: string[];
 }
 
 /** A request checked against its template, ready to be written in any transaction. */

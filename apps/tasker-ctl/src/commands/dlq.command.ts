@@ -3,8 +3,8 @@ import {
   DLQ_REASONS,
   DLQ_RESOLUTION_STATUSES,
   type DlqEntryDetailView,
-  type DlqPage,
-  type DlqStats,
+  type DlqReason,
+  type DlqResolutionStatus,
 } from '#core';
 import { apiClientFor, positiveInteger, withApiOptions } from '../api-options.js';
 import { operatorOption } from '../operator-option.js';
@@ -34,8 +34,8 @@ interface DlqSnapshot {
 }
 
 interface ListOptions {
-  status?: string;
-  reason?: string;
+  status?: DlqResolutionStatus;
+  reason?: DlqReason;
   namespace?: string;
   limit: number;
   cursor?: string;
@@ -43,13 +43,11 @@ interface ListOptions {
 }
 
 interface ResolveOptions {
-  status: string;
+  status: DlqResolutionStatus;
   notes?: string;
   by: string;
   output: OutputFormat;
 }
-
-const entryPath = (entryUuid: string) => `/v1/dlq/${encodeURIComponent(entryUuid)}`;
 
 /**
  * `dlq list|get|resolve|stats` over /v1/dlq: tasks staleness detection moved to error. Resolving
@@ -71,7 +69,7 @@ export function registerDlqCommands(program: Command): void {
     .option('--cursor <cursor>', 'nextCursor of the previous page')
     .addOption(outputOption())
     .action(async (options: ListOptions, command: Command) => {
-      const page = await apiClientFor(command).get<DlqPage>('/v1/dlq', {
+      const page = await apiClientFor(command).dlq.list({
         status: options.status,
         reason: options.reason,
         namespace: options.namespace,
@@ -105,7 +103,7 @@ export function registerDlqCommands(program: Command): void {
     .argument('<entryUuid>')
     .addOption(outputOption())
     .action(async (entryUuid: string, options: { output: OutputFormat }, command: Command) => {
-      const entry = await apiClientFor(command).get<DlqEntryDetailView>(entryPath(entryUuid));
+      const entry = await apiClientFor(command).dlq.get(entryUuid);
       if (options.output === 'json') return printJson(entry);
       writeOut(formatEntry(entry));
     });
@@ -122,7 +120,7 @@ export function registerDlqCommands(program: Command): void {
     .addOption(operatorOption('--by <name>', 'who resolved it'))
     .addOption(outputOption())
     .action(async (entryUuid: string, options: ResolveOptions, command: Command) => {
-      const entry = await apiClientFor(command).patch<DlqEntryDetailView>(entryPath(entryUuid), {
+      const entry = await apiClientFor(command).dlq.resolve(entryUuid, {
         resolutionStatus: options.status,
         resolutionNotes: options.notes,
         resolvedBy: options.by,
@@ -135,7 +133,7 @@ export function registerDlqCommands(program: Command): void {
     .description('entries by resolution status and reason, and the age of the oldest pending one')
     .addOption(outputOption())
     .action(async (options: { output: OutputFormat }, command: Command) => {
-      const stats = await apiClientFor(command).get<DlqStats>('/v1/dlq/stats');
+      const stats = await apiClientFor(command).dlq.stats();
       if (options.output === 'json') return printJson(stats);
       const counts = (label: string, keys: readonly string[], by: Record<string, number>) =>
         formatTable(

@@ -1,9 +1,10 @@
 import { type Command, Option } from 'commander';
+import type { CreateScheduleRequest, UpdateScheduleRequest } from '#client';
 import {
   SCHEDULE_KINDS,
   SCHEDULE_OVERLAP_POLICIES,
-  type ScheduleRunPage,
-  type SchedulePage,
+  type ScheduleKind,
+  type ScheduleOverlap,
   type ScheduleView,
 } from '#core';
 import {
@@ -32,11 +33,11 @@ interface FieldOptions {
   name?: string;
   version?: string;
   context?: string;
-  kind?: string;
+  kind?: ScheduleKind;
   expression?: string;
   timezone?: string;
   misfireGraceSeconds?: number;
-  overlap?: string;
+  overlap?: ScheduleOverlap;
   description?: string;
 }
 
@@ -78,8 +79,6 @@ const DESCRIPTIONS: Record<keyof FieldOptions, string> = {
   description: 'free text shown with the schedule',
 };
 
-const schedulePath = (scheduleUuid: string) => `/v1/schedules/${encodeURIComponent(scheduleUuid)}`;
-
 /**
  * `schedule create|list|get|update|pause|resume|snooze|run-now|runs|delete` over /v1/schedules:
  * tasks created from a template on a calendar.
@@ -100,8 +99,9 @@ export function registerScheduleCommands(program: Command): void {
       options: FieldOptions & { disabled?: boolean; output: OutputFormat },
       command: Command,
     ) => {
-      const created = await apiClientFor(command).post<ScheduleView>('/v1/schedules', {
-        ...fieldBody({ context: '{}', ...options }),
+      // Commander has made sure the fields a schedule needs are there.
+      const created = await apiClientFor(command).schedules.create({
+        ...(fieldBody({ context: '{}', ...options }) as CreateScheduleRequest),
         enabled: options.disabled ? false : undefined,
       });
       if (options.output === 'json') return printJson(created);
@@ -134,10 +134,10 @@ export function registerScheduleCommands(program: Command): void {
         },
         command: Command,
       ) => {
-        const page = await apiClientFor(command).get<SchedulePage>('/v1/schedules', {
+        const page = await apiClientFor(command).schedules.list({
           namespace: options.namespace,
           name: options.name,
-          enabled: options.enabled,
+          enabled: options.enabled === undefined ? undefined : options.enabled === 'true',
           limit: options.limit,
           cursor: options.cursor,
         });
@@ -168,7 +168,7 @@ export function registerScheduleCommands(program: Command): void {
     .argument('<scheduleUuid>')
     .addOption(outputOption())
     .action(async (scheduleUuid: string, options: { output: OutputFormat }, command: Command) => {
-      const found = await apiClientFor(command).get<ScheduleView>(schedulePath(scheduleUuid));
+      const found = await apiClientFor(command).schedules.get(scheduleUuid);
       if (options.output === 'json') return printJson(found);
       writeOut(formatSchedule(found));
     });
@@ -190,10 +190,7 @@ export function registerScheduleCommands(program: Command): void {
           `nothing to change: give at least one of ${FIELDS.map(([, f]) => f.split(' ')[0]).join(', ')}`,
         );
       }
-      const updated = await apiClientFor(command).patch<ScheduleView>(
-        schedulePath(scheduleUuid),
-        body,
-      );
+      const updated = await apiClientFor(command).schedules.update(scheduleUuid, body);
       if (options.output === 'json') return printJson(updated);
       writeOut(formatSchedule(updated));
     },
@@ -208,10 +205,7 @@ export function registerScheduleCommands(program: Command): void {
       .argument('<scheduleUuid>')
       .addOption(outputOption())
       .action(async (scheduleUuid: string, options: { output: OutputFormat }, command: Command) => {
-        const changed = await apiClientFor(command).patch<ScheduleView>(
-          schedulePath(scheduleUuid),
-          { enabled },
-        );
+        const changed = await apiClientFor(command).schedules.update(scheduleUuid, { enabled });
         if (options.output === 'json') return printJson(changed);
         writeOut(formatSchedule(changed));
       });
@@ -228,10 +222,7 @@ export function registerScheduleCommands(program: Command): void {
         options: { until?: string; output: OutputFormat },
         command: Command,
       ) => {
-        const snoozed = await apiClientFor(command).post<ScheduleView>(
-          `${schedulePath(scheduleUuid)}/snooze`,
-          { until: options.until },
-        );
+        const snoozed = await apiClientFor(command).schedules.snooze(scheduleUuid, options.until);
         if (options.output === 'json') return printJson(snoozed);
         writeOut(formatSchedule(snoozed));
       },
@@ -242,10 +233,7 @@ export function registerScheduleCommands(program: Command): void {
     .argument('<scheduleUuid>')
     .addOption(outputOption())
     .action(async (scheduleUuid: string, options: { output: OutputFormat }, command: Command) => {
-      const run = await apiClientFor(command).post<{ scheduleUuid: string; taskUuid: string }>(
-        `${schedulePath(scheduleUuid)}/run-now`,
-        {},
-      );
+      const run = await apiClientFor(command).schedules.runNow(scheduleUuid);
       if (options.output === 'json') return printJson(run);
       writeOut(`created task ${run.taskUuid} from schedule ${run.scheduleUuid}`);
     });
@@ -262,10 +250,10 @@ export function registerScheduleCommands(program: Command): void {
         options: { limit: number; cursor?: string; output: OutputFormat },
         command: Command,
       ) => {
-        const page = await apiClientFor(command).get<ScheduleRunPage>(
-          `${schedulePath(scheduleUuid)}/runs`,
-          { limit: options.limit, cursor: options.cursor },
-        );
+        const page = await apiClientFor(command).schedules.runs(scheduleUuid, {
+          limit: options.limit,
+          cursor: options.cursor,
+        });
         if (options.output === 'json') return printJson(page);
         if (page.items.length === 0) writeErr('no runs yet');
         else {
@@ -291,7 +279,7 @@ export function registerScheduleCommands(program: Command): void {
     .description('delete a schedule (the tasks it created stay)')
     .argument('<scheduleUuid>')
     .action(async (scheduleUuid: string, _options: unknown, command: Command) => {
-      await apiClientFor(command).delete<undefined>(schedulePath(scheduleUuid));
+      await apiClientFor(command).schedules.delete(scheduleUuid);
       writeOut(`deleted schedule ${scheduleUuid}`);
     });
 }
@@ -310,7 +298,7 @@ function addFieldOptions(command: Command, mode: 'create' | 'update'): Command {
 }
 
 /** The request body for the fields given; undefined ones are left out of the JSON. */
-function fieldBody(options: FieldOptions): Record<string, unknown> {
+function fieldBody(options: FieldOptions): UpdateScheduleRequest {
   return {
     namespace: options.namespace,
     name: options.name,

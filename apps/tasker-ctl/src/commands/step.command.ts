@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { StepDetailView, TaskView, TransitionView } from '#core';
-import type { ApiClient } from '../api.client.js';
+import type { TaskerClient } from '#client';
+import type { StepDetailView, TransitionView } from '#core';
 import { apiClientFor, withApiOptions } from '../api-options.js';
 import { CliError } from '../cli.error.js';
 import { ExitCode } from '../exit-codes.js';
@@ -62,7 +62,7 @@ export function registerStepCommands(program: Command): void {
         command: Command,
       ) => {
         const api = apiClientFor(command);
-        const found = await api.get<StepDetailView>(await stepPath(api, taskUuid, ref));
+        const found = await api.steps.get(taskUuid, await stepUuidOf(api, taskUuid, ref));
         if (options.output === 'json') return printJson(found);
         writeOut(formatStepDetail(found));
       },
@@ -84,7 +84,7 @@ export function registerStepCommands(program: Command): void {
         const api = apiClientFor(command);
         const result =
           options.result === undefined ? undefined : readJsonOption('--result', options.result);
-        const changed = await api.patch<StepDetailView>(await stepPath(api, taskUuid, ref), {
+        const changed = await api.steps.act(taskUuid, await stepUuidOf(api, taskUuid, ref), {
           action,
           operator: options.operator,
           reason: options.reason,
@@ -96,11 +96,10 @@ export function registerStepCommands(program: Command): void {
   }
 }
 
-/** The step's route; a step given by name is looked up in its task. */
-async function stepPath(api: ApiClient, taskUuid: string, ref: string): Promise<string> {
-  const taskPath = `/v1/tasks/${encodeURIComponent(taskUuid)}`;
-  if (UUID.test(ref)) return `${taskPath}/steps/${ref}`;
-  const task = await api.get<TaskView>(taskPath);
+/** The step's UUID; a step given by name is looked up in its task. */
+async function stepUuidOf(api: TaskerClient, taskUuid: string, ref: string): Promise<string> {
+  if (UUID.test(ref)) return ref;
+  const task = await api.tasks.get(taskUuid);
   const found = task.steps.find((s) => s.name === ref);
   if (!found) {
     const names = inDagOrder(task.steps).map((s) => s.name);
@@ -109,7 +108,7 @@ async function stepPath(api: ApiClient, taskUuid: string, ref: string): Promise<
       `task ${taskUuid} has no step named '${ref}' (its steps: ${names.join(', ')})`,
     );
   }
-  return `${taskPath}/steps/${found.stepUuid}`;
+  return found.stepUuid;
 }
 
 /** `step get` as a table: the step's fields, then its history oldest first. */

@@ -1,11 +1,8 @@
 import { clearScreenDown, moveCursor } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { isTerminalTaskState, type StepState, type TaskView } from '#core';
-import type { ApiClient } from '../api.client.js';
+import { type TaskerClient, TaskerWaitTimeoutError } from '#client';
+import type { StepState, TaskView } from '#core';
 import { completedSteps, stepOutcome } from './task-view.js';
 import { inDagOrder } from './template-graph.js';
-
-const POLL_INTERVAL_MS = 500;
 
 /** How a progress display shows one reading of the task. */
 interface ProgressDisplay {
@@ -17,21 +14,20 @@ interface ProgressDisplay {
  * stderr: redrawn in place on a terminal, else one line per change. Returns the last reading.
  */
 export async function waitForTask(
-  api: ApiClient,
+  api: TaskerClient,
   taskUuid: string,
   timeoutMs: number | undefined,
 ): Promise<{ task: TaskView; timedOut: boolean }> {
   const display: ProgressDisplay = process.stderr.isTTY ? new RedrawnDisplay() : new LineDisplay();
-  const started = Date.now();
-  for (;;) {
-    const task = await api.get<TaskView>(`/v1/tasks/${encodeURIComponent(taskUuid)}`);
-    const elapsed = Date.now() - started;
-    display.show(task, elapsed);
-    if (isTerminalTaskState(task.status)) return { task, timedOut: false };
-    if (timeoutMs !== undefined && elapsed >= timeoutMs) return { task, timedOut: true };
-    const wait =
-      timeoutMs === undefined ? POLL_INTERVAL_MS : Math.min(POLL_INTERVAL_MS, timeoutMs - elapsed);
-    await sleep(Math.max(0, wait));
+  try {
+    const task = await api.tasks.waitFor(taskUuid, {
+      timeoutMs,
+      onReading: (reading, elapsedMs) => display.show(reading, elapsedMs),
+    });
+    return { task, timedOut: false };
+  } catch (err) {
+    if (err instanceof TaskerWaitTimeoutError) return { task: err.task, timedOut: true };
+    throw err;
   }
 }
 

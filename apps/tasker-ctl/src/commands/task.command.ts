@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { TASK_STATES, type TaskPage, type TaskView } from '#core';
+import { TASK_STATES, type TaskState } from '#core';
 import { apiClientFor, positiveInteger, withApiOptions } from '../api-options.js';
 import { CliError } from '../cli.error.js';
 import { ExitCode } from '../exit-codes.js';
@@ -33,20 +33,8 @@ interface CreateOptions {
   output: OutputFormat;
 }
 
-/** POST /v1/tasks */
-interface SubmittedTask {
-  taskUuid: string;
-  namespace: string;
-  name: string;
-  version: string;
-  status: string;
-  stepCount: number;
-}
-
 /** Terminal states a waiting script may treat as success. */
 const SUCCESS_STATES: readonly string[] = ['complete', 'resolved_manually'];
-
-const taskPath = (taskUuid: string) => `/v1/tasks/${encodeURIComponent(taskUuid)}`;
 
 /** `task create|get|list|cancel|steps` over /v1/tasks. */
 export function registerTaskCommands(program: Command): void {
@@ -70,7 +58,7 @@ export function registerTaskCommands(program: Command): void {
     .addOption(outputOption())
     .action(async (options: CreateOptions, command: Command) => {
       const api = apiClientFor(command);
-      const submitted = await api.post<SubmittedTask>('/v1/tasks', {
+      const submitted = await api.tasks.create({
         namespace: options.namespace,
         name: options.name,
         version: options.version,
@@ -112,7 +100,7 @@ export function registerTaskCommands(program: Command): void {
     .argument('<taskUuid>')
     .addOption(outputOption())
     .action(async (taskUuid: string, options: { output: OutputFormat }, command: Command) => {
-      const found = await apiClientFor(command).get<TaskView>(taskPath(taskUuid));
+      const found = await apiClientFor(command).tasks.get(taskUuid);
       if (options.output === 'json') return printJson(found);
       writeOut(formatTask(found));
     });
@@ -122,7 +110,7 @@ export function registerTaskCommands(program: Command): void {
     .argument('<taskUuid>')
     .addOption(outputOption())
     .action(async (taskUuid: string, options: { output: OutputFormat }, command: Command) => {
-      const found = await apiClientFor(command).get<TaskView>(taskPath(taskUuid));
+      const found = await apiClientFor(command).tasks.get(taskUuid);
       if (options.output === 'json') return printJson(found.steps);
       writeOut(formatSteps(found.steps));
     });
@@ -140,14 +128,14 @@ export function registerTaskCommands(program: Command): void {
         options: {
           namespace?: string;
           name?: string;
-          status?: string;
+          status?: TaskState;
           limit: number;
           cursor?: string;
           output: OutputFormat;
         },
         command: Command,
       ) => {
-        const page = await apiClientFor(command).get<TaskPage>('/v1/tasks', {
+        const page = await apiClientFor(command).tasks.list({
           namespace: options.namespace,
           name: options.name,
           status: options.status,
@@ -182,11 +170,7 @@ export function registerTaskCommands(program: Command): void {
         options: { reason?: string; output: OutputFormat },
         command: Command,
       ) => {
-        const reply = await apiClientFor(command).delete<{
-          taskUuid: string;
-          status: string;
-          cancelledSteps: number;
-        }>(taskPath(taskUuid), { reason: options.reason });
+        const reply = await apiClientFor(command).tasks.cancel(taskUuid, options.reason);
         if (options.output === 'json') return printJson(reply);
         writeOut(
           formatFields([

@@ -12,12 +12,7 @@ import { apiClientFor, withApiOptions } from '../api-options.js';
 import { CliError } from '../cli.error.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatTable, type OutputFormat, outputOption, printJson, writeOut } from '../output.js';
-import { type GraphTemplate, renderGraphMermaid, renderGraphText } from './template-graph.js';
-
-/** GET /v1/templates */
-interface TemplateList {
-  items: (GraphTemplate & { description: string | null })[];
-}
+import { renderGraphMermaid, renderGraphText } from './template-graph.js';
 
 /**
  * `template list|validate|graph`: registered templates over the API; template files checked
@@ -32,7 +27,7 @@ export function registerTemplateCommands(program: Command): void {
     .description('templates registered in orchestration')
     .addOption(outputOption())
     .action(async (options: { output: OutputFormat }, command: Command) => {
-      const list = await apiClientFor(command).get<TemplateList>('/v1/templates');
+      const list = await apiClientFor(command).templates.list();
       if (options.output === 'json') return printJson(list);
       writeOut(
         formatTable(
@@ -103,7 +98,7 @@ export function registerTemplateCommands(program: Command): void {
     .action(async (ref: string, options: { format: 'text' | 'mermaid' }, command: Command) => {
       const graph = (await isFile(ref))
         ? await localTemplate(ref)
-        : await apiClientFor(command).get<TaskTemplate>(`/v1/templates/${templatePath(ref)}`);
+        : await apiClientFor(command).templates.get(...templateRef(ref));
       writeOut(options.format === 'mermaid' ? renderGraphMermaid(graph) : renderGraphText(graph));
     });
 }
@@ -131,7 +126,7 @@ async function localTemplate(path: string): Promise<TaskTemplate> {
   return report.template;
 }
 
-function templatePath(ref: string): string {
+function templateRef(ref: string): [namespace: string, name: string, version: string] {
   const parts = ref.split('/');
   if (parts.length !== 3 || parts.some((p) => p.length === 0)) {
     throw new CliError(
@@ -139,7 +134,7 @@ function templatePath(ref: string): string {
       `template must be namespace/name/version (like examples/diamond/1.0.0), got ${ref}`,
     );
   }
-  return parts.map(encodeURIComponent).join('/');
+  return parts as [string, string, string];
 }
 
 /**

@@ -65,3 +65,47 @@ export interface TaskPage {
   /** Pass back as `cursor` for the next (older) page; null on the last page. */
   nextCursor: string | null;
 }
+
+/** The reply to a submission: the task is created and its root steps are enqueued. */
+export interface SubmittedTask {
+  taskUuid: string;
+  namespace: string;
+  name: string;
+  version: string;
+  status: 'steps_in_process';
+  correlationId: string;
+  /** The trace every message of this task carries. */
+  traceparent: string;
+  stepCount: number;
+  enqueuedSteps: string[];
+}
+
+/** The reply to a cancellation. */
+export interface CancelledTask {
+  taskUuid: string;
+  status: 'cancelled';
+  cancelledSteps: number;
+}
+
+/** One step transition of a task, without its metadata: a point on the task's timeline. */
+export interface StepTransitionView {
+  stepUuid: string;
+  fromState: string | null;
+  toState: string;
+  createdAt: string;
+}
+
+/** A registered template as the templates list shows it. */
+export interface TemplateSummaryView {
+  namespace: string;
+  name: string;
+  version: string;
+  description: string | null;
+  identityStrategy: 'strict' | 'caller_provided' | 'always_unique';
+  steps: { name: string; handler: string; dependsOn: string[] }[];
+}
+
+/** Lists that are not paged: every item in one reply. */
+export interface ItemList<T> {
+  items: T[];
+}

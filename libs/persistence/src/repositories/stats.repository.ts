@@ -1,30 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { TASK_STATES, type TaskState } from '#core';
+import {
+  type MinuteOfFinishes,
+  TASK_STATES,
+  type TaskCounts,
+  type TaskState,
+  type UpcomingFire,
+} from '#core';
 
 /** Counts stop here: past it a dashboard shows "10,000+", and no count reads more entries. */
 export const TASK_COUNT_CAP = 10_000;
-
-export interface TaskCounts {
-  /** Tasks whose current state is each state, at most TASK_COUNT_CAP (then "at least"). */
-  byStatus: Record<TaskState, number>;
-  cap: number;
-}
-
-export interface MinuteOfFinishes {
-  /** Start of the minute (UTC, ISO 8601). */
-  minute: string;
-  complete: number;
-  error: number;
-}
-
-export interface UpcomingFire {
-  scheduleUuid: string;
-  namespace: string;
-  name: string;
-  nextFireAt: string;
-}
 
 /**
  * The overview's aggregate reads, through the small read pool (never the hot path's), each

@@ -4,6 +4,7 @@ import { DataSource, type SelectQueryBuilder } from 'typeorm';
 import type {
   StepDetailView,
   StepState,
+  StepTransitionView,
   StepView,
   TaskPage,
   TaskState,
@@ -33,14 +34,6 @@ export interface TaskListFilter {
   limit: number;
   /** The last taskUuid of the previous page: tasks are listed newest first (UUIDv7 order). */
   cursor?: string | undefined;
-}
-
-/** One step transition as a timeline draws it. */
-export interface StepTransitionRow {
-  stepUuid: string;
-  fromState: string | null;
-  toState: string;
-  createdAt: string;
 }
 
 /** A summary as the database returns it: timestamps are still Dates. */
@@ -141,9 +134,9 @@ export class TaskQueryRepository {
    * timeline needs, in one read: an index led by workflow_steps.task_uuid, then each step's
    * (step, sort_key) index.
    */
-  async stepTransitions(taskUuid: string): Promise<StepTransitionRow[]> {
+  async stepTransitions(taskUuid: string): Promise<StepTransitionView[]> {
     const rows = await this.dataSource.query<
-      (Omit<StepTransitionRow, 'createdAt'> & { createdAt: Date })[]
+      (Omit<StepTransitionView, 'createdAt'> & { createdAt: Date })[]
     >(
       `SELECT st.workflow_step_uuid AS "stepUuid", st.from_state AS "fromState",
               st.to_state AS "toState", st.created_at AS "createdAt"

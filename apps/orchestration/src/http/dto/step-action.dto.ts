@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { STEP_ACTIONS, type StepAction } from '#core';
+import { ANY_JSON } from '../views/json-schema.js';
 
 export class StepActionDto {
   @ApiProperty({ enum: STEP_ACTIONS })
@@ -20,6 +21,7 @@ export class StepActionDto {
   reason!: string;
 
   @ApiPropertyOptional({
+    ...ANY_JSON,
     description: 'complete_manually only: the step result downstream steps receive',
     example: { value: 42 },
   })

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { TEMPLATE_NAME_MAX_LENGTH, TEMPLATE_NAME_PATTERN, TEMPLATE_VERSION_PATTERN } from '#core';
+import { JSON_OBJECT } from '../views/json-schema.js';
 
 /** Which template to run and with what context: tasks and schedules name it the same way. */
 export class TemplateRefDto {
@@ -25,7 +26,11 @@ export class TemplateRefDto {
   @Matches(TEMPLATE_VERSION_PATTERN, { message: 'version must look like 1.2.3' })
   version?: string;
 
-  @ApiProperty({ example: { n: 3 }, description: "Validated against the template's input_schema" })
+  @ApiProperty({
+    ...JSON_OBJECT,
+    example: { n: 3 },
+    description: "Validated against the template's input_schema",
+  })
   @IsObject({ message: 'context must be a JSON object' })
   context!: Record<string, unknown>;
 }

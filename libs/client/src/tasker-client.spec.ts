@@ -1,14 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiClient } from './api.client.js';
-import { CliError } from './cli.error.js';
-import { ExitCode } from './exit-codes.js';
+import { TaskerClient } from './tasker-client.js';
+import {
+  TaskerApiError,
+  TaskerConnectionError,
+  TaskerRequestError,
+  TaskerServerError,
+} from './tasker-client.error.js';
 
 /**
  * The client against a real HTTP server on loopback that answers what each test sets, for the
- * replies a running orchestration rarely gives (5xx, bodies that are not JSON, silence).
+ * replies a running orchestration rarely gives (5xx, bodies that are not JSON, silence). The
+ * replies it does give are checked against a real one in test/client.e2e-spec.ts.
  */
-describe('ApiClient', () => {
+describe('TaskerClient over HTTP', () => {
   let server: Server;
   let baseUrl: string;
   let answer: (request: IncomingMessage, response: ServerResponse) => void;
@@ -35,17 +40,17 @@ describe('ApiClient', () => {
       response.end(body);
     };
 
-  async function failure(client: ApiClient, path = '/v1/tasks'): Promise<CliError> {
-    const error = await client.get(path).then(
+  async function failure(client: TaskerClient): Promise<Error> {
+    const error = await client.tasks.list().then(
       () => undefined,
       (err: unknown) => err,
     );
-    if (!(error instanceof CliError)) throw new Error(`expected a CliError, got ${String(error)}`);
+    if (!(error instanceof Error)) throw new Error(`expected an error, got ${String(error)}`);
     return error;
   }
 
   const client = (options: { apiKey?: string; timeoutMs?: number; prefix?: string } = {}) =>
-    new ApiClient({
+    new TaskerClient({
       baseUrl: `${baseUrl}${options.prefix ?? ''}`,
       apiKey: options.apiKey,
       timeoutMs: options.timeoutMs ?? 5000,
@@ -53,7 +58,7 @@ describe('ApiClient', () => {
 
   it('sends the key and the query under the base path, and returns the JSON body', async () => {
     answer = reply(200, '{"items":[]}');
-    const body = await client({ apiKey: 'k'.repeat(20), prefix: '/tasker/' }).get('/v1/tasks', {
+    const body = await client({ apiKey: 'k'.repeat(20), prefix: '/tasker/' }).tasks.list({
       namespace: 'a b',
       cursor: undefined,
       limit: 5,
@@ -70,7 +75,7 @@ describe('ApiClient', () => {
       request.on('data', (chunk: string) => (received += chunk));
       request.on('end', () => reply(200, '{"enabled":false}')(request, response));
     };
-    const patched = await client().patch('/v1/schedules/s', { enabled: false });
+    const patched = await client().schedules.update('s', { enabled: false });
     expect(patched).toEqual({ enabled: false });
     expect(seen?.method).toBe('PATCH');
     expect(seen?.headers['content-type']).toBe('application/json');
@@ -80,24 +85,25 @@ describe('ApiClient', () => {
       response.writeHead(204);
       response.end();
     };
-    await expect(client().delete('/v1/schedules/s')).resolves.toBeUndefined();
+    await expect(client().schedules.delete('s')).resolves.toBeUndefined();
     expect(seen?.method).toBe('DELETE');
   });
 
-  it('a 5xx exits 5 with the message and when to retry', async () => {
+  it('a 5xx is a TaskerServerError with the message and when to retry', async () => {
     answer = reply(
       503,
       JSON.stringify({ statusCode: 503, message: 'namespace examples has 90 steps waiting' }),
       { 'retry-after': '5' },
     );
     const error = await failure(client());
-    expect(error.exitCode).toBe(ExitCode.ServerError);
+    expect(error).toBeInstanceOf(TaskerServerError);
+    expect(error).toMatchObject({ status: 503, retryAfter: '5', code: undefined });
     expect(error.message).toBe(
       'GET /v1/tasks answered 503 Service Unavailable: namespace examples has 90 steps waiting (retry after 5 s)',
     );
   });
 
-  it("a 4xx exits 4 listing each of Nest's validation messages", async () => {
+  it("a 4xx is a TaskerRequestError listing each of Nest's validation messages", async () => {
     answer = reply(
       400,
       JSON.stringify({
@@ -107,7 +113,7 @@ describe('ApiClient', () => {
       }),
     );
     const error = await failure(client());
-    expect(error.exitCode).toBe(ExitCode.ClientError);
+    expect(error).toBeInstanceOf(TaskerRequestError);
     expect(error.message).toBe(
       'GET /v1/tasks answered 400 Bad Request:\n' +
         '  - limit must not be greater than 200\n' +
@@ -115,22 +121,38 @@ describe('ApiClient', () => {
     );
   });
 
-  it('a reply that is not JSON exits 5, and an error body that is not JSON is shown as text', async () => {
+  it('a domain error carries its code and details', async () => {
+    const body = {
+      statusCode: 409,
+      error: 'duplicate_task',
+      message: 'a task with the same identity already exists: t',
+      details: { existingTaskUuid: 't' },
+    };
+    answer = reply(409, JSON.stringify(body));
+    const error = await failure(client());
+    expect(error).toBeInstanceOf(TaskerRequestError);
+    expect(error).toMatchObject({ status: 409, code: 'duplicate_task', body });
+    expect(error.message).toBe(
+      'GET /v1/tasks answered 409 Conflict (duplicate_task): a task with the same identity already exists: t',
+    );
+  });
+
+  it('a reply that is not JSON is a TaskerServerError, and an error body that is not JSON is shown as text', async () => {
     answer = reply(200, '<html>proxy</html>');
-    expect(await failure(client())).toMatchObject({
-      exitCode: ExitCode.ServerError,
-      message: 'GET /v1/tasks answered 200 with a body that is not JSON',
-    });
+    const error = await failure(client());
+    expect(error).toBeInstanceOf(TaskerServerError);
+    expect(error.message).toBe('GET /v1/tasks answered 200 with a body that is not JSON');
     answer = reply(502, 'upstream down');
     expect((await failure(client())).message).toBe(
       'GET /v1/tasks answered 502 Bad Gateway: upstream down',
     );
   });
 
-  it('no answer within the request timeout exits 3', async () => {
+  it('no answer within the request timeout is a TaskerConnectionError', async () => {
     answer = () => undefined; // holds the request open
     const error = await failure(client({ timeoutMs: 200 }));
-    expect(error.exitCode).toBe(ExitCode.Connection);
+    expect(error).toBeInstanceOf(TaskerConnectionError);
+    expect(error).not.toBeInstanceOf(TaskerApiError);
     expect(error.message).toContain(
       `cannot reach the Tasker API at ${baseUrl}: no answer within 0.2 s`,
     );
