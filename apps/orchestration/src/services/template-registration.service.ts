@@ -26,6 +26,8 @@ export class TemplateRegistrationService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const templates = await loadTemplatesFromDirectory(this.config.templatePath, {
       stalenessDefaults: this.config.staleness,
+      environment: this.config.env,
+      onWarning: (source, warning) => this.logger.warn(`${source}: ${warning}`),
     });
     await this.templates.register(templates);
     const namespaces = [...new Set(templates.map((t) => t.namespace))];

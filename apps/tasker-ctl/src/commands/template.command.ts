@@ -5,6 +5,7 @@ import {
   ConfigError,
   findTemplateFiles,
   type TaskTemplate,
+  type TemplateCheckOptions,
   type TemplateFile,
   templateKey,
 } from '#core';
@@ -54,9 +55,7 @@ export function registerTemplateCommands(program: Command): void {
       if (files.length === 0) {
         throw new CliError(ExitCode.Usage, `no .yaml or .yml files in ${paths.join(', ')}`);
       }
-      const reports = await checkTemplateFiles(files, {
-        stalenessDefaults: await stalenessThresholds(),
-      });
+      const reports = await checkTemplateFiles(files, await orchestrationChecks());
       const bad = reports.filter((r) => r.problems.length > 0);
       if (options.output === 'json') {
         printJson({
@@ -65,16 +64,18 @@ export function registerTemplateCommands(program: Command): void {
             file: r.source,
             template: r.template ? templateKey(r.template) : null,
             problems: r.problems,
+            warnings: r.warnings,
           })),
         });
       } else {
         writeOut(
           reports
-            .flatMap((r) =>
-              r.template
+            .flatMap((r) => [
+              ...(r.template
                 ? [`${r.source}: ok (${templateKey(r.template)}, ${r.template.steps.length} steps)`]
-                : r.problems.map((p) => `${r.source}: ${p}`),
-            )
+                : r.problems.map((p) => `${r.source}: ${p}`)),
+              ...r.warnings.map((w) => `${r.source}: warning: ${w}`),
+            ])
             .join('\n'),
         );
       }
@@ -138,13 +139,15 @@ function templateRef(ref: string): [namespace: string, name: string, version: st
 }
 
 /**
- * Orchestration's staleness thresholds as it would read them here (TASKER_STALE_*, the config
- * file, defaults): boot refuses a step timeout past them, so validate does too.
+ * Orchestration's staleness thresholds and TASKER_ENV as it would read them here (TASKER_STALE_*,
+ * the config file, defaults): boot refuses a step timeout past the thresholds, so validate does
+ * too, and applies the same environment's overrides.
  */
-async function stalenessThresholds() {
+async function orchestrationChecks(): Promise<TemplateCheckOptions> {
   const { loadConfigSource, parseOrchestrationConfig } = await import('#config');
   try {
-    return parseOrchestrationConfig(loadConfigSource(process.env)).staleness;
+    const config = parseOrchestrationConfig(loadConfigSource(process.env));
+    return { stalenessDefaults: config.staleness, environment: config.env };
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(ExitCode.Usage, err.message);
     throw err;

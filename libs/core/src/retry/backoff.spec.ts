@@ -20,6 +20,16 @@ describe('computeBackoffMs', () => {
     expect(computeBackoffMs({ ...policy, backoff: 'fixed' }, 5)).toBe(500);
   });
 
+  it('grows linearly, by Fibonacci numbers, or not at all, as Tasker Core templates ask', () => {
+    const at = (backoff: 'linear' | 'fibonacci' | 'none', attempts: number[]) =>
+      attempts.map((a) => computeBackoffMs({ ...policy, backoff }, a));
+    expect(at('linear', [1, 2, 3, 4])).toEqual([500, 1000, 1500, 2000]);
+    expect(at('fibonacci', [1, 2, 3, 4, 5, 6])).toEqual([500, 500, 1000, 1500, 2500, 4000]);
+    expect(at('fibonacci', [40, 5000])).toEqual([30000, 30000]);
+    expect(at('none', [1, 7])).toEqual([0, 0]);
+    expect(computeBackoffMs({ ...policy, backoff: 'none' }, 1, { hintMs: 900 })).toBe(900);
+  });
+
   it('spreads by at most ±jitter and never past the cap', () => {
     const jittered = { ...policy, jitter: 0.2 };
     expect(computeBackoffMs(jittered, 3, { random: () => 0 })).toBe(1600);

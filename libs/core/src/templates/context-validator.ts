@@ -1,23 +1,48 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
 import { errorMessage, TemplateValidationError } from '../errors/tasker.error.js';
 import { templateKey, type TaskTemplate } from './task-template.js';
 
-/** The ajv settings used for template input schemas everywhere. */
-function createAjv(): Ajv {
-  return new Ajv({ allErrors: true, strict: false });
+const addFormats = formatsModule.default;
+
+/**
+ * The ajv settings used for template input schemas everywhere: every format of JSON Schema
+ * (date, date-time, email, uri, uuid, …, from ajv-formats) is checked. Unknown keywords are
+ * allowed (annotations such as `example`); an unknown format is reported to `onUnknownFormat`,
+ * since ajv would otherwise accept any value for it with only a warning.
+ */
+function createAjv(onUnknownFormat: (message: string) => void = () => undefined): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: false,
+    logger: {
+      log: () => undefined,
+      warn: (...args: unknown[]) => {
+        const message = args.map(String).join(' ');
+        if (message.startsWith('unknown format')) onUnknownFormat(message);
+      },
+      error: () => undefined,
+    },
+  });
+  addFormats(ajv);
+  return ajv;
 }
 
 /**
- * Why `schema` does not compile as a JSON Schema, or null when it does. Uses a throwaway ajv
- * instance so that `$id`s of schemas checked earlier cannot collide.
+ * Why `schema` does not compile as a JSON Schema (or names a format no validator knows), or
+ * null when it is fine. Uses a throwaway ajv instance so that `$id`s of schemas checked earlier
+ * cannot collide.
  */
 export function compileSchemaProblem(schema: Record<string, unknown>): string | null {
+  const unknownFormats: string[] = [];
   try {
-    createAjv().compile(schema);
-    return null;
+    createAjv((message) =>
+      unknownFormats.push(message.replace(' ignored in schema at path ', ' at ')),
+    ).compile(schema);
   } catch (error) {
     return errorMessage(error);
   }
+  return unknownFormats.length > 0 ? [...new Set(unknownFormats)].join('; ') : null;
 }
 
 /** ajv errors as readable lines: "/n must be integer", "must have required property 'n'". */

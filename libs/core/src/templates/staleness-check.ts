@@ -5,16 +5,20 @@ const RUNNING_TASK_THRESHOLDS = [
   {
     key: 'stepsInProcessMinutes',
     templateKey: 'steps_in_process_minutes',
+    coreKey: 'max_steps_in_process_minutes',
     variable: 'TASKER_STALE_STEPS_IN_PROCESS_MINUTES',
   },
   {
     key: 'waitingForDependenciesMinutes',
     templateKey: 'waiting_for_dependencies_minutes',
+    coreKey: 'max_waiting_for_dependencies_minutes',
     variable: 'TASKER_STALE_WAITING_FOR_DEPENDENCIES_MINUTES',
   },
 ] as const satisfies readonly {
   key: keyof StalenessThresholds;
   templateKey: string;
+  /** The same threshold in a Tasker Core template's `lifecycle`. */
+  coreKey: string;
   variable: string;
 }[];
 
@@ -26,12 +30,14 @@ const RUNNING_TASK_THRESHOLDS = [
  * step, its timeout and the threshold with where it comes from.
  */
 export function findStalenessProblems(
-  template: Pick<TaskTemplate, 'steps' | 'staleness'>,
+  template: Pick<TaskTemplate, 'steps' | 'staleness' | 'format'>,
   defaults?: Required<StalenessThresholds>,
 ): string[] {
-  const thresholds = RUNNING_TASK_THRESHOLDS.flatMap(({ key, templateKey, variable }) => {
+  const core = template.format === 'tasker_core';
+  const thresholds = RUNNING_TASK_THRESHOLDS.flatMap(({ key, templateKey, coreKey, variable }) => {
     const own = template.staleness?.[key];
-    if (own !== undefined) return [{ minutes: own, from: `staleness.${templateKey}` }];
+    const from = core ? `lifecycle.${coreKey}` : `staleness.${templateKey}`;
+    if (own !== undefined) return [{ minutes: own, from }];
     return defaults ? [{ minutes: defaults[key], from: variable }] : [];
   });
   if (thresholds.length === 0) return [];

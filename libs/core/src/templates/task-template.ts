@@ -7,18 +7,90 @@ export const IDENTITY_STRATEGIES: readonly IdentityStrategy[] = [
   'always_unique',
 ];
 
+/**
+ * How the delay before a retry grows with the attempt: `fixed` and `none` (no delay) keep it
+ * constant, `linear` is base × attempt, `fibonacci` base × fib(attempt), `exponential`
+ * base × 2^(attempt-1). `none`, `linear` and `fibonacci` come from Tasker Core's templates.
+ */
+export type BackoffKind = 'exponential' | 'fixed' | 'linear' | 'fibonacci' | 'none';
+export const BACKOFF_KINDS: readonly BackoffKind[] = [
+  'exponential',
+  'fixed',
+  'linear',
+  'fibonacci',
+  'none',
+];
+
 export interface RetryPolicy {
   /** Total runs allowed, the first one included. */
   maxAttempts: number;
-  backoff: 'exponential' | 'fixed';
+  backoff: BackoffKind;
   backoffBaseMs: number;
   maxBackoffMs: number;
   /** Fraction (0..1) of random spread applied to each delay. */
   jitter: number;
 }
 
+/**
+ * Tasker Core's step types. `standard` runs like any step; the others shape the graph at run
+ * time (a decision creates the branches it names, a batchable step fans out into batch workers
+ * made from a `batch_worker` step, a deferred convergence step waits for whichever of its
+ * parents were created).
+ */
+export type StepKind =
+  'standard' | 'decision' | 'deferred_convergence' | 'batchable' | 'batch_worker';
+export const STEP_KINDS: readonly StepKind[] = [
+  'standard',
+  'decision',
+  'deferred_convergence',
+  'batchable',
+  'batch_worker',
+];
+
+/** When a step publishes a declared event (Tasker Core's `publishes_events`). */
+export type EventCondition =
+  'success' | 'failure' | 'retryable_failure' | 'permanent_failure' | 'always';
+export const EVENT_CONDITIONS: readonly EventCondition[] = [
+  'success',
+  'failure',
+  'retryable_failure',
+  'permanent_failure',
+  'always',
+];
+export type EventDelivery = 'durable' | 'fast' | 'broadcast';
+export const EVENT_DELIVERIES: readonly EventDelivery[] = ['durable', 'fast', 'broadcast'];
+
+export interface EventDeclaration {
+  name: string;
+  description?: string;
+  condition: EventCondition;
+  /** JSON Schema of the payload; `{}` accepts anything. */
+  schema: Record<string, unknown>;
+  delivery: EventDelivery;
+  /** A custom publisher by name; absent means the default one. */
+  publisher?: string;
+}
+
+export type BatchFailureStrategy = 'continue_on_failure' | 'fail_fast' | 'isolate';
+export const BATCH_FAILURE_STRATEGIES: readonly BatchFailureStrategy[] = [
+  'continue_on_failure',
+  'fail_fast',
+  'isolate',
+];
+
+/** Tasker Core's `batch_config` of a batch worker step. */
+export interface BatchConfig {
+  batchSize: number;
+  parallelism: number;
+  cursorField: string;
+  /** The `batch_worker` step instantiated for each batch. */
+  workerTemplate: string;
+  failureStrategy: BatchFailureStrategy;
+}
+
 export interface StepTemplate {
   name: string;
+  /** The handler's name; a Tasker Core template's `handler.callable`. */
   handler: string;
   dependsOn: string[];
   retryable: boolean;
@@ -26,6 +98,21 @@ export interface StepTemplate {
   timeoutSeconds: number;
   /** Static inputs handed to the handler, from the template. */
   inputs: Record<string, unknown>;
+  /** Absent means `standard`. */
+  kind?: StepKind;
+  description?: string;
+  /**
+   * The handler's configuration: a Tasker Core template's `handler.initialization`, after the
+   * overrides of the environment. Reaches the handler as its step config.
+   */
+  config?: Record<string, unknown>;
+  /** Tasker Core's `handler.method`: the handler's entry point when it is not `call`. */
+  handlerMethod?: string;
+  /** Tasker Core's `handler.resolver`: which resolver finds the handler. */
+  handlerResolver?: string;
+  systemDependency?: string;
+  publishesEvents?: EventDeclaration[];
+  batch?: BatchConfig;
 }
 
 /** Minutes a task may stay in a state before staleness detection gives up on it. */
@@ -51,6 +138,16 @@ export interface TaskTemplate {
   staleness?: StalenessThresholds;
   /** Where the template was read from, for error messages. */
   source: string;
+  /** Absent for our own format. */
+  format?: 'tasker_core';
+  /** Tasker Core's `metadata` (author, tags, documentation_url, …), kept as written. */
+  metadata?: Record<string, unknown>;
+  /** Tasker Core's `system_dependencies`. */
+  systemDependencies?: { primary: string; secondary: string[] };
+  /** Tasker Core's `domain_events`: the events the template's steps may publish. */
+  domainEvents?: { name: string; description?: string; schema: Record<string, unknown> }[];
+  /** The TASKER_ENV whose `environments` overrides were applied, when the template had any. */
+  environment?: string;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -65,4 +162,20 @@ export const DEFAULT_STEP_TIMEOUT_SECONDS = 30;
 
 export function templateKey(t: { namespace: string; name: string; version: string }): string {
   return `${t.namespace}/${t.name}@${t.version}`;
+}
+
+/**
+ * What a template asks for that this version of Tasker loads but does not run yet: steps of a
+ * kind other than `standard`, and handler methods other than `call`. Submissions of such a
+ * template are refused with these reasons rather than run with a different meaning.
+ */
+export function unsupportedStepFeatures(template: Pick<TaskTemplate, 'steps'>): string[] {
+  return template.steps.flatMap((step) => [
+    ...(step.kind !== undefined && step.kind !== 'standard'
+      ? [`step '${step.name}' is of type ${step.kind}`]
+      : []),
+    ...(step.handlerMethod !== undefined && step.handlerMethod !== 'call'
+      ? [`step '${step.name}' calls handler method '${step.handlerMethod}'`]
+      : []),
+  ]);
 }

@@ -14,6 +14,8 @@ export interface TemplateCheckOptions {
    * problem (findStalenessProblems). Without them only the templates' own overrides count.
    */
   stalenessDefaults?: Required<StalenessThresholds>;
+  /** The TASKER_ENV whose `environments` overrides apply (Tasker Core's format). */
+  environment?: string;
 }
 
 /**
@@ -26,7 +28,10 @@ export interface TemplateCheckOptions {
  */
 export async function loadTemplatesFromDirectory(
   dir: string,
-  options: TemplateCheckOptions = {},
+  options: TemplateCheckOptions & {
+    /** Told what a valid template has that is ignored (see parseTemplate's warnings). */
+    onWarning?: (source: string, warning: string) => void;
+  } = {},
 ): Promise<TaskTemplate[]> {
   let info;
   try {
@@ -57,6 +62,9 @@ export async function loadTemplatesFromDirectory(
     );
   }
 
+  for (const report of reports) {
+    for (const warning of report.warnings) options.onWarning?.(report.source, warning);
+  }
   const templates = reports.flatMap((r) => (r.template ? [r.template] : []));
   const key = (t: TaskTemplate) => templateKey(t);
   return templates.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
@@ -74,6 +82,8 @@ export interface TemplateFileReport {
   template?: TaskTemplate;
   /** Every problem found, each naming the step where it is about one. */
   problems: string[];
+  /** What is accepted but ignored: keys Tasker Core's format does not know. */
+  warnings: string[];
 }
 
 /**
@@ -89,11 +99,15 @@ export async function checkTemplateFiles(
   const reports: TemplateFileReport[] = [];
   const byKey = new Map<string, string>();
   for (const { path, source } of files) {
+    const warnings: string[] = [];
     try {
-      const template = parseTemplate(await readYaml(path, source), source);
+      const template = parseTemplate(await readYaml(path, source), source, {
+        ...(options.environment !== undefined ? { environment: options.environment } : {}),
+        warnings,
+      });
       const stalenessProblems = findStalenessProblems(template, options.stalenessDefaults);
       if (stalenessProblems.length > 0) {
-        reports.push({ source, problems: stalenessProblems });
+        reports.push({ source, problems: stalenessProblems, warnings });
         continue;
       }
       const key = templateKey(template);
@@ -102,14 +116,15 @@ export async function checkTemplateFiles(
         reports.push({
           source,
           problems: [`template ${key} is defined twice: in ${earlier} and in ${source}`],
+          warnings,
         });
         continue;
       }
       byKey.set(key, source);
-      reports.push({ source, template, problems: [] });
+      reports.push({ source, template, problems: [], warnings });
     } catch (error) {
       if (error instanceof TemplateValidationError) {
-        reports.push({ source, problems: error.problems });
+        reports.push({ source, problems: error.problems, warnings });
       } else throw error;
     }
   }

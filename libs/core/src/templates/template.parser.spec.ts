@@ -297,7 +297,7 @@ describe('parseTemplate', () => {
           retryable: 'yes',
           retry: {
             max_attempts: 0,
-            backoff: 'linear',
+            backoff: 'random',
             backoff_base_ms: -1,
             max_backoff_ms: 1.5,
             jitter: 2,
@@ -311,11 +311,11 @@ describe('parseTemplate', () => {
     });
     expect(e.problems).toEqual([
       "identity_strategy must be one of strict, caller_provided, always_unique, got 'sometimes'",
-      "step 'a': handler must be a name like examples.square (letters, digits, _ . -), got '9lives'",
+      "step 'a': handler must be a name like examples.square or Payments::RefundHandler (letters, digits, _ . : -, at most 500 characters), got '9lives'",
       "step 'a': depends_on must be a list of step names, got 'b' (write [b])",
       "step 'a': retryable must be true or false, got 'yes'",
       "step 'a': retry.max_attempts must be an integer >= 1, got 0",
-      "step 'a': retry.backoff must be exponential or fixed, got 'linear'",
+      "step 'a': retry.backoff must be one of exponential, fixed, linear, fibonacci, none, got 'random'",
       "step 'a': retry.backoff_base_ms must be an integer >= 0, got -1",
       "step 'a': retry.max_backoff_ms must be an integer >= 0, got 1.5",
       "step 'a': retry.jitter must be a number from 0 to 1, got 2",

@@ -1,7 +1,4 @@
-import { namespaceNameProblem } from '#contracts';
 import { TemplateValidationError } from '../errors/tasker.error.js';
-import { compileSchemaProblem } from './context-validator.js';
-import { findDagProblems, topologicalOrder } from './dag.js';
 import {
   DEFAULT_RETRY_POLICY,
   DEFAULT_STEP_TIMEOUT_SECONDS,
@@ -12,13 +9,33 @@ import {
   type StepTemplate,
   type TaskTemplate,
 } from './task-template.js';
+import { isTaskerCoreTemplate, parseTaskerCoreTemplate } from './tasker-core-template.parser.js';
+import {
+  isIntegerIn,
+  isMapping,
+  type Mapping,
+  readBackoffDelays,
+  readBackoffKind,
+  readHandlerName,
+  readName,
+  readNamespace,
+  readSchema,
+  readStalenessMinutes,
+  readStepNames,
+  readSteps,
+  readTimeout,
+  readVersion,
+  show,
+  unknownKeys,
+} from './template-parse.helpers.js';
 
-/** namespace, template name and step name: lower snake case, starting with a letter. */
-export const TEMPLATE_NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
-export const TEMPLATE_NAME_MAX_LENGTH = 64;
-export const HANDLER_NAME_PATTERN = /^[a-zA-Z][\w.-]*$/;
-export const TEMPLATE_VERSION_PATTERN = /^\d+\.\d+\.\d+$/;
-export const MAX_STEP_TIMEOUT_SECONDS = 86400;
+export {
+  HANDLER_NAME_PATTERN,
+  MAX_STEP_TIMEOUT_SECONDS,
+  TEMPLATE_NAME_MAX_LENGTH,
+  TEMPLATE_NAME_PATTERN,
+  TEMPLATE_VERSION_PATTERN,
+} from './template-parse.helpers.js';
 
 const TOP_LEVEL_KEYS = [
   'namespace',
@@ -53,42 +70,42 @@ const RETRY_KEYS = [
   'jitter',
 ] as const;
 
-type Mapping = Record<string, unknown>;
+export interface TemplateParseOptions {
+  /**
+   * The TASKER_ENV whose `environments` overrides apply (Tasker Core's format); without it, none
+   * do. Every environment's overrides are checked either way.
+   */
+  environment?: string;
+  /** Receives what is accepted but ignored (keys Tasker Core ignores too). */
+  warnings?: string[];
+}
 
 /**
  * Turns the snake_case shape read from a template file into a {@link TaskTemplate}, applying
- * defaults and ordering steps topologically. Every problem is collected first; if there are any,
- * throws one {@link TemplateValidationError} whose message names `source` and each problem (each
- * problem about a step names the step).
+ * defaults and ordering steps topologically. Reads our format and Tasker Core's (told apart by
+ * its `namespace_name`). Every problem is collected first; if there are any, throws one
+ * {@link TemplateValidationError} whose message names `source` and each problem (each problem
+ * about a step names the step).
  */
-export function parseTemplate(raw: unknown, source: string): TaskTemplate {
-  const problems: string[] = [];
-
+export function parseTemplate(
+  raw: unknown,
+  source: string,
+  options: TemplateParseOptions = {},
+): TaskTemplate {
   if (!isMapping(raw)) {
     throw new TemplateValidationError(source, [
       `a template must be a mapping with namespace, name, version and steps, got ${show(raw)}`,
     ]);
   }
+  if (isTaskerCoreTemplate(raw)) return parseTaskerCoreTemplate(raw, source, options);
+  const problems: string[] = [];
 
   problems.push(...unknownKeys(raw, TOP_LEVEL_KEYS, ''));
 
-  const namespace = readName(raw, 'namespace', '', problems);
-  // Its queue, dead-letter queue and notify channel are named after it: all must fit.
-  const namespaceProblem = namespace === '' ? null : namespaceNameProblem(namespace);
-  if (namespaceProblem !== null) problems.push(namespaceProblem);
+  const namespace = readNamespace(raw, 'namespace', problems);
   const name = readName(raw, 'name', '', problems);
 
-  let version = '';
-  if (raw.version === undefined || raw.version === null) {
-    problems.push('version is required (like 1.0.0)');
-  } else if (typeof raw.version !== 'string' || !TEMPLATE_VERSION_PATTERN.test(raw.version)) {
-    const hint = typeof raw.version === 'number' ? ' (quote it, or write all three parts)' : '';
-    problems.push(
-      `version must look like 1.0.0 (major.minor.patch), got ${show(raw.version)}${hint}`,
-    );
-  } else {
-    version = raw.version;
-  }
+  const version = readVersion(raw, problems);
 
   let description: string | undefined;
   if (raw.description !== undefined && raw.description !== null) {
@@ -108,36 +125,13 @@ export function parseTemplate(raw: unknown, source: string): TaskTemplate {
     }
   }
 
-  let inputSchema: Mapping = {};
-  if (raw.input_schema !== undefined) {
-    if (!isMapping(raw.input_schema)) {
-      problems.push(`input_schema must be a JSON Schema mapping, got ${show(raw.input_schema)}`);
-    } else {
-      const compileProblem = compileSchemaProblem(raw.input_schema);
-      if (compileProblem !== null) {
-        problems.push(`input_schema is not a valid JSON Schema: ${compileProblem}`);
-      } else {
-        inputSchema = structuredClone(raw.input_schema);
-      }
-    }
-  }
+  const inputSchema = readSchema(raw.input_schema, 'input_schema', problems);
 
   const staleness = parseStaleness(raw.staleness, problems);
 
-  const steps: StepTemplate[] = [];
-  if (raw.steps === undefined || raw.steps === null) {
-    problems.push('steps is required (a non-empty list)');
-  } else if (!Array.isArray(raw.steps)) {
-    problems.push(`steps must be a list, got ${show(raw.steps)}`);
-  } else if (raw.steps.length === 0) {
-    problems.push('steps must not be empty');
-  } else {
-    raw.steps.forEach((rawStep: unknown, index: number) => {
-      const step = parseStep(rawStep, index, problems);
-      if (step !== null) steps.push(step);
-    });
-    problems.push(...findDagProblems(steps));
-  }
+  const steps = readSteps(raw.steps, problems, (rawStep, index) =>
+    parseStep(rawStep, index, problems),
+  );
 
   if (problems.length > 0) {
     throw new TemplateValidationError(source, problems);
@@ -150,7 +144,7 @@ export function parseTemplate(raw: unknown, source: string): TaskTemplate {
     ...(description !== undefined ? { description } : {}),
     identityStrategy,
     inputSchema,
-    steps: topologicalOrder(steps),
+    steps,
     ...(staleness !== undefined ? { staleness } : {}),
     source,
   };
@@ -163,17 +157,7 @@ function parseStaleness(raw: unknown, problems: string[]): StalenessThresholds |
     return undefined;
   }
   problems.push(...unknownKeys(raw, Object.keys(STALENESS_KEYS), 'staleness: '));
-  const thresholds: StalenessThresholds = {};
-  for (const [key, field] of Object.entries(STALENESS_KEYS)) {
-    const value = raw[key];
-    if (value === undefined) continue;
-    if (isIntegerIn(value, 1, 525600)) thresholds[field] = value;
-    else
-      problems.push(
-        `staleness.${key} must be a whole number of minutes from 1 to 525600, got ${show(value)}`,
-      );
-  }
-  return thresholds;
+  return readStalenessMinutes(raw, STALENESS_KEYS, 'staleness.', problems);
 }
 
 /**
@@ -194,36 +178,8 @@ function parseStep(raw: unknown, index: number, problems: string[]): StepTemplat
   problems.push(...unknownKeys(raw, STEP_KEYS, `${label}: `));
   const name = readName(raw, 'name', `${label}: `, problems);
 
-  let handler = '';
-  if (raw.handler === undefined || raw.handler === null || raw.handler === '') {
-    problems.push(`${label}: handler is required`);
-  } else if (typeof raw.handler !== 'string' || !HANDLER_NAME_PATTERN.test(raw.handler)) {
-    problems.push(
-      `${label}: handler must be a name like examples.square (letters, digits, _ . -), got ${show(raw.handler)}`,
-    );
-  } else {
-    handler = raw.handler;
-  }
-
-  const dependsOn: string[] = [];
-  if (raw.depends_on !== undefined && raw.depends_on !== null) {
-    if (!Array.isArray(raw.depends_on)) {
-      const hint = typeof raw.depends_on === 'string' ? ` (write [${raw.depends_on}])` : '';
-      problems.push(
-        `${label}: depends_on must be a list of step names, got ${show(raw.depends_on)}${hint}`,
-      );
-    } else {
-      for (const dep of raw.depends_on as unknown[]) {
-        if (typeof dep !== 'string' || dep.length === 0) {
-          problems.push(`${label}: depends_on entries must be step names, got ${show(dep)}`);
-        } else if (dependsOn.includes(dep)) {
-          problems.push(`${label}: depends_on lists '${dep}' more than once`);
-        } else {
-          dependsOn.push(dep);
-        }
-      }
-    }
-  }
+  const handler = readHandlerName(raw.handler, `${label}: handler`, problems);
+  const dependsOn = readStepNames(raw.depends_on, `${label}: depends_on`, problems);
 
   let retryable = true;
   if (raw.retryable !== undefined) {
@@ -233,15 +189,12 @@ function parseStep(raw: unknown, index: number, problems: string[]): StepTemplat
 
   const retry = parseRetry(raw.retry, label, problems);
 
-  let timeoutSeconds = DEFAULT_STEP_TIMEOUT_SECONDS;
-  if (raw.timeout_seconds !== undefined) {
-    const value = raw.timeout_seconds;
-    if (isIntegerIn(value, 1, MAX_STEP_TIMEOUT_SECONDS)) timeoutSeconds = value;
-    else
-      problems.push(
-        `${label}: timeout_seconds must be an integer from 1 to ${MAX_STEP_TIMEOUT_SECONDS}, got ${show(value)}`,
-      );
-  }
+  const timeoutSeconds = readTimeout(
+    raw.timeout_seconds,
+    `${label}: timeout_seconds`,
+    DEFAULT_STEP_TIMEOUT_SECONDS,
+    problems,
+  );
 
   let inputs: Mapping = {};
   if (raw.inputs !== undefined) {
@@ -272,8 +225,6 @@ function parseRetry(raw: unknown, label: string, problems: string[]): RetryPolic
   }
   problems.push(...unknownKeys(raw, RETRY_KEYS, `${prefix}: `));
 
-  let baseOk = true;
-  let maxOk = true;
   if (raw.max_attempts !== undefined) {
     if (isIntegerIn(raw.max_attempts, 1, Number.MAX_SAFE_INTEGER))
       policy.maxAttempts = raw.max_attempts;
@@ -283,86 +234,14 @@ function parseRetry(raw: unknown, label: string, problems: string[]): RetryPolic
       );
   }
   if (raw.backoff !== undefined) {
-    if (raw.backoff === 'exponential' || raw.backoff === 'fixed') policy.backoff = raw.backoff;
-    else problems.push(`${prefix}.backoff must be exponential or fixed, got ${show(raw.backoff)}`);
+    const kind = readBackoffKind(raw.backoff, `${prefix}.backoff`, problems);
+    if (kind !== undefined) policy.backoff = kind;
   }
-  if (raw.backoff_base_ms !== undefined) {
-    if (isIntegerIn(raw.backoff_base_ms, 0, Number.MAX_SAFE_INTEGER))
-      policy.backoffBaseMs = raw.backoff_base_ms;
-    else {
-      baseOk = false;
-      problems.push(
-        `${prefix}.backoff_base_ms must be an integer >= 0, got ${show(raw.backoff_base_ms)}`,
-      );
-    }
-  }
-  if (raw.max_backoff_ms !== undefined) {
-    if (isIntegerIn(raw.max_backoff_ms, 0, Number.MAX_SAFE_INTEGER))
-      policy.maxBackoffMs = raw.max_backoff_ms;
-    else {
-      maxOk = false;
-      problems.push(
-        `${prefix}.max_backoff_ms must be an integer >= 0, got ${show(raw.max_backoff_ms)}`,
-      );
-    }
-  }
-  if (baseOk && maxOk && policy.maxBackoffMs < policy.backoffBaseMs) {
-    problems.push(
-      `${prefix}.max_backoff_ms (${policy.maxBackoffMs}) must be >= backoff_base_ms (${policy.backoffBaseMs})`,
-    );
-  }
+  readBackoffDelays(raw, policy, prefix, problems);
   if (raw.jitter !== undefined) {
     const j = raw.jitter;
     if (typeof j === 'number' && Number.isFinite(j) && j >= 0 && j <= 1) policy.jitter = j;
     else problems.push(`${prefix}.jitter must be a number from 0 to 1, got ${show(j)}`);
   }
   return policy;
-}
-
-/** Reads a required lower-snake-case name (namespace, name, step name); '' when invalid. */
-function readName(raw: Mapping, key: string, prefix: string, problems: string[]): string {
-  const value = raw[key];
-  if (value === undefined || value === null || value === '') {
-    problems.push(`${prefix}${key} is required`);
-    return '';
-  }
-  if (
-    typeof value !== 'string' ||
-    !TEMPLATE_NAME_PATTERN.test(value) ||
-    value.length > TEMPLATE_NAME_MAX_LENGTH
-  ) {
-    problems.push(
-      `${prefix}${key} must be lower snake case (${TEMPLATE_NAME_PATTERN.source}, at most ${TEMPLATE_NAME_MAX_LENGTH} characters), got ${show(value)}`,
-    );
-    return '';
-  }
-  return value;
-}
-
-function unknownKeys(raw: Mapping, known: readonly string[], prefix: string): string[] {
-  const normalize = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
-  return Object.keys(raw)
-    .filter((key) => !known.includes(key))
-    .map((key) => {
-      const suggestion = known.find((k) => normalize(k) === normalize(key));
-      const hint = suggestion !== undefined ? ` (did you mean '${suggestion}'?)` : '';
-      return `${prefix}unknown key '${key}'${hint}`;
-    });
-}
-
-function isMapping(value: unknown): value is Mapping {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isIntegerIn(value: unknown, min: number, max: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-}
-
-/** A short rendering of a value for problem messages. */
-function show(value: unknown): string {
-  if (value === undefined || value === null) return 'nothing';
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
 }
