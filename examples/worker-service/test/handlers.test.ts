@@ -11,6 +11,7 @@ function context(overrides: Partial<StepHandlerContext> = {}): StepHandlerContex
     stepName: 'test',
     context: { orderId: 'o-1', items: [{ sku: 'mug', quantity: 2, unitPriceCents: 750 }] },
     inputs: {},
+    config: {},
     dependencyResults: { validate: { orderId: 'o-1', totalCents: 1500, units: 2 } },
     attempt: 1,
     signal: new AbortController().signal,

@@ -20,7 +20,7 @@ function nonNegativeInt(value: unknown, fallback: number): number {
 
 /**
  * Handlers for the templates in config/tasks/examples. `sleep` and `flaky` take their behaviour
- * from the task context, so timeouts, retries and permanent failures can be driven over HTTP.
+ * from the task context (`sleep` also from its step's inputs or handler config), so timeouts, retries and permanent failures can be driven over HTTP.
  */
 export const EXAMPLE_HANDLERS: readonly StepHandlerDefinition[] = [
   defineHandler('examples.square', (ctx) => {
@@ -39,7 +39,7 @@ export const EXAMPLE_HANDLERS: readonly StepHandlerDefinition[] = [
   }),
 
   defineHandler('examples.sleep', async (ctx) => {
-    const ms = nonNegativeInt(ctx.context.sleepMs ?? ctx.inputs.sleepMs, 0);
+    const ms = nonNegativeInt(ctx.context.sleepMs ?? ctx.inputs.sleepMs ?? ctx.config.sleepMs, 0);
     await sleep(ms, undefined, { signal: ctx.signal });
     return { sleptMs: ms };
   }),

@@ -207,6 +207,7 @@ export class StepExecutor {
           stepName: step.stepName,
           context: step.context,
           inputs: step.inputs,
+          config: step.config,
           dependencyResults: step.dependencyResults,
           attempt: step.attempt,
           signal: controller.signal,

@@ -7,6 +7,11 @@ export interface StepHandlerContext<TContext = Record<string, unknown>> {
   context: TContext;
   /** Static inputs of the step, from the template. */
   inputs: Record<string, unknown>;
+  /**
+   * The handler's configuration from the template: a Tasker Core template's
+   * `handler.initialization`, with the overrides of orchestration's TASKER_ENV applied.
+   */
+  config: Record<string, unknown>;
   /** Results of this step's direct dependencies, by step name. */
   dependencyResults: Record<string, unknown>;
   /** 1 for the first run. */

@@ -82,13 +82,15 @@ export class TemplateRepository {
           );
         }
         await tx.query(
-          `INSERT INTO tasker.named_steps (named_task_uuid, name, handler)
-           SELECT $1, * FROM unnest($2::text[], $3::text[])
-           ON CONFLICT (named_task_uuid, name) DO UPDATE SET handler = EXCLUDED.handler`,
+          `INSERT INTO tasker.named_steps (named_task_uuid, name, handler, config)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::jsonb[])
+           ON CONFLICT (named_task_uuid, name)
+           DO UPDATE SET handler = EXCLUDED.handler, config = EXCLUDED.config`,
           [
             row.named_task_uuid,
             template.steps.map((s) => s.name),
             template.steps.map((s) => s.handler),
+            template.steps.map((s) => JSON.stringify(s.config ?? {})),
           ],
         );
       }

@@ -10,6 +10,8 @@ export interface ClaimedStep {
   attempt: number;
   timeoutSeconds: number;
   inputs: Record<string, unknown>;
+  /** The handler's configuration from the template (named_steps.config). */
+  config: Record<string, unknown>;
   context: Record<string, unknown>;
   /** Results of the direct dependencies, by step name. */
   dependencyResults: Record<string, unknown>;
@@ -71,14 +73,15 @@ export async function claimSteps(
      )
      SELECT c.workflow_step_uuid AS "stepUuid", c.task_uuid AS "taskUuid", c.name AS "stepName",
             c.handler, c.attempts AS attempt, c.timeout_seconds AS "timeoutSeconds", c.inputs,
-            t.context,
+            coalesce(ns.config, '{}'::jsonb) AS config, t.context,
             coalesce((SELECT jsonb_object_agg(p.name, p.results)
                         FROM tasker.workflow_step_edges e
                         JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid
                        WHERE e.to_step_uuid = c.workflow_step_uuid), '{}'::jsonb)
               AS "dependencyResults"
        FROM counted c
-       JOIN tasker.tasks t ON t.task_uuid = c.task_uuid`,
+       JOIN tasker.tasks t ON t.task_uuid = c.task_uuid
+       LEFT JOIN tasker.named_steps ns ON ns.named_step_uuid = c.named_step_uuid`,
     [stepUuids, processorUuid, TERMINAL_TASK_STATES],
   );
   const claimed = new Map(rows.map((row) => [row.stepUuid, row]));
