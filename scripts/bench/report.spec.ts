@@ -73,15 +73,43 @@ describe('bench report', () => {
     expect(formatRatio(undefined, 4)).toBe('–');
   });
 
-  it('checks the targets against graphile-worker and the fixed bounds', () => {
+  it('checks the hot-path targets against graphile-worker and the starting point', () => {
     const targets = checkTargets(systems);
     expect(targets.map((t) => [t.target, t.met])).toEqual([
-      ["Tasker PGMQ EventDrivenOnly: submit→start p50 ≤ graphile-worker's", true],
-      ['Tasker PGMQ EventDrivenOnly: transition p50 ≤ 5 ms, p99 ≤ 25 ms', false],
-      ["Tasker PGMQ EventDrivenOnly: single-step throughput ≥ graphile-worker's", false],
-      ['EventDrivenOnly idle ≤ 1 query/s per replica', false],
+      ["Tasker PGMQ EventDrivenOnly: single-step drain ≥ 1.0× graphile-worker's", false],
+      ["Tasker PGMQ EventDrivenOnly: transition p50 ≤ 1.5× graphile-worker's", false],
+      ["Tasker PGMQ EventDrivenOnly: transition p99 ≤ 2× graphile-worker's", false],
+      ["Tasker PGMQ EventDrivenOnly: submit→start p50 ≤ 1.5× graphile-worker's", true],
+      ['Tasker PGMQ EventDrivenOnly: worker RSS no worse than before (147 MiB)', true],
+      [
+        'EventDrivenOnly idle no worse than before (orchestration 1.43, worker 0.08 query/s)',
+        false,
+      ],
     ]);
-    expect(targets[2]!.measured).toBe('200/s vs 400/s (0.50×)');
+    expect(targets[0]!.measured).toBe('200/s vs 400/s (0.50×)');
+    expect(targets[3]!.measured).toBe('4.00 ms vs 5.00 ms (0.80×)');
+
+    const rabbit: SystemResult = {
+      ...systems[0]!,
+      id: 'rabbitmq',
+      label: 'Tasker RabbitMQ',
+      latency: latency(5, 20),
+      throughputSingle: { tasks: 100, steps: 100, seconds: 0.2, stepsPerSecond: 320 },
+      throughputDiamond: { tasks: 25, steps: 100, seconds: 0.3, stepsPerSecond: 330 },
+      rss: [{ process: 'worker-1', mib: 160 }],
+    };
+    const met = Object.fromEntries(
+      checkTargets([...systems, rabbit]).map((t) => [t.target, t.met]),
+    );
+    expect(met).toMatchObject({
+      "Tasker RabbitMQ: diamond drain ≥ 0.8× graphile-worker's single-step drain": true,
+      "Tasker RabbitMQ: single-step drain ≥ 1.5× PGMQ EventDrivenOnly's": true,
+      "Tasker RabbitMQ: submit→start p50 ≤ 1.5× PGMQ EventDrivenOnly's": true,
+      'Tasker RabbitMQ: worker RSS no worse than before (152 MiB)': false,
+    });
+    expect(Object.keys(met)).not.toContain(
+      "Tasker RabbitMQ: single-step drain ≥ 1.0× graphile-worker's",
+    );
   });
 
   it('renders the tables with ratios to the best peer', () => {
