@@ -9,6 +9,7 @@ import {
   type SubmittedTask,
   type TaskTemplate,
   templateKey,
+  unsupportedStepFeatures,
   ValidationError,
   withLogContext,
 } from '#core';
@@ -120,6 +121,13 @@ export class TaskSubmissionService {
       request.name,
       request.version,
     );
+    const unsupported = unsupportedStepFeatures(template);
+    if (unsupported.length > 0) {
+      throw new ValidationError(
+        `template ${templateKey(template)} cannot run on this version of Tasker: ${unsupported.join('; ')} (only standard steps calling their handler's default method run yet)`,
+        { unsupported },
+      );
+    }
     const problems = this.contextValidator.validate(template, request.context);
     if (problems.length > 0) {
       throw new ValidationError(

@@ -1,6 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type * as core from '#core';
-import { STEP_STATES, TASK_STATES } from '#core';
+import {
+  BACKOFF_KINDS,
+  BATCH_FAILURE_STRATEGIES,
+  EVENT_CONDITIONS,
+  EVENT_DELIVERIES,
+  STEP_KINDS,
+  STEP_STATES,
+  TASK_STATES,
+} from '#core';
 import { ANY_JSON, countsBy, JSON_OBJECT } from './json-schema.js';
 
 // The response schemas of the task routes. Each class implements the read model the route
@@ -141,10 +149,28 @@ export class TemplateList implements core.ItemList<core.TemplateSummaryView> {
 export class RetryPolicy implements core.RetryPolicy {
   @ApiProperty({ type: 'integer', description: 'Runs allowed, the first included' })
   maxAttempts!: number;
-  @ApiProperty({ enum: ['exponential', 'fixed'] }) backoff!: 'exponential' | 'fixed';
+  @ApiProperty({ enum: BACKOFF_KINDS }) backoff!: core.BackoffKind;
   @ApiProperty({ type: 'integer' }) backoffBaseMs!: number;
   @ApiProperty({ type: 'integer' }) maxBackoffMs!: number;
   @ApiProperty({ type: 'number', minimum: 0, maximum: 1 }) jitter!: number;
+}
+
+export class EventDeclaration implements core.EventDeclaration {
+  @ApiProperty() name!: string;
+  @ApiPropertyOptional() description?: string;
+  @ApiProperty({ enum: EVENT_CONDITIONS }) condition!: core.EventCondition;
+  @ApiProperty({ ...JSON_OBJECT, description: 'JSON Schema of the payload' })
+  schema!: Record<string, unknown>;
+  @ApiProperty({ enum: EVENT_DELIVERIES }) delivery!: core.EventDelivery;
+  @ApiPropertyOptional() publisher?: string;
+}
+
+export class BatchConfig implements core.BatchConfig {
+  @ApiProperty({ type: 'integer' }) batchSize!: number;
+  @ApiProperty({ type: 'integer' }) parallelism!: number;
+  @ApiProperty() cursorField!: string;
+  @ApiProperty() workerTemplate!: string;
+  @ApiProperty({ enum: BATCH_FAILURE_STRATEGIES }) failureStrategy!: core.BatchFailureStrategy;
 }
 
 export class StepTemplate implements core.StepTemplate {
@@ -155,6 +181,27 @@ export class StepTemplate implements core.StepTemplate {
   @ApiProperty({ type: RetryPolicy }) retry!: RetryPolicy;
   @ApiProperty({ type: 'integer' }) timeoutSeconds!: number;
   @ApiProperty(JSON_OBJECT) inputs!: Record<string, unknown>;
+  @ApiPropertyOptional({ enum: STEP_KINDS, description: 'Absent means standard' })
+  kind?: core.StepKind;
+  @ApiPropertyOptional() description?: string;
+  @ApiPropertyOptional({ ...JSON_OBJECT, description: "The handler's configuration" })
+  config?: Record<string, unknown>;
+  @ApiPropertyOptional() handlerMethod?: string;
+  @ApiPropertyOptional() handlerResolver?: string;
+  @ApiPropertyOptional() systemDependency?: string;
+  @ApiPropertyOptional({ type: [EventDeclaration] }) publishesEvents?: EventDeclaration[];
+  @ApiPropertyOptional({ type: BatchConfig }) batch?: BatchConfig;
+}
+
+export class SystemDependencies {
+  @ApiProperty() primary!: string;
+  @ApiProperty({ type: [String] }) secondary!: string[];
+}
+
+export class DomainEventDefinition {
+  @ApiProperty() name!: string;
+  @ApiPropertyOptional() description?: string;
+  @ApiProperty(JSON_OBJECT) schema!: Record<string, unknown>;
 }
 
 export class StalenessThresholds implements core.StalenessThresholds {
@@ -177,4 +224,11 @@ export class TaskTemplate implements core.TaskTemplate {
   steps!: StepTemplate[];
   @ApiPropertyOptional({ type: StalenessThresholds }) staleness?: StalenessThresholds;
   @ApiProperty({ description: 'The file the template was read from' }) source!: string;
+  @ApiPropertyOptional({ enum: ['tasker_core'], description: 'Absent for our own format' })
+  format?: 'tasker_core';
+  @ApiPropertyOptional(JSON_OBJECT) metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: SystemDependencies }) systemDependencies?: SystemDependencies;
+  @ApiPropertyOptional({ type: [DomainEventDefinition] }) domainEvents?: DomainEventDefinition[];
+  @ApiPropertyOptional({ description: 'The TASKER_ENV whose overrides were applied' })
+  environment?: string;
 }
