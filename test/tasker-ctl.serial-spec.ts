@@ -737,7 +737,7 @@ describe('tasker-ctl', () => {
       const lines = run.stdout.trimEnd().split('\n');
       expect(lines).toEqual(
         expect.arrayContaining([
-          `${broken}: unknown key 'stepz'`,
+          `${broken}: unknown key 'stepz' (did you mean 'steps'?)`,
           `${broken}: version must look like 1.0.0 (major.minor.patch), got 1 (quote it, or write all three parts)`,
           `${broken}: step 'fetch': unknown key 'retries'`,
           `${broken}: step 'transform': handler is required`,
