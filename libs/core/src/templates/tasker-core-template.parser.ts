@@ -180,7 +180,7 @@ export function parseTaskerCoreTemplate(
   problems.push(...batchProblems(steps));
 
   if (problems.length > 0) {
-    throw new TemplateValidationError(source, [...new Set(problems)]);
+    throw new TemplateValidationError(source, problems);
   }
   return {
     namespace,
@@ -222,12 +222,12 @@ class KeyChecker {
   }
 }
 
-/** One step override of an environment, as read (its values are checked when read). */
+/** One step override of an environment, read and checked once. */
 interface StepOverride {
   name: string;
   initialization?: Mapping;
-  timeoutSeconds?: unknown;
-  retry?: unknown;
+  timeoutSeconds?: number;
+  retry?: { retryable: boolean; policy: RetryPolicy };
 }
 
 function readEnvironments(
@@ -289,12 +289,15 @@ function readStepOverride(
     }
   }
   if (raw.timeout_seconds !== undefined && raw.timeout_seconds !== null) {
-    readTimeout(raw.timeout_seconds, `${label}: timeout_seconds`, 0, problems);
-    override.timeoutSeconds = raw.timeout_seconds;
+    override.timeoutSeconds = readTimeout(
+      raw.timeout_seconds,
+      `${label}: timeout_seconds`,
+      DEFAULT_STEP_TIMEOUT_SECONDS,
+      problems,
+    );
   }
   if (raw.retry !== undefined && raw.retry !== null) {
-    readRetry(raw.retry, `${label}: retry`, reader, problems);
-    override.retry = raw.retry;
+    override.retry = readRetry(raw.retry, `${label}: retry`, reader, problems);
   }
   return override;
 }
@@ -359,20 +362,17 @@ function parseStep(
     problems,
   );
 
-  const retryOverride = mine.filter((o) => o.retry !== undefined).at(-1);
-  const { retryable, policy } = readRetry(
-    retryOverride?.retry ?? raw.retry,
-    `${label}: retry`,
-    reader,
-    problems,
-  );
-  const timeoutOverride = mine.filter((o) => o.timeoutSeconds !== undefined).at(-1);
-  const timeoutSeconds = readTimeout(
-    timeoutOverride?.timeoutSeconds ?? raw.timeout_seconds,
+  // The step's own values are always checked; an override, checked where it is written, wins.
+  const own = readRetry(raw.retry, `${label}: retry`, reader, problems);
+  const { retryable, policy } = mine.findLast((o) => o.retry !== undefined)?.retry ?? own;
+  const ownTimeout = readTimeout(
+    raw.timeout_seconds,
     `${label}: timeout_seconds`,
     DEFAULT_STEP_TIMEOUT_SECONDS,
     problems,
   );
+  const timeoutSeconds =
+    mine.findLast((o) => o.timeoutSeconds !== undefined)?.timeoutSeconds ?? ownTimeout;
   const systemDependency = readOptionalString(raw, 'system_dependency', `${label}: `, problems);
   const publishesEvents = readList(
     raw.publishes_events,
