@@ -9,7 +9,7 @@ import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tas
  * on each backend: the handler's `initialization` reaches it as its config with the overrides
  * of TASKER_ENV (test) applied, the retry settings of that format drive the retries, formats in
  * the input schema are checked, and a template with step types this version does not run yet
- * is refused at submission, writing nothing.
+ * (batches) is refused at submission, writing nothing.
  */
 const CONFIGURED_NAP = `
 name: configured_nap
@@ -49,17 +49,18 @@ environments:
         timeout_seconds: 60
 `;
 
-const ROUTED = `
-name: routed
+const BATCHED = `
+name: batched
 namespace_name: core_format
 version: 1.0.0
 steps:
-  - name: decide
-    type: decision
+  - name: split
+    type: batchable
     handler: { callable: examples.square }
-  - name: small
+  - name: work
+    type: batch_worker
     handler: { callable: examples.square }
-    dependencies: [decide]
+    dependencies: [split]
 `;
 
 const SETUPS: readonly MessagingSetup[] = [
@@ -76,7 +77,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'tasker-core-templates-'));
       await writeFile(join(dir, 'configured_nap.yaml'), CONFIGURED_NAP);
-      await writeFile(join(dir, 'routed.yaml'), ROUTED);
+      await writeFile(join(dir, 'batched.yaml'), BATCHED);
       tasker = await TaskerHarness.start({ ...setup, env: { TASKER_TEMPLATE_PATH: dir } });
     });
 
@@ -138,12 +139,12 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       const before = await tasker.rowCounts();
       const reply = await tasker.request<{ message: string }>('POST', '/v1/tasks', {
         namespace: 'core_format',
-        name: 'routed',
+        name: 'batched',
         context: {},
       });
       expect(reply.status).toBe(400);
       expect(reply.body.message).toBe(
-        "template core_format/routed@1.0.0 cannot run on this version of Tasker: step 'decide' is of type decision (only standard steps calling their handler's default method run yet)",
+        "template core_format/batched@1.0.0 cannot run on this version of Tasker: step 'split' is of type batchable; step 'work' is of type batch_worker (batch steps, and handler methods other than call, do not run yet)",
       );
       expect(await tasker.rowCounts()).toEqual(before);
     });

@@ -44,6 +44,8 @@ export interface OrchestrationConfig {
   resultVisibilityTimeoutMs: number;
   /** How often this replica looks for stuck tasks. */
   stalenessIntervalMs: number;
+  /** Bounds on what one decision step's outcome may add to its task. */
+  decisions: { maxStepsPerDecision: number; maxDecisionDepth: number };
   /** Minutes in a state (or alive) after which a task is stuck; templates may override. */
   staleness: {
     waitingForDependenciesMinutes: number;
@@ -99,6 +101,10 @@ export function parseOrchestrationConfig(
       3600000,
     ),
     stalenessIntervalMs: read.integer('TASKER_STALENESS_INTERVAL_MS', 60000, 100, 86400000),
+    decisions: {
+      maxStepsPerDecision: read.integer('TASKER_DECISION_MAX_STEPS', 100, 1, 100000),
+      maxDecisionDepth: read.integer('TASKER_DECISION_MAX_DEPTH', 20, 1, 1000),
+    },
     staleness: {
       waitingForDependenciesMinutes: read.integer(
         'TASKER_STALE_WAITING_FOR_DEPENDENCIES_MINUTES',

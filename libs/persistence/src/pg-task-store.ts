@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   type MessageRow,
+  type PlannedSteps,
   type QueuedMessage,
   type StepMove,
   type StepOfTask,
@@ -19,6 +20,13 @@ import { resetStepAttempts } from './sql/reset-step-attempts.js';
 import { scheduleStepRetry } from './sql/schedule-step-retry.js';
 import { sendMessagesInTransaction } from './sql/send-messages.js';
 import { setStepResult } from './sql/set-step-result.js';
+import {
+  insertSteps,
+  readStepResults,
+  readTaskSteps,
+  readTaskTemplate,
+  recordStepError,
+} from './sql/task-steps.js';
 import { transitionSteps } from './sql/transition-steps.js';
 import { transitionTasks } from './sql/transition-task.js';
 
@@ -65,6 +73,26 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
 
   stepsAwaitingDecision(taskUuid: string) {
     return readStepsAwaitingDecision(this.tx, taskUuid);
+  }
+
+  taskTemplate(taskUuid: string) {
+    return readTaskTemplate(this.tx, taskUuid);
+  }
+
+  taskSteps(taskUuid: string) {
+    return readTaskSteps(this.tx, taskUuid);
+  }
+
+  stepResults(stepUuids: readonly string[]) {
+    return readStepResults(this.tx, stepUuids);
+  }
+
+  createSteps(taskUuid: string, planned: PlannedSteps) {
+    return insertSteps(this.tx, taskUuid, planned, this.processorUuid);
+  }
+
+  recordStepError(stepUuid: string, message: string, errorClass: string) {
+    return recordStepError(this.tx, stepUuid, message, errorClass);
   }
 
   /** Every step of a move whose row this transaction holds needs no lock statement. */

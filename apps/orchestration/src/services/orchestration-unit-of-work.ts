@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { orchestrationConfig } from '#config';
 import {
+  type DynamicStepLimits,
   type EnqueuedStep,
   type LockedTask,
   MessageBus,
@@ -46,7 +49,14 @@ export class OrchestrationUnitOfWork {
     private readonly bus: MessageBus,
     private readonly announcer: StepAnnouncer,
     private readonly metrics: TaskerMetrics,
+    @Inject(orchestrationConfig.KEY)
+    private readonly config: ConfigType<typeof orchestrationConfig>,
   ) {}
+
+  /** What a decision's outcome may add (TASKER_DECISION_MAX_STEPS, TASKER_DECISION_MAX_DEPTH). */
+  get limits(): DynamicStepLimits {
+    return this.config.decisions;
+  }
 
   /**
    * Whether a step's messages commit with its `enqueued` state (PGMQ): then no step can be

@@ -51,7 +51,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     let moved = 0;
     for (const taskUuid of due.dueRetries) {
       const evaluate = async (uow: TaskUnitOfWork, task: LockedTask) =>
-        (await evaluateTasks(uow, [task]))[0]!;
+        (await evaluateTasks(uow, [task], this.work.limits))[0]!;
       if (await this.onLockedTask(taskUuid, evaluate)) moved++;
     }
     for (const taskUuid of due.staleAnnouncements) {

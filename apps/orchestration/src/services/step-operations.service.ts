@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import {
   ConflictError,
   evaluateTasks,
+  planDecisions,
   planStepAction,
   type StepAction,
   type StepDetailView,
@@ -25,7 +26,8 @@ export interface StepOperation {
  * PATCH /v1/tasks/:task/steps/:step: an operator resets, resolves or completes a step. The
  * change, who made it and why go into the step's transition; the task is then evaluated in the
  * same transaction (an errored task is reopened), so its next steps go out after the commit.
- * An action whose compare-and-swap loses to a worker answers 409 and writes nothing.
+ * An action whose compare-and-swap loses to a worker answers 409 and writes nothing. Completing
+ * or resolving a decision step applies an outcome, as its handler's would.
  */
 @Injectable()
 export class StepOperationsService {
@@ -72,6 +74,23 @@ export class StepOperationsService {
       }
       if (op.action === 'reset_for_retry') await uow.resetStepAttempts(stepUuid);
       if (op.action === 'complete_manually') await uow.setStepResult(stepUuid, op.result);
+      if (step.kind === 'decision' && op.action !== 'reset_for_retry') {
+        // The operator decides in the handler's place: a completion's result is the outcome
+        // (checked like a handler's), a resolution takes no branch.
+        const result =
+          op.action === 'complete_manually'
+            ? op.result
+            : { decision_point_outcome: { type: 'no_branches' } };
+        const { plan, failed } = await planDecisions(
+          uow,
+          task.taskUuid,
+          [{ stepUuid, stepName: step.stepName, result }],
+          this.work.limits,
+        );
+        const problem = failed.get(stepUuid);
+        if (problem) throw new ValidationError(problem, { field: 'result' });
+        if (plan.steps.length > 0) await uow.createSteps(task.taskUuid, plan);
+      }
 
       let current = task;
       if (task.state === 'error') {
@@ -81,7 +100,7 @@ export class StepOperationsService {
         await uow.clearTaskCompletion(task.taskUuid);
         current = { ...task, state: 'evaluating_results' };
       }
-      const [evaluation] = await evaluateTasks(uow, [current]);
+      const [evaluation] = await evaluateTasks(uow, [current], this.work.limits);
       return { progress: [{ task, ...evaluation! }], value: undefined };
     });
     return this.tasks.step(taskUuid, stepUuid);

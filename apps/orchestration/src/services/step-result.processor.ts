@@ -88,13 +88,13 @@ export class StepResultProcessor {
         return task && step && !isTerminalTaskState(task.state) ? [step] : [];
       });
       const decided = new Map<StepRow, boolean>();
-      (await settleSteps(uow, live)).forEach((d, i) => decided.set(live[i]!, d));
+      (await settleSteps(uow, live, this.work.limits)).forEach((d, i) => decided.set(live[i]!, d));
 
       // Each task with a result once, in lock order, after all of its results are decided.
       const evaluated = [...tasks.values()].filter((task) =>
         live.some((step) => step.taskUuid === task.taskUuid),
       );
-      const evaluations = await evaluateTasks(uow, evaluated);
+      const evaluations = await evaluateTasks(uow, evaluated, this.work.limits);
       const progress: TaskProgress[] = [];
       for (const [i, task] of evaluated.entries()) {
         const { steps: ready, ended } = evaluations[i]!;

@@ -9,6 +9,7 @@ import {
   type SubmittedTask,
   type TaskTemplate,
   templateKey,
+  initialSteps,
   unsupportedStepFeatures,
   ValidationError,
   withLogContext,
@@ -92,7 +93,7 @@ export class TaskSubmissionService {
       status: 'steps_in_process',
       correlationId: created.correlationId,
       traceparent,
-      stepCount: template.steps.length,
+      stepCount: initialSteps(template).steps.length,
       enqueuedSteps: created.steps.map((s) => s.stepName),
     };
   }
@@ -124,7 +125,7 @@ export class TaskSubmissionService {
     const unsupported = unsupportedStepFeatures(template);
     if (unsupported.length > 0) {
       throw new ValidationError(
-        `template ${templateKey(template)} cannot run on this version of Tasker: ${unsupported.join('; ')} (only standard steps calling their handler's default method run yet)`,
+        `template ${templateKey(template)} cannot run on this version of Tasker: ${unsupported.join('; ')} (batch steps, and handler methods other than call, do not run yet)`,
         { unsupported },
       );
     }

@@ -1,4 +1,5 @@
 import { ConflictError } from '../errors/tasker.error.js';
+import { type DecisionPlan, type DynamicStepLimits, planDecisions } from './decision-outcome.js';
 import { decideStepResult } from '../readiness/step-decision.js';
 import { decideTaskOutcome, planTaskChain } from '../readiness/task-outcome.js';
 import { EVALUABLE_TASK_STATES } from '../states/task-state.js';
@@ -19,18 +20,39 @@ export interface Evaluation {
 /**
  * Decides recorded runs from their steps' rows, never from messages (decideStepResult), and
  * writes the decisions: every completion in one move. The unit of work holds the locks of the
- * steps' tasks. Answers, per step, whether it awaited a decision (false: a result seen before).
+ * steps' tasks. A decision step that completes applies its outcome in the same unit of work:
+ * the branches it names, and what follows them, are added to its task (planDecisions); an
+ * outcome that cannot be applied fails the step, with the reason as its error. Answers, per
+ * step, whether it awaited a decision (false: a result seen before).
  */
 export async function settleSteps(
   uow: TaskUnitOfWork,
   steps: readonly StepRow[],
+  limits: DynamicStepLimits,
 ): Promise<boolean[]> {
   const decisions = steps.map((step) => decideStepResult(step));
+  const made = steps.filter((s, i) => s.kind === 'decision' && decisions[i]!.kind === 'complete');
+  const plans = await planMadeDecisions(uow, made, limits);
+  const failed = new Map([...plans.values()].flatMap(({ failed }) => [...failed]));
   await uow.moveSteps({
-    stepUuids: steps.filter((_, i) => decisions[i]!.kind === 'complete').map((s) => s.stepUuid),
+    stepUuids: steps
+      .filter((s, i) => decisions[i]!.kind === 'complete' && !failed.has(s.stepUuid))
+      .map((s) => s.stepUuid),
     from: ['enqueued_for_orchestration'],
     to: 'complete',
   });
+  for (const [stepUuid, problem] of failed) {
+    await uow.moveSteps({
+      stepUuids: [stepUuid],
+      from: ['enqueued_for_orchestration'],
+      to: 'error',
+      metadata: { reason: 'invalid_outcome', message: problem },
+    });
+    await uow.recordStepError(stepUuid, problem, 'InvalidOutcome');
+  }
+  for (const [taskUuid, { plan }] of plans) {
+    if (plan.steps.length > 0) await uow.createSteps(taskUuid, plan);
+  }
   for (const [i, decision] of decisions.entries()) {
     const stepUuid = steps[i]!.stepUuid;
     if (decision.kind === 'retry') {
@@ -47,6 +69,28 @@ export async function settleSteps(
   return decisions.map((decision) => decision.kind !== 'none');
 }
 
+/** Plans the outcomes of completed decision steps, task by task, with their results. */
+async function planMadeDecisions(
+  uow: TaskUnitOfWork,
+  made: readonly StepRow[],
+  limits: DynamicStepLimits,
+): Promise<Map<string, DecisionPlan>> {
+  const plans = new Map<string, DecisionPlan>();
+  if (made.length === 0) return plans;
+  const results = await uow.stepResults(made.map((s) => s.stepUuid));
+  for (const taskUuid of new Set(made.map((s) => s.taskUuid))) {
+    const decisions = made
+      .filter((s) => s.taskUuid === taskUuid)
+      .map((s) => ({
+        stepUuid: s.stepUuid,
+        stepName: s.stepName,
+        result: results.get(s.stepUuid),
+      }));
+    plans.set(taskUuid, await planDecisions(uow, taskUuid, decisions, limits));
+  }
+  return plans;
+}
+
 /**
  * Moves locked tasks on after something changed (step results, a retry coming due, an operator
  * action), each once: their ready steps enqueued in one call and their moves (decideTaskOutcome,
@@ -56,6 +100,7 @@ export async function settleSteps(
 export async function evaluateTasks(
   uow: TaskUnitOfWork,
   tasks: readonly LockedTask[],
+  limits: DynamicStepLimits,
 ): Promise<Evaluation[]> {
   // evaluating_results: an operator reopened the task in this unit of work.
   const evaluable = tasks.filter(
@@ -65,7 +110,7 @@ export async function evaluateTasks(
     if (task.state !== 'evaluating_results') continue;
     // Results that came while the task had ended were not decided (nothing may change a task
     // that ended): decide them now, or the task waits for them for good.
-    await settleSteps(uow, await uow.stepsAwaitingDecision(task.taskUuid));
+    await settleSteps(uow, await uow.stepsAwaitingDecision(task.taskUuid), limits);
   }
   const ready = await uow.enqueueReadySteps(evaluable.map((task) => task.taskUuid));
   const moves: TaskMove[] = [];

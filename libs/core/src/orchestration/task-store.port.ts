@@ -3,6 +3,8 @@ import type { StepAwaitingDecision } from '../readiness/step-decision.js';
 import type { StepStateCounts } from '../readiness/task-outcome.js';
 import type { StepState } from '../states/step-state.js';
 import type { TaskState } from '../states/task-state.js';
+import type { StepKind, TaskTemplate } from '../templates/task-template.js';
+import type { PlannedSteps } from '../templates/workflow-graph.js';
 
 /** A task as a unit of work holds it: locked until the commit, its state read after the lock. */
 export interface LockedTask {
@@ -20,6 +22,7 @@ export interface StepRow extends StepAwaitingDecision {
   stepUuid: string;
   taskUuid: string;
   stepName: string;
+  kind: StepKind;
   /** Milliseconds until the current run's timeout passes (negative once it has). */
   msUntilTimeout: number | null;
 }
@@ -91,6 +94,19 @@ export interface TaskUnitOfWork {
   readStep(stepUuid: string): Promise<StepRow | null>;
   /** The task's steps whose run was recorded and awaits a decision. */
   stepsAwaitingDecision(taskUuid: string): Promise<StepRow[]>;
+  /** The template the task was created from, as registered now. */
+  taskTemplate(taskUuid: string): Promise<TaskTemplate>;
+  /** The task's steps by name, with their current states. */
+  taskSteps(taskUuid: string): Promise<Map<string, { stepUuid: string; state: StepState }>>;
+  /** The results the steps' handlers returned (answered by step uuid; absent: none). */
+  stepResults(stepUuids: readonly string[]): Promise<Map<string, unknown>>;
+  /**
+   * Adds steps to the task (`pending`, with the template's settings) and their edges; an
+   * edge's parent may be one of the new steps or one the task has.
+   */
+  createSteps(taskUuid: string, planned: PlannedSteps): Promise<void>;
+  /** Records why orchestration failed the step, as its last error. */
+  recordStepError(stepUuid: string, message: string, errorClass: string): Promise<void>;
   /** Answers the steps that moved. */
   moveSteps(move: StepMove): Promise<string[]>;
   /** enqueued_as_error_for_orchestration → waiting_for_retry, due in `delayMs`. */

@@ -56,7 +56,8 @@ const STEP_TRANSITIONS: Record<StepState, readonly StepState[]> = {
     'enqueued',
     'error',
   ],
-  enqueued_for_orchestration: ['complete'],
+  // error: a decision's outcome that cannot be applied fails the step.
+  enqueued_for_orchestration: ['complete', 'error'],
   enqueued_as_error_for_orchestration: ['waiting_for_retry', 'error'],
   waiting_for_retry: ['pending', 'error'],
   complete: [],

@@ -1,6 +1,7 @@
 import { namespaceNameProblem } from '#contracts';
 import { compileSchemaProblem } from './context-validator.js';
 import { findDagProblems, topologicalOrder } from './dag.js';
+import { findWorkflowShapeProblems } from './workflow-graph.js';
 import {
   BACKOFF_KINDS,
   type BackoffKind,
@@ -107,7 +108,8 @@ export function readNamespace(raw: Mapping, key: string, problems: string[]): st
 
 /**
  * The required, non-empty `steps` list, each read by `parseOne` (null for a step without a
- * usable name), checked as a DAG and returned in a topological order.
+ * usable name), checked as a DAG (and as a workflow that can start) and returned in a
+ * topological order.
  */
 export function readSteps(
   value: unknown,
@@ -129,7 +131,10 @@ export function readSteps(
   const steps = value.flatMap((raw: unknown, index: number) => parseOne(raw, index) ?? []);
   const dagProblems = findDagProblems(steps);
   problems.push(...dagProblems);
-  return dagProblems.length === 0 ? topologicalOrder(steps) : steps;
+  if (dagProblems.length > 0) return steps;
+  const ordered = topologicalOrder(steps);
+  problems.push(...findWorkflowShapeProblems(ordered));
+  return ordered;
 }
 
 /** The required `version`, major.minor.patch; '' when invalid. */

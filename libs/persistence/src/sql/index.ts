@@ -20,3 +20,4 @@ export * from './find-stale-tasks.js';
 export * from './record-dlq-entry.js';
 export * from './task-moved-since.js';
 export * from './send-messages.js';
+export * from './task-steps.js';

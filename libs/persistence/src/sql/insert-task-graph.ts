@@ -1,8 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { EnqueuedStep, TaskTemplate } from '#core';
-import { DuplicateTaskError, TaskerError, templateKey } from '#core';
+import { DuplicateTaskError, initialSteps, TaskerError, templateKey } from '#core';
 import type { Queryable } from '../database.js';
 import type { InStatementSend } from './record-step-run.js';
+import { INSERT_STEPS, newStepArrays, stepInput } from './task-steps.js';
 
 /**
  * The template a submission was checked against changed (re-registered, or a new version of
@@ -69,7 +70,9 @@ export async function insertTaskGraph(
   const taskUuid = uuidv7();
   // Without a caller-supplied correlation id, the task's own id correlates its messages.
   const correlationId = task.correlationId ?? taskUuid;
-  const steps = template.steps.map((step) => ({ step, uuid: uuidv7() }));
+  // Steps that wait for a decision (or are batch worker templates) come later.
+  const initial = initialSteps(template);
+  const steps = initial.steps.map((step) => ({ step, uuid: uuidv7() }));
   const uuidByName = new Map(steps.map(({ step, uuid }) => [step.name, uuid]));
   const rootSteps = steps
     .filter(({ step }) => step.dependsOn.length === 0)
@@ -81,9 +84,10 @@ export async function insertTaskGraph(
       `${templateKey(template)} has no step ready to start`,
     );
   }
-  const edges = template.steps.flatMap((s) =>
-    s.dependsOn.map((parent) => [uuidByName.get(parent)!, uuidByName.get(s.name)!] as const),
-  );
+  const edges = initial.edges.map(([parent, child]) => [
+    uuidByName.get(parent)!,
+    uuidByName.get(child)!,
+  ]);
   const send = announce?.({ taskUuid, correlationId, rootSteps });
   const { rows } = await q.query<{ created: boolean; current: boolean }>(
     `WITH current AS (
@@ -102,32 +106,18 @@ export async function insertTaskGraph(
        RETURNING task_uuid
      ),
      input AS (
-       SELECT s.*, t.task_uuid
-         FROM task t
-        CROSS JOIN unnest($15::uuid[], $16::text[], $17::text[], $18::boolean[], $19::int[],
-                          $20::int[], $21::jsonb[], $22::jsonb[], $23::boolean[])
-              AS s(uuid, name, handler, retryable, max_attempts, timeout_seconds, retry_policy,
-                   inputs, root)
+       SELECT s.*, t.task_uuid, $1::uuid AS named_task_uuid FROM task t CROSS JOIN ${stepInput(15)}
      ),
-     steps AS (
-       INSERT INTO tasker.workflow_steps
-         (workflow_step_uuid, task_uuid, named_step_uuid, name, handler, retryable, max_attempts,
-          timeout_seconds, retry_policy, inputs, announced_at)
-       SELECT i.uuid, i.task_uuid, ns.named_step_uuid, i.name, i.handler, i.retryable,
-              i.max_attempts, i.timeout_seconds, i.retry_policy, i.inputs,
-              CASE WHEN i.root THEN clock_timestamp() END
-         FROM input i
-         LEFT JOIN tasker.named_steps ns ON ns.named_task_uuid = $1 AND ns.name = i.name
-     ),
+     steps AS (${INSERT_STEPS}),
      edges AS (
        INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid)
        SELECT e.from_uuid, e.to_uuid
-         FROM task, unnest($24::uuid[], $25::uuid[]) AS e(from_uuid, to_uuid)
+         FROM task, unnest($25::uuid[], $26::uuid[]) AS e(from_uuid, to_uuid)
      ),
      step_transitions AS (
        INSERT INTO tasker.workflow_step_transitions
          (workflow_step_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
-       SELECT i.uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 2 OR NOT i.root, $26
+       SELECT i.uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 2 OR NOT i.root, $27
          FROM input i
         CROSS JOIN (VALUES (NULL, 'pending', 1), ('pending', 'enqueued', 2))
               AS x(from_state, to_state, sort_key)
@@ -136,7 +126,7 @@ export async function insertTaskGraph(
      task_transitions AS (
        INSERT INTO tasker.task_transitions
          (task_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
-       SELECT t.task_uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 4, $26
+       SELECT t.task_uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 4, $27
          FROM task t
         CROSS JOIN (VALUES (NULL, 'pending', 1), ('pending', 'initializing', 2),
                            ('initializing', 'enqueuing_steps', 3),
@@ -144,7 +134,7 @@ export async function insertTaskGraph(
               AS x(from_state, to_state, sort_key)
      ),
      sent AS (
-       SELECT tasker.send_messages($27, $28::jsonb[]) AS n FROM task WHERE $27::text IS NOT NULL
+       SELECT tasker.send_messages($28, $29::jsonb[]) AS n FROM task WHERE $28::text IS NOT NULL
      )
      SELECT EXISTS (SELECT 1 FROM task) AS created, (SELECT ok FROM current) AS current,
             (SELECT count(*) FROM sent) AS sent`,
@@ -163,15 +153,7 @@ export async function insertTaskGraph(
       task.traceparent,
       task.schedule?.scheduleUuid ?? null,
       task.schedule?.fireAt ?? null,
-      steps.map(({ uuid }) => uuid),
-      steps.map(({ step }) => step.name),
-      steps.map(({ step }) => step.handler),
-      steps.map(({ step }) => step.retryable),
-      steps.map(({ step }) => step.retry.maxAttempts),
-      steps.map(({ step }) => step.timeoutSeconds),
-      steps.map(({ step }) => JSON.stringify(step.retry)),
-      steps.map(({ step }) => JSON.stringify(step.inputs)),
-      steps.map(({ step }) => step.dependsOn.length === 0),
+      ...newStepArrays(steps, (step) => step.dependsOn.length === 0),
       edges.map((e) => e[0]),
       edges.map((e) => e[1]),
       processorUuid,

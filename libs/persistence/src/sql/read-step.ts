@@ -28,8 +28,8 @@ export async function readStepsAwaitingDecision(
   return rows;
 }
 
-/** The columns of `tasker.step_row()` (migration 0008), aliased to a StepRow. */
+/** The columns of `tasker.step_row()` (migrations 0008, 0014), aliased to a StepRow. */
 export const STEP_ROW_COLUMNS = `s.workflow_step_uuid AS "stepUuid", s.task_uuid AS "taskUuid",
-  s.name AS "stepName", s.state, s.attempts, s.max_attempts AS "maxAttempts", s.retryable,
+  s.name AS "stepName", s.kind, s.state, s.attempts, s.max_attempts AS "maxAttempts", s.retryable,
   s.retry_policy AS "retryPolicy", s.last_error AS "lastError",
   s.ms_until_timeout AS "msUntilTimeout"`;

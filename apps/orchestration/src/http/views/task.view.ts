@@ -26,7 +26,11 @@ export class SubmittedTask implements core.SubmittedTask {
   @ApiProperty() correlationId!: string;
   @ApiProperty({ description: 'W3C traceparent every message of the task carries' })
   traceparent!: string;
-  @ApiProperty({ type: 'integer' }) stepCount!: number;
+  @ApiProperty({
+    type: 'integer',
+    description: 'Steps created with the task; decisions and batches add theirs while it runs',
+  })
+  stepCount!: number;
   @ApiProperty({ type: [String], description: 'Names of the steps enqueued at once' })
   enqueuedSteps!: string[];
 }
