@@ -25,3 +25,8 @@ BEGIN
      AND (p_task_uuid IS NULL OR s.task_uuid = p_task_uuid);
 END
 $$;
+
+-- A batch worker's checkpoint (Tasker Core's checkpoint yield): where it got to, how many items
+-- it processed and what it accumulated. Kept across retries, so a run after a crash resumes
+-- from the last checkpoint instead of the start.
+ALTER TABLE tasker.workflow_steps ADD COLUMN checkpoint jsonb;

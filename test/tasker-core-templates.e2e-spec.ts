@@ -8,8 +8,8 @@ import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tas
  * Templates in Tasker Core's format, registered by orchestration beside ours and run by a worker
  * on each backend: the handler's `initialization` reaches it as its config with the overrides
  * of TASKER_ENV (test) applied, the retry settings of that format drive the retries, formats in
- * the input schema are checked, and a template with step types this version does not run yet
- * (batches) is refused at submission, writing nothing.
+ * the input schema are checked, and a template asking for what this version does not run yet
+ * (a handler method other than call) is refused at submission, writing nothing.
  */
 const CONFIGURED_NAP = `
 name: configured_nap
@@ -49,18 +49,13 @@ environments:
         timeout_seconds: 60
 `;
 
-const BATCHED = `
-name: batched
+const DISPATCHED = `
+name: dispatched
 namespace_name: core_format
 version: 1.0.0
 steps:
-  - name: split
-    type: batchable
-    handler: { callable: examples.square }
-  - name: work
-    type: batch_worker
-    handler: { callable: examples.square }
-    dependencies: [split]
+  - name: refund
+    handler: { callable: examples.square, method: refund_partially }
 `;
 
 const SETUPS: readonly MessagingSetup[] = [
@@ -77,7 +72,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'tasker-core-templates-'));
       await writeFile(join(dir, 'configured_nap.yaml'), CONFIGURED_NAP);
-      await writeFile(join(dir, 'batched.yaml'), BATCHED);
+      await writeFile(join(dir, 'dispatched.yaml'), DISPATCHED);
       tasker = await TaskerHarness.start({ ...setup, env: { TASKER_TEMPLATE_PATH: dir } });
     });
 
@@ -135,16 +130,16 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       expect(await tasker.rowCounts()).toEqual(before);
     });
 
-    it('refuses a template whose step types do not run yet, writing nothing', async () => {
+    it('refuses a template whose handler methods do not run yet, writing nothing', async () => {
       const before = await tasker.rowCounts();
       const reply = await tasker.request<{ message: string }>('POST', '/v1/tasks', {
         namespace: 'core_format',
-        name: 'batched',
+        name: 'dispatched',
         context: {},
       });
       expect(reply.status).toBe(400);
       expect(reply.body.message).toBe(
-        "template core_format/batched@1.0.0 cannot run on this version of Tasker: step 'split' is of type batchable; step 'work' is of type batch_worker (batch steps, and handler methods other than call, do not run yet)",
+        "template core_format/dispatched@1.0.0 cannot run on this version of Tasker: step 'refund' calls handler method 'refund_partially' (handler methods other than call do not run yet)",
       );
       expect(await tasker.rowCounts()).toEqual(before);
     });

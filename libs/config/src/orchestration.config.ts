@@ -44,8 +44,8 @@ export interface OrchestrationConfig {
   resultVisibilityTimeoutMs: number;
   /** How often this replica looks for stuck tasks. */
   stalenessIntervalMs: number;
-  /** Bounds on what one decision step's outcome may add to its task. */
-  decisions: { maxStepsPerDecision: number; maxDecisionDepth: number };
+  /** Bounds on what one decision or batchable step's outcome may add to its task. */
+  dynamicSteps: { maxStepsPerDecision: number; maxDecisionDepth: number; maxBatchWorkers: number };
   /** Minutes in a state (or alive) after which a task is stuck; templates may override. */
   staleness: {
     waitingForDependenciesMinutes: number;
@@ -101,9 +101,10 @@ export function parseOrchestrationConfig(
       3600000,
     ),
     stalenessIntervalMs: read.integer('TASKER_STALENESS_INTERVAL_MS', 60000, 100, 86400000),
-    decisions: {
+    dynamicSteps: {
       maxStepsPerDecision: read.integer('TASKER_DECISION_MAX_STEPS', 100, 1, 100000),
       maxDecisionDepth: read.integer('TASKER_DECISION_MAX_DEPTH', 20, 1, 1000),
+      maxBatchWorkers: read.integer('TASKER_BATCH_MAX_WORKERS', 1000, 1, 100000),
     },
     staleness: {
       waitingForDependenciesMinutes: read.integer(

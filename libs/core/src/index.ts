@@ -17,5 +17,5 @@ export * from './views/stats-views.js';
 export * from './batching/group-commit.js';
 export * from './orchestration/task-store.port.js';
 export * from './orchestration/advance-tasks.js';
-export * from './orchestration/decision-outcome.js';
+export * from './orchestration/step-outcomes.js';
 export * from './orchestration/step-action.js';

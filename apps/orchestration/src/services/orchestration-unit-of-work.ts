@@ -53,9 +53,9 @@ export class OrchestrationUnitOfWork {
     private readonly config: ConfigType<typeof orchestrationConfig>,
   ) {}
 
-  /** What a decision's outcome may add (TASKER_DECISION_MAX_STEPS, TASKER_DECISION_MAX_DEPTH). */
+  /** What a decision's or batch's outcome may add (TASKER_DECISION_*, TASKER_BATCH_MAX_WORKERS). */
   get limits(): DynamicStepLimits {
-    return this.config.decisions;
+    return this.config.dynamicSteps;
   }
 
   /**

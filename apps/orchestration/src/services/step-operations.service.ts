@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import {
   ConflictError,
   evaluateTasks,
-  planDecisions,
+  noOutcome,
+  planOutcomes,
   planStepAction,
   type StepAction,
   type StepDetailView,
@@ -27,7 +28,7 @@ export interface StepOperation {
  * change, who made it and why go into the step's transition; the task is then evaluated in the
  * same transaction (an errored task is reopened), so its next steps go out after the commit.
  * An action whose compare-and-swap loses to a worker answers 409 and writes nothing. Completing
- * or resolving a decision step applies an outcome, as its handler's would.
+ * or resolving a decision or batchable step applies an outcome, as its handler's would.
  */
 @Injectable()
 export class StepOperationsService {
@@ -74,17 +75,17 @@ export class StepOperationsService {
       }
       if (op.action === 'reset_for_retry') await uow.resetStepAttempts(stepUuid);
       if (op.action === 'complete_manually') await uow.setStepResult(stepUuid, op.result);
-      if (step.kind === 'decision' && op.action !== 'reset_for_retry') {
+      if (
+        (step.kind === 'decision' || step.kind === 'batchable') &&
+        op.action !== 'reset_for_retry'
+      ) {
         // The operator decides in the handler's place: a completion's result is the outcome
-        // (checked like a handler's), a resolution takes no branch.
-        const result =
-          op.action === 'complete_manually'
-            ? op.result
-            : { decision_point_outcome: { type: 'no_branches' } };
-        const { plan, failed } = await planDecisions(
+        // (checked like a handler's), a resolution takes no branch and makes no batch.
+        const result = op.action === 'complete_manually' ? op.result : noOutcome(step.kind);
+        const { plan, failed } = await planOutcomes(
           uow,
           task.taskUuid,
-          [{ stepUuid, stepName: step.stepName, result }],
+          [{ stepUuid, stepName: step.stepName, kind: step.kind, result }],
           this.work.limits,
         );
         const problem = failed.get(stepUuid);

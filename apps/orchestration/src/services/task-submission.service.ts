@@ -125,7 +125,7 @@ export class TaskSubmissionService {
     const unsupported = unsupportedStepFeatures(template);
     if (unsupported.length > 0) {
       throw new ValidationError(
-        `template ${templateKey(template)} cannot run on this version of Tasker: ${unsupported.join('; ')} (batch steps, and handler methods other than call, do not run yet)`,
+        `template ${templateKey(template)} cannot run on this version of Tasker: ${unsupported.join('; ')} (handler methods other than call do not run yet)`,
         { unsupported },
       );
     }

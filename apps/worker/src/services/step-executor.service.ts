@@ -5,7 +5,7 @@ import { workerConfig } from '#config';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import type { MessageRow, StepFailure } from '#core';
-import { describeFailure, errorMessage, GroupCommit, MessageBus } from '#core';
+import { CheckpointYield, describeFailure, errorMessage, GroupCommit, MessageBus } from '#core';
 import type { ClaimedStep, StepRunOutcome, StepRunRecord } from '#persistence';
 import {
   claimSteps,
@@ -153,18 +153,23 @@ export class StepExecutor {
     const started = performance.now();
     const outcome = await this.run(claimed, delivery.shutdown, envelope.traceparent);
     this.metrics.stepFinished(claimed.handler, outcome.kind, (performance.now() - started) / 1000);
-    if (outcome.kind !== 'interrupted') return { claimed, outcome };
+    if (outcome.kind !== 'interrupted' && outcome.kind !== 'yielded') return { claimed, outcome };
+    // A yield saves its checkpoint and gives the run back, as a shutdown does without one.
+    const checkpoint = outcome.kind === 'yielded' ? outcome.checkpoint : undefined;
+    const reason = checkpoint ? 'checkpoint_yield' : 'worker_shutdown';
     const released = await releaseStep(
       this.database,
       stepUuid,
       claimed.attempt,
-      'worker_shutdown',
+      reason,
       this.identity.processorUuid,
+      checkpoint,
     );
-    this.logger.warn(
-      `step ${stepUuid} attempt ${claimed.attempt}: ${released ? 'released' : 'could not be released'} at shutdown`,
-    );
-    // Back on the queue at once for another worker (released or not: a redelivery sorts it out).
+    const message = `step ${stepUuid} attempt ${claimed.attempt}: ${released ? 'released' : 'could not be released'} (${reason})`;
+    if (checkpoint) this.logger.debug(message);
+    else this.logger.warn(message);
+    // Back on the queue at once, to resume from the checkpoint or for another worker (released
+    // or not: a redelivery sorts it out).
     return { disposition: { redeliverAfterMs: 0 } };
   }
 
@@ -172,7 +177,9 @@ export class StepExecutor {
     step: ClaimedStep,
     shutdown: AbortSignal,
     traceparent: string | null,
-  ): Promise<StepRunOutcome | { kind: 'interrupted' }> {
+  ): Promise<
+    StepRunOutcome | { kind: 'interrupted' } | { kind: 'yielded'; checkpoint: CheckpointYield }
+  > {
     const handler = this.registry.get(step.handler);
     if (!handler) {
       return {
@@ -212,14 +219,18 @@ export class StepExecutor {
           attempt: step.attempt,
           signal: controller.signal,
           traceparent,
+          checkpoint: step.checkpoint,
         }),
       )
-      .then((result: unknown): StepRunOutcome => {
-        const stored = storableResult(result);
-        return stored.ok
-          ? { kind: 'success', result: stored.value }
-          : { kind: 'failure', failure: stored.failure };
-      });
+      .then(
+        (result: unknown): StepRunOutcome | { kind: 'yielded'; checkpoint: CheckpointYield } => {
+          if (result instanceof CheckpointYield) return { kind: 'yielded', checkpoint: result };
+          const stored = storableResult(result);
+          return stored.ok
+            ? { kind: 'success', result: stored.value }
+            : { kind: 'failure', failure: stored.failure };
+        },
+      );
     try {
       return await Promise.race([ran, timedOut, interrupted]);
     } catch (err) {

@@ -20,6 +20,49 @@ export interface StepHandlerContext<TContext = Record<string, unknown>> {
   signal: AbortSignal;
   /** The task's W3C traceparent, to continue its trace in calls the handler makes. */
   traceparent: string | null;
+  /**
+   * Where an earlier run of this step got to (checkpointYield), kept across yields and retries;
+   * null when none saved one.
+   */
+  checkpoint: StepCheckpoint | null;
+}
+
+/** A step's saved progress: where to resume, how far it got, what it gathered so far. */
+export interface StepCheckpoint {
+  cursor: unknown;
+  itemsProcessed: number;
+  accumulatedResults: Record<string, unknown> | null;
+  /** When it was saved (ISO 8601). */
+  savedAt: string;
+}
+
+/**
+ * Returned by a handler (`return checkpointYield(...)`): save this progress and run the step
+ * again from it, without spending a retry attempt. The run ends here; the next one gets the
+ * checkpoint as `ctx.checkpoint`, as does a retry after a crash.
+ */
+export class CheckpointYield {
+  constructor(
+    readonly cursor: unknown,
+    readonly itemsProcessed: number,
+    readonly accumulatedResults: Record<string, unknown> | null = null,
+  ) {}
+}
+
+export function checkpointYield(progress: {
+  cursor: unknown;
+  itemsProcessed: number;
+  accumulatedResults?: Record<string, unknown>;
+}): CheckpointYield {
+  if (progress.cursor === undefined) throw new Error('checkpointYield needs a cursor');
+  if (!Number.isInteger(progress.itemsProcessed) || progress.itemsProcessed < 0) {
+    throw new Error('checkpointYield needs itemsProcessed, a whole number of items');
+  }
+  return new CheckpointYield(
+    progress.cursor,
+    progress.itemsProcessed,
+    progress.accumulatedResults ?? null,
+  );
 }
 
 /** Returns (or resolves to) the step's result, stored as JSON. */

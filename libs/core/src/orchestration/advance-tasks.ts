@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors/tasker.error.js';
-import { type DecisionPlan, type DynamicStepLimits, planDecisions } from './decision-outcome.js';
+import { type DynamicStepLimits, type OutcomePlan, planOutcomes } from './step-outcomes.js';
 import { decideStepResult } from '../readiness/step-decision.js';
 import { decideTaskOutcome, planTaskChain } from '../readiness/task-outcome.js';
 import { EVALUABLE_TASK_STATES } from '../states/task-state.js';
@@ -20,9 +20,10 @@ export interface Evaluation {
 /**
  * Decides recorded runs from their steps' rows, never from messages (decideStepResult), and
  * writes the decisions: every completion in one move. The unit of work holds the locks of the
- * steps' tasks. A decision step that completes applies its outcome in the same unit of work:
- * the branches it names, and what follows them, are added to its task (planDecisions); an
- * outcome that cannot be applied fails the step, with the reason as its error. Answers, per
+ * steps' tasks. A decision or batchable step that completes applies its outcome in the same
+ * unit of work: the branches it names or the batch workers it asks for, and what follows them,
+ * are added to its task (planOutcomes); an outcome that cannot be applied fails the step, with
+ * the reason as its error. Answers, per
  * step, whether it awaited a decision (false: a result seen before).
  */
 export async function settleSteps(
@@ -31,8 +32,11 @@ export async function settleSteps(
   limits: DynamicStepLimits,
 ): Promise<boolean[]> {
   const decisions = steps.map((step) => decideStepResult(step));
-  const made = steps.filter((s, i) => s.kind === 'decision' && decisions[i]!.kind === 'complete');
-  const plans = await planMadeDecisions(uow, made, limits);
+  const made = steps.filter(
+    (s, i) =>
+      (s.kind === 'decision' || s.kind === 'batchable') && decisions[i]!.kind === 'complete',
+  );
+  const plans = await planMadeOutcomes(uow, made, limits);
   const failed = new Map([...plans.values()].flatMap(({ failed }) => [...failed]));
   await uow.moveSteps({
     stepUuids: steps
@@ -69,24 +73,25 @@ export async function settleSteps(
   return decisions.map((decision) => decision.kind !== 'none');
 }
 
-/** Plans the outcomes of completed decision steps, task by task, with their results. */
-async function planMadeDecisions(
+/** Plans the outcomes of completed decision and batchable steps, task by task. */
+async function planMadeOutcomes(
   uow: TaskUnitOfWork,
   made: readonly StepRow[],
   limits: DynamicStepLimits,
-): Promise<Map<string, DecisionPlan>> {
-  const plans = new Map<string, DecisionPlan>();
+): Promise<Map<string, OutcomePlan>> {
+  const plans = new Map<string, OutcomePlan>();
   if (made.length === 0) return plans;
   const results = await uow.stepResults(made.map((s) => s.stepUuid));
   for (const taskUuid of new Set(made.map((s) => s.taskUuid))) {
-    const decisions = made
+    const outcomes = made
       .filter((s) => s.taskUuid === taskUuid)
       .map((s) => ({
         stepUuid: s.stepUuid,
         stepName: s.stepName,
+        kind: s.kind as 'decision' | 'batchable',
         result: results.get(s.stepUuid),
       }));
-    plans.set(taskUuid, await planDecisions(uow, taskUuid, decisions, limits));
+    plans.set(taskUuid, await planOutcomes(uow, taskUuid, outcomes, limits));
   }
   return plans;
 }

@@ -96,8 +96,13 @@ export interface TaskUnitOfWork {
   stepsAwaitingDecision(taskUuid: string): Promise<StepRow[]>;
   /** The template the task was created from, as registered now. */
   taskTemplate(taskUuid: string): Promise<TaskTemplate>;
-  /** The task's steps by name, with their current states. */
-  taskSteps(taskUuid: string): Promise<Map<string, { stepUuid: string; state: StepState }>>;
+  /**
+   * The task's steps by name: current state, and the template step each was made from (its
+   * own name, but for batch workers).
+   */
+  taskSteps(
+    taskUuid: string,
+  ): Promise<Map<string, { stepUuid: string; state: StepState; template: string }>>;
   /** The results the steps' handlers returned (answered by step uuid; absent: none). */
   stepResults(stepUuids: readonly string[]): Promise<Map<string, unknown>>;
   /**

@@ -164,21 +164,15 @@ export function templateKey(t: { namespace: string; name: string; version: strin
   return `${t.namespace}/${t.name}@${t.version}`;
 }
 
-/** Step kinds a task runs (batchable steps and their batch workers do not run yet). */
-const RUNNABLE_STEP_KINDS: readonly StepKind[] = ['standard', 'decision', 'deferred_convergence'];
-
 /**
- * What a template asks for that this version of Tasker loads but does not run yet: batch
- * steps, and handler methods other than `call`. Submissions of such a template are refused
- * with these reasons rather than run with a different meaning.
+ * What a template asks for that this version of Tasker loads but does not run yet: handler
+ * methods other than `call`. Submissions of such a template are refused with these reasons
+ * rather than run with a different meaning.
  */
 export function unsupportedStepFeatures(template: Pick<TaskTemplate, 'steps'>): string[] {
-  return template.steps.flatMap((step) => [
-    ...(step.kind !== undefined && !RUNNABLE_STEP_KINDS.includes(step.kind)
-      ? [`step '${step.name}' is of type ${step.kind}`]
-      : []),
-    ...(step.handlerMethod !== undefined && step.handlerMethod !== 'call'
+  return template.steps.flatMap((step) =>
+    step.handlerMethod !== undefined && step.handlerMethod !== 'call'
       ? [`step '${step.name}' calls handler method '${step.handlerMethod}'`]
-      : []),
-  ]);
+      : [],
+  );
 }

@@ -377,8 +377,6 @@ describe("parseTemplate with Tasker Core's format", () => {
   it('lists what a template asks for that cannot run yet', () => {
     expect(unsupportedStepFeatures(parse(approvals()))).toEqual([
       "step 'route' calls handler method 'decide'",
-      "step 'split_receipts' is of type batchable",
-      "step 'scan_receipts' is of type batch_worker",
     ]);
     expect(
       unsupportedStepFeatures(

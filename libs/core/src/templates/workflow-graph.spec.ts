@@ -49,8 +49,11 @@ const tree = {
 };
 
 const names = (planned: { steps: { name: string }[] }) => planned.steps.map((s) => s.name);
-const has = (...entries: [string, StepState][]) => new Map(entries);
-const chose = (decision: string, ...branches: string[]) => new Map([[decision, new Set(branches)]]);
+const has = (...entries: [string, StepState][]) =>
+  new Map(entries.map(([name, state]) => [name, { state, template: name }]));
+const chose = (decision: string, ...branches: string[]) => ({
+  decisions: new Map([[decision, new Set(branches)]]),
+});
 
 describe('initialSteps', () => {
   it('starts a task with the steps that need no decision', () => {
@@ -115,7 +118,7 @@ describe('planNewSteps', () => {
 
   it('plans nothing while the decision is not made', () => {
     const waiting = has(['validate', 'complete'], ['route', 'in_progress']);
-    expect(planNewSteps(approval, waiting, new Map())).toEqual({ steps: [], edges: [] });
+    expect(planNewSteps(approval, waiting, {})).toEqual({ steps: [], edges: [] });
   });
 
   it('creates a nested decision with its branch, and waits for it before converging', () => {
@@ -178,6 +181,63 @@ describe('planNewSteps', () => {
   });
 });
 
+describe('planNewSteps for batches', () => {
+  const batch = {
+    steps: [
+      std('analyze'),
+      step('analyze_rows', 'batchable', 'analyze'),
+      { ...step('rows', 'batch_worker', 'analyze_rows'), inputs: { mode: 'strict' } },
+      step('aggregate', 'deferred_convergence', 'rows'),
+      std('report', 'aggregate'),
+    ],
+  };
+  const workers = (...ids: string[]) => ({
+    batches: new Map([
+      [
+        'analyze_rows',
+        { template: 'rows', workers: ids.map((id) => ({ name: `rows_${id}`, inputs: { id } })) },
+      ],
+    ]),
+  });
+  const analyzed = has(['analyze', 'complete'], ['analyze_rows', 'complete']);
+
+  it('starts without the batch workers or what waits for them', () => {
+    expect(names(initialSteps(batch))).toEqual(['analyze', 'analyze_rows']);
+  });
+
+  it('makes one worker per batch, and a convergence on all of them', () => {
+    const planned = planNewSteps(batch, analyzed, workers('001', '002'));
+    expect(names(planned)).toEqual(['rows_001', 'rows_002', 'aggregate', 'report']);
+    expect(planned.steps[0]).toMatchObject({
+      template: 'rows',
+      kind: 'batch_worker',
+      inputs: { mode: 'strict', id: '001' },
+    });
+    expect(planned.edges).toEqual([
+      ['analyze_rows', 'rows_001'],
+      ['analyze_rows', 'rows_002'],
+      ['rows_001', 'aggregate'],
+      ['rows_002', 'aggregate'],
+      ['aggregate', 'report'],
+    ]);
+  });
+
+  it('waits for the batchable step before converging, and counts instances as its workers', () => {
+    const waiting = has(['analyze', 'complete'], ['analyze_rows', 'in_progress']);
+    expect(names(planNewSteps(batch, waiting, {}))).toEqual([]);
+    const existing = new Map([
+      ...analyzed,
+      ['rows_001', { state: 'pending' as const, template: 'rows' }],
+    ]);
+    const planned = planNewSteps(batch, existing, {});
+    expect(names(planned)).toEqual(['aggregate', 'report']);
+    expect(planned.edges).toEqual([
+      ['rows_001', 'aggregate'],
+      ['aggregate', 'report'],
+    ]);
+  });
+});
+
 describe('decision helpers', () => {
   it('lists the branches a decision may name: its children, convergence steps left out', () => {
     expect(decisionBranches(approval, 'route')).toEqual([
@@ -201,7 +261,17 @@ describe('decision helpers', () => {
       "step 'join': a deferred_convergence step lists the steps it may wait for as its dependencies; it has none",
     ]);
     expect(findWorkflowShapeProblems([step('w', 'batch_worker')])).toEqual([
+      "step 'w': a batch_worker step is made by a batchable step, which it must list in its dependencies",
       'no step can start when a task is created: every step without dependencies is a batch_worker',
+    ]);
+    expect(
+      findWorkflowShapeProblems([
+        step('split', 'batchable'),
+        step('w', 'batch_worker', 'split'),
+        std('after', 'w'),
+      ]),
+    ).toEqual([
+      "step 'after': only a deferred_convergence step can wait for the instances of batch_worker 'w'",
     ]);
   });
 });

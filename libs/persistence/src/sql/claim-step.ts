@@ -1,4 +1,4 @@
-import { TERMINAL_TASK_STATES } from '#core';
+import { type StepCheckpoint, TERMINAL_TASK_STATES } from '#core';
 import type { Queryable } from '../database.js';
 
 export interface ClaimedStep {
@@ -15,6 +15,8 @@ export interface ClaimedStep {
   context: Record<string, unknown>;
   /** Results of the direct dependencies, by step name. */
   dependencyResults: Record<string, unknown>;
+  /** The progress an earlier run saved (workflow_steps.checkpoint), if any. */
+  checkpoint: StepCheckpoint | null;
 }
 
 /**
@@ -74,6 +76,11 @@ export async function claimSteps(
      SELECT c.workflow_step_uuid AS "stepUuid", c.task_uuid AS "taskUuid", c.name AS "stepName",
             c.handler, c.attempts AS attempt, c.timeout_seconds AS "timeoutSeconds", c.inputs,
             coalesce(ns.config, '{}'::jsonb) AS config, t.context,
+            CASE WHEN c.checkpoint IS NOT NULL THEN jsonb_build_object(
+              'cursor', c.checkpoint->'cursor',
+              'itemsProcessed', c.checkpoint->'items_processed',
+              'accumulatedResults', c.checkpoint->'accumulated_results',
+              'savedAt', c.checkpoint->'timestamp') END AS checkpoint,
             coalesce((SELECT jsonb_object_agg(p.name, p.results)
                         FROM tasker.workflow_step_edges e
                         JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid

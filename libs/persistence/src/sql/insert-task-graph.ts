@@ -112,12 +112,12 @@ export async function insertTaskGraph(
      edges AS (
        INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid)
        SELECT e.from_uuid, e.to_uuid
-         FROM task, unnest($25::uuid[], $26::uuid[]) AS e(from_uuid, to_uuid)
+         FROM task, unnest($26::uuid[], $27::uuid[]) AS e(from_uuid, to_uuid)
      ),
      step_transitions AS (
        INSERT INTO tasker.workflow_step_transitions
          (workflow_step_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
-       SELECT i.uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 2 OR NOT i.root, $27
+       SELECT i.uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 2 OR NOT i.root, $28
          FROM input i
         CROSS JOIN (VALUES (NULL, 'pending', 1), ('pending', 'enqueued', 2))
               AS x(from_state, to_state, sort_key)
@@ -126,7 +126,7 @@ export async function insertTaskGraph(
      task_transitions AS (
        INSERT INTO tasker.task_transitions
          (task_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
-       SELECT t.task_uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 4, $27
+       SELECT t.task_uuid, x.from_state, x.to_state, x.sort_key, x.sort_key = 4, $28
          FROM task t
         CROSS JOIN (VALUES (NULL, 'pending', 1), ('pending', 'initializing', 2),
                            ('initializing', 'enqueuing_steps', 3),
@@ -134,7 +134,7 @@ export async function insertTaskGraph(
               AS x(from_state, to_state, sort_key)
      ),
      sent AS (
-       SELECT tasker.send_messages($28, $29::jsonb[]) AS n FROM task WHERE $28::text IS NOT NULL
+       SELECT tasker.send_messages($29, $30::jsonb[]) AS n FROM task WHERE $29::text IS NOT NULL
      )
      SELECT EXISTS (SELECT 1 FROM task) AS created, (SELECT ok FROM current) AS current,
             (SELECT count(*) FROM sent) AS sent`,

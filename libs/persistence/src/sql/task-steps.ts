@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { PlannedSteps, StepState, StepTemplate, TaskTemplate } from '#core';
+import type { PlannedStep, PlannedSteps, StepState, TaskTemplate } from '#core';
 import { kindOf, TaskNotFoundError } from '#core';
 import type { Queryable } from '../database.js';
 
@@ -21,16 +21,26 @@ export async function readTaskTemplate(q: Queryable, taskUuid: string): Promise<
   return rows[0].configuration;
 }
 
-/** The task's steps by name, with their current states. */
+/**
+ * The task's steps by name, with their current states and the template step each was made
+ * from (a batch worker's named step is its template's).
+ */
 export async function readTaskSteps(
   q: Queryable,
   taskUuid: string,
-): Promise<Map<string, { stepUuid: string; state: StepState }>> {
-  const { rows } = await q.query<{ name: string; stepUuid: string; state: StepState }>(
-    `SELECT s.name, s.workflow_step_uuid AS "stepUuid", st.to_state AS state
+): Promise<Map<string, { stepUuid: string; state: StepState; template: string }>> {
+  const { rows } = await q.query<{
+    name: string;
+    stepUuid: string;
+    state: StepState;
+    template: string;
+  }>(
+    `SELECT s.name, s.workflow_step_uuid AS "stepUuid", st.to_state AS state,
+            coalesce(ns.name, s.name) AS template
        FROM tasker.workflow_steps s
        JOIN tasker.workflow_step_transitions st
          ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+       LEFT JOIN tasker.named_steps ns ON ns.named_step_uuid = s.named_step_uuid
       WHERE s.task_uuid = $1`,
     [taskUuid],
   );
@@ -69,9 +79,9 @@ export async function recordStepError(
   );
 }
 
-/** A template step about to become a row, with the uuid chosen for it. */
+/** A planned step about to become a row, with the uuid chosen for it. */
 export interface NewStep {
-  step: StepTemplate;
+  step: PlannedStep;
   uuid: string;
 }
 
@@ -79,10 +89,11 @@ export interface NewStep {
  * The parameters that describe new step rows, in the order of STEP_INPUT (one array each);
  * `root` marks the steps that start `enqueued`.
  */
-export function newStepArrays(steps: readonly NewStep[], root: (step: StepTemplate) => boolean) {
+export function newStepArrays(steps: readonly NewStep[], root: (step: PlannedStep) => boolean) {
   return [
     steps.map(({ uuid }) => uuid),
     steps.map(({ step }) => step.name),
+    steps.map(({ step }) => step.template),
     steps.map(({ step }) => step.handler),
     steps.map(({ step }) => step.retryable),
     steps.map(({ step }) => step.retry.maxAttempts),
@@ -100,11 +111,11 @@ export function newStepArrays(steps: readonly NewStep[], root: (step: StepTempla
  */
 export function stepInput(first: number): string {
   const p = (i: number) => `$${first + i}`;
-  return `unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::boolean[],
-                 ${p(4)}::int[], ${p(5)}::int[], ${p(6)}::jsonb[], ${p(7)}::jsonb[],
-                 ${p(8)}::text[], ${p(9)}::boolean[])
-          AS s(uuid, name, handler, retryable, max_attempts, timeout_seconds, retry_policy,
-               inputs, kind, root)`;
+  return `unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[],
+                 ${p(4)}::boolean[], ${p(5)}::int[], ${p(6)}::int[], ${p(7)}::jsonb[],
+                 ${p(8)}::jsonb[], ${p(9)}::text[], ${p(10)}::boolean[])
+          AS s(uuid, name, template, handler, retryable, max_attempts, timeout_seconds,
+               retry_policy, inputs, kind, root)`;
 }
 
 /**
@@ -119,7 +130,7 @@ export const INSERT_STEPS = `INSERT INTO tasker.workflow_steps
               CASE WHEN i.root THEN clock_timestamp() END
          FROM input i
          LEFT JOIN tasker.named_steps ns
-           ON ns.named_task_uuid = i.named_task_uuid AND ns.name = i.name`;
+           ON ns.named_task_uuid = i.named_task_uuid AND ns.name = i.template`;
 
 /**
  * Adds planned steps to a running task (each `pending`, its first transition written) and
@@ -148,13 +159,13 @@ export async function insertSteps(
      edges AS (
        INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid)
        SELECT p.uuid, c.uuid
-         FROM unnest($12::text[], $13::text[]) AS e(parent, child)
+         FROM unnest($13::text[], $14::text[]) AS e(parent, child)
          JOIN names p ON p.name = e.parent
          JOIN input c ON c.name = e.child
      )
      INSERT INTO tasker.workflow_step_transitions
        (workflow_step_uuid, from_state, to_state, sort_key, most_recent, processor_uuid)
-     SELECT uuid, NULL, 'pending', 1, true, $14 FROM input`,
+     SELECT uuid, NULL, 'pending', 1, true, $15 FROM input`,
     [
       taskUuid,
       ...newStepArrays(steps, () => false),
