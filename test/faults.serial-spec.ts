@@ -162,6 +162,60 @@ describe('fault tolerance', () => {
       expect(retriedSteps).toBeGreaterThan(0);
     }, 180000);
 
+    it('a batch worker killed with SIGKILL after checkpoints: its retry resumes from the last checkpoint, not from the start', async () => {
+      const env = { TASKER_TEMPLATE_PATH: 'config/tasks' };
+      const orchestration = await start('orchestration', 'orchestration', backend, env);
+      const doomed = await start('worker', 'worker-doomed', backend, env);
+      // One worker of 400 items, 20 ms each, saving a checkpoint every 40: about 8 s of work.
+      const ITEMS = 400;
+      const reply = await fetch(`${orchestration.url}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          namespace: 'examples',
+          name: 'batch_sum',
+          context: { items: ITEMS, batchSize: ITEMS, checkpointEvery: 40, itemDelayMs: 20 },
+        }),
+      });
+      expect(reply.status).toBe(201);
+      const checkpointed = () =>
+        count(`SELECT coalesce(max((checkpoint->>'cursor')::int), 0) AS n
+                 FROM tasker.workflow_steps WHERE name = 'sum_batch_001'`);
+      await pollUntil(checkpointed, (n) => n >= 120, {
+        timeoutMs: 30000,
+        intervalMs: 20,
+        description: 'the batch worker to save three checkpoints',
+      });
+      doomed.child.kill('SIGKILL');
+      apps.splice(apps.indexOf(doomed), 1);
+      const savedAtKill = await checkpointed();
+      await start('worker', 'worker-survivor', backend, env);
+
+      await allComplete(1, 60000);
+      const { rows } = await pool.query<{ name: string; attempts: number; results: unknown }>(
+        `SELECT name, attempts, results FROM tasker.workflow_steps ORDER BY name`,
+      );
+      expect(rows.map((r) => r.name)).toEqual(['plan', 'sum_batch_001', 'total']);
+      const worker = rows[1]!;
+      // Two runs that count: the killed one (its yields before it did not spend attempts) and
+      // the retry, which started from the checkpoint saved before the kill, or a later one.
+      expect(worker.attempts).toBe(2);
+      const resumedFrom = (worker.results as { resumedFrom: number }).resumedFrom;
+      expect(resumedFrom).toBeGreaterThanOrEqual(savedAtKill);
+      expect(worker.results).toMatchObject({ sum: (ITEMS * (ITEMS - 1)) / 2, count: ITEMS });
+      expect(rows[2]!.results).toEqual({
+        sum: (ITEMS * (ITEMS - 1)) / 2,
+        count: ITEMS,
+        workers: 1,
+      });
+      const lost = await count(
+        `SELECT count(*)::int AS n FROM tasker.workflow_step_transitions t
+           JOIN tasker.workflow_steps s USING (workflow_step_uuid)
+          WHERE s.name = 'sum_batch_001' AND t.to_state = 'enqueued_as_error_for_orchestration'`,
+      );
+      expect(lost).toBe(1);
+    }, 120000);
+
     it('an orchestration replica killed with SIGKILL while enqueuing: the survivor finishes everything', async () => {
       const doomed = await start('orchestration', 'orchestration-doomed', backend);
       const survivor = await start('orchestration', 'orchestration-survivor', backend);
