@@ -162,6 +162,7 @@ describe('fault tolerance', () => {
       expect(retriedSteps).toBeGreaterThan(0);
     }, 180000);
 
+    // batch_sum's handlers are Tasker Core handler classes (tasker/tasker-core).
     it('a batch worker killed with SIGKILL after checkpoints: its retry resumes from the last checkpoint, not from the start', async () => {
       const env = { TASKER_TEMPLATE_PATH: 'config/tasks' };
       const orchestration = await start('orchestration', 'orchestration', backend, env);
@@ -206,7 +207,8 @@ describe('fault tolerance', () => {
       expect(rows[2]!.results).toEqual({
         sum: (ITEMS * (ITEMS - 1)) / 2,
         count: ITEMS,
-        workers: 1,
+        worker_count: 1,
+        scenario: 'with_batches',
       });
       const lost = await count(
         `SELECT count(*)::int AS n FROM tasker.workflow_step_transitions t

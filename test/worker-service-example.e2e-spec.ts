@@ -74,6 +74,6 @@ describe('the worker-service example', () => {
       cwd: EXAMPLE,
       env: { ...process.env, TASKER_URL: orchestration!.url },
     });
-    expect(output).toMatch(/# pass 2\s+# fail 0/);
+    expect(output).toMatch(/# pass 3\s+# fail 0/);
   }, 60_000);
 });

@@ -15,6 +15,7 @@ import {
 import { createOrchestrationApp } from '../../apps/orchestration/src/bootstrap/create-orchestration-app.js';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap/create-worker-app.js';
 import { EXAMPLE_HANDLERS } from '../../apps/worker/src/handlers/example.handlers.js';
+import type { StepHandlerClass } from '../../apps/worker/src/tasker-core/index.js';
 
 export interface HttpReply<T = Record<string, unknown>> {
   status: number;
@@ -59,7 +60,7 @@ export class TaskerHarness {
     options: {
       backend?: MessagingBackend;
       eventMode?: EventMode;
-      handlers?: readonly StepHandlerDefinition[];
+      handlers?: readonly (StepHandlerDefinition | StepHandlerClass)[];
       env?: Record<string, string>;
       /** Both apps log here instead of printing errors only. */
       logger?: LoggerService;

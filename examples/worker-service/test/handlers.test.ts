@@ -14,8 +14,11 @@ function context(overrides: Partial<StepHandlerContext> = {}): StepHandlerContex
     config: {},
     dependencyResults: { validate: { orderId: 'o-1', totalCents: 1500, units: 2 } },
     attempt: 1,
+    maxAttempts: 3,
+    correlationId: 'task-1',
     signal: new AbortController().signal,
     traceparent: null,
+    checkpoint: null,
     ...overrides,
   };
 }

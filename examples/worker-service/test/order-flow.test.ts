@@ -61,3 +61,13 @@ test('an order for an unknown product fails without retrying', async () => {
   assert.equal(validate?.attempts, 1);
   assert.match(String(validate?.error?.message), /unknown products: kettle/);
 });
+
+test('a Tasker Core handler class writes the gift note of its Tasker Core template', async () => {
+  const orderId = randomUUID();
+  const task = await client.tasks.createAndWait(
+    { namespace: 'shop', name: 'gift_note', context: { orderId, recipient: 'Ada' } },
+    { timeoutMs: 30_000, pollIntervalMs: 100 },
+  );
+  assert.equal(task.status, 'complete');
+  assert.deepEqual(task.steps[0]?.result, { note: 'Dear Ada, enjoy your tea! The Tea Shop' });
+});

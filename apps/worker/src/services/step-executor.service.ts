@@ -151,7 +151,7 @@ export class StepExecutor {
     if (!claimed) return { disposition: await this.handleUnclaimable(envelope, delivery.row) };
     this.metrics.stepStarted(claimed.handler, delivery.enqueuedAt);
     const started = performance.now();
-    const outcome = await this.run(claimed, delivery.shutdown, envelope.traceparent);
+    const outcome = await this.run(claimed, delivery.shutdown, envelope);
     this.metrics.stepFinished(claimed.handler, outcome.kind, (performance.now() - started) / 1000);
     if (outcome.kind !== 'interrupted' && outcome.kind !== 'yielded') return { claimed, outcome };
     // A yield saves its checkpoint and gives the run back, as a shutdown does without one.
@@ -176,7 +176,7 @@ export class StepExecutor {
   private async run(
     step: ClaimedStep,
     shutdown: AbortSignal,
-    traceparent: string | null,
+    { traceparent, correlationId }: MessageEnvelope<'step.execute.v1'>,
   ): Promise<
     StepRunOutcome | { kind: 'interrupted' } | { kind: 'yielded'; checkpoint: CheckpointYield }
   > {
@@ -217,6 +217,8 @@ export class StepExecutor {
           config: step.config,
           dependencyResults: step.dependencyResults,
           attempt: step.attempt,
+          maxAttempts: step.maxAttempts,
+          correlationId,
           signal: controller.signal,
           traceparent,
           checkpoint: step.checkpoint,

@@ -16,6 +16,10 @@ export interface StepHandlerContext<TContext = Record<string, unknown>> {
   dependencyResults: Record<string, unknown>;
   /** 1 for the first run. */
   attempt: number;
+  /** Runs the step may have, the first included (its retry policy's max_attempts). */
+  maxAttempts: number;
+  /** The task's correlation id, which every message of the task carries. */
+  correlationId: string;
   /** Aborted when the step's timeout passes or the worker shuts down. */
   signal: AbortSignal;
   /** The task's W3C traceparent, to continue its trace in calls the handler makes. */

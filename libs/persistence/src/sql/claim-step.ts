@@ -8,6 +8,7 @@ export interface ClaimedStep {
   handler: string;
   /** This run's number: 1 for the first. */
   attempt: number;
+  maxAttempts: number;
   timeoutSeconds: number;
   inputs: Record<string, unknown>;
   /** The handler's configuration from the template (named_steps.config). */
@@ -74,7 +75,8 @@ export async function claimSteps(
        RETURNING s.*
      )
      SELECT c.workflow_step_uuid AS "stepUuid", c.task_uuid AS "taskUuid", c.name AS "stepName",
-            c.handler, c.attempts AS attempt, c.timeout_seconds AS "timeoutSeconds", c.inputs,
+            c.handler, c.attempts AS attempt, c.max_attempts AS "maxAttempts",
+            c.timeout_seconds AS "timeoutSeconds", c.inputs,
             coalesce(ns.config, '{}'::jsonb) AS config, t.context,
             CASE WHEN c.checkpoint IS NOT NULL THEN jsonb_build_object(
               'cursor', c.checkpoint->'cursor',
