@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkpointYield, defineHandler, type StepHandlerContext, type StepView } from '#core';
 import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tasker-harness.js';
@@ -133,32 +132,29 @@ const byName = (steps: StepView[]) => Object.fromEntries(steps.map((s) => [s.nam
 describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
   'batch processing over %s',
   (_label, setup) => {
-    let dir: string;
     let tasker: TaskerHarness;
     const rows: Row[] = Array.from({ length: 23 }, (_, i) => ({
       sku: `SKU-${i}`,
       qty: i % 7,
       price: 2 + (i % 3),
     }));
+    const csv = (data: Row[]) =>
+      ['sku,qty,price', ...data.map((r) => `${r.sku},${r.qty},${r.price}`)].join('\n') + '\n';
+    const file = (name: string) => join(tasker.dir!, name);
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'tasker-batches-'));
-      await writeFile(join(dir, 'csv_inventory.yaml'), TEMPLATE);
-      const csv = (data: Row[]) =>
-        ['sku,qty,price', ...data.map((r) => `${r.sku},${r.qty},${r.price}`)].join('\n') + '\n';
-      await writeFile(join(dir, 'products.csv'), csv(rows));
-      await writeFile(join(dir, 'empty.csv'), csv([]));
       tasker = await TaskerHarness.start({
         ...setup,
         handlers: HANDLERS,
-        env: { TASKER_TEMPLATE_PATH: dir },
+        templates: {
+          'csv_inventory.yaml': TEMPLATE,
+          'products.csv': csv(rows),
+          'empty.csv': csv([]),
+        },
       });
     });
 
-    afterAll(async () => {
-      await tasker?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    afterAll(() => tasker?.stop());
 
     const run = async (context: Record<string, unknown>) => {
       const taskUuid = await tasker.submit({
@@ -170,7 +166,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     };
 
     it('processes a CSV file in checkpointed batch workers and converges on all of them', async () => {
-      const task = await run({ path: join(dir, 'products.csv') });
+      const task = await run({ path: file('products.csv') });
       expect(task.status).toBe('complete');
       const workers = [
         'process_rows_001',
@@ -186,6 +182,13 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       ]);
       const steps = byName(task.steps);
       expect(steps.aggregate!.dependsOn.sort()).toEqual(workers);
+      expect(steps.analyze_csv).toMatchObject({ kind: 'batchable', createdSteps: workers });
+      expect(steps.process_rows_003).toMatchObject({
+        kind: 'batch_worker',
+        template: 'process_rows',
+        handler: 'csv.process',
+        createdSteps: null,
+      });
       expect(steps.aggregate!.result).toEqual({
         workers,
         count: 23,
@@ -221,7 +224,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     });
 
     it('makes one no-op worker for an empty file, and still converges', async () => {
-      const task = await run({ path: join(dir, 'empty.csv') });
+      const task = await run({ path: file('empty.csv') });
       expect(task.status).toBe('complete');
       expect(task.steps.map((s) => s.name).sort()).toEqual([
         'aggregate',
@@ -239,7 +242,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     });
 
     it('fails a batchable step whose outcome asks for a template that is not its worker', async () => {
-      const task = await run({ path: join(dir, 'products.csv'), badOutcome: true });
+      const task = await run({ path: file('products.csv'), badOutcome: true });
       expect(task.status).toBe('error');
       expect(task.steps.map((s) => s.name)).toEqual(['analyze_csv']);
       expect(task.steps[0]).toMatchObject({

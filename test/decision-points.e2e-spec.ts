@@ -1,6 +1,3 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { defineHandler, PermanentStepError, type StepView } from '#core';
 import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tasker-harness.js';
 
@@ -120,24 +117,17 @@ const namesOf = (steps: StepView[]) => steps.map((s) => s.name).sort();
 describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
   'decision points over %s',
   (_label, setup) => {
-    let dir: string;
     let tasker: TaskerHarness;
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'tasker-decisions-'));
-      await writeFile(join(dir, 'approval.yaml'), APPROVAL);
-      await writeFile(join(dir, 'tree.yaml'), TREE);
       tasker = await TaskerHarness.start({
         ...setup,
         handlers: HANDLERS,
-        env: { TASKER_TEMPLATE_PATH: dir },
+        templates: { 'approval.yaml': APPROVAL, 'tree.yaml': TREE },
       });
     });
 
-    afterAll(async () => {
-      await tasker?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    afterAll(() => tasker?.stop());
 
     const run = async (name: string, context: Record<string, unknown>) => {
       const reply = await tasker.request<{ stepCount: number; taskUuid: string }>(
@@ -165,6 +155,13 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       );
       const steps = byName(task.steps);
       expect(steps.finalize_approval!.dependsOn.sort()).toEqual(branches);
+      // The task view says which branches the decision took, and what each step is.
+      expect(steps.routing_decision).toMatchObject({ kind: 'decision', createdSteps: branches });
+      expect(steps.finalize_approval).toMatchObject({
+        kind: 'deferred_convergence',
+        template: 'finalize_approval',
+        createdSteps: null,
+      });
       expect(steps.finalize_approval!.result).toEqual({ after: branches });
       expect(
         branches.map((b) => (steps[b]!.result as { approvedBy: string }).approvedBy).sort(),
@@ -180,6 +177,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
         'routing_decision',
         'validate_request',
       ]);
+      expect(byName(task.steps).routing_decision!.createdSteps).toEqual([]);
       expect(byName(task.steps).finalize_approval).toMatchObject({
         dependsOn: [],
         result: { after: [] },

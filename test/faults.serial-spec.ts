@@ -182,10 +182,20 @@ describe('fault tolerance', () => {
       const checkpointed = () =>
         count(`SELECT coalesce(max((checkpoint->>'cursor')::int), 0) AS n
                  FROM tasker.workflow_steps WHERE name = 'sum_batch_001'`);
-      await pollUntil(checkpointed, (n) => n >= 120, {
+      // Killed in the middle of a run: three checkpoints saved, and the run after the last one
+      // 100 ms in (of about 800), not in the moment between a yield and the next claim.
+      const midRun = () =>
+        count(`SELECT count(*)::int AS n
+                 FROM tasker.workflow_steps s
+                 JOIN tasker.workflow_step_transitions st
+                   ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+                WHERE s.name = 'sum_batch_001' AND (s.checkpoint->>'cursor')::int >= 120
+                  AND st.to_state = 'in_progress'
+                  AND st.created_at < clock_timestamp() - interval '100 milliseconds'`);
+      await pollUntil(midRun, (n) => n === 1, {
         timeoutMs: 30000,
         intervalMs: 20,
-        description: 'the batch worker to save three checkpoints',
+        description: 'the batch worker to be running after three checkpoints',
       });
       doomed.child.kill('SIGKILL');
       apps.splice(apps.indexOf(doomed), 1);

@@ -1,5 +1,4 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepView, TaskView } from '#core';
 import { BATCH_SUM_HANDLERS } from '../apps/worker/src/handlers/batch-sum.handlers.js';
@@ -320,36 +319,29 @@ const names = (task: TaskView) => task.steps.map((s) => s.name).sort();
 describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
   "Tasker Core's handler API over %s",
   (_label, setup) => {
-    let dir: string;
     let tasker: TaskerHarness;
     const csvValues = Array.from({ length: 11 }, (_, i) => (i * 7) % 10);
+    const csv = (values: number[]) =>
+      ['sku,value', ...values.map((v, i) => `SKU-${i},${v}`)].join('\n') + '\n';
+    const file = (name: string) => join(tasker.dir!, name);
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'tasker-core-handlers-'));
-      for (const [name, text] of Object.entries(TEMPLATES)) {
-        await writeFile(join(dir, `${name}.yaml`), text);
-      }
-      await copyFile('config/tasks/examples/batch_sum.yaml', join(dir, 'batch_sum.yaml'));
-      const csv = (values: number[]) =>
-        ['sku,value', ...values.map((v, i) => `SKU-${i},${v}`)].join('\n') + '\n';
-      await writeFile(join(dir, 'products.csv'), csv(csvValues));
-      await writeFile(join(dir, 'empty.csv'), csv([]));
       tasker = await TaskerHarness.start({
         ...setup,
         handlers: HANDLERS,
-        env: { TASKER_TEMPLATE_PATH: dir },
+        templates: {
+          ...Object.fromEntries(Object.entries(TEMPLATES).map(([n, t]) => [`${n}.yaml`, t])),
+          'batch_sum.yaml': await readFile('config/tasks/examples/batch_sum.yaml', 'utf8'),
+          'products.csv': csv(csvValues),
+          'empty.csv': csv([]),
+        },
       });
     });
 
-    afterAll(async () => {
-      await tasker?.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    afterAll(() => tasker?.stop());
 
-    const run = async (name: string, context: Record<string, unknown>, namespace = 'compat') => {
-      const taskUuid = await tasker.submit({ namespace, name, context });
-      return tasker.waitForStatus(taskUuid, ['complete', 'error']);
-    };
+    const run = (name: string, context: Record<string, unknown>, namespace = 'compat') =>
+      tasker.run(namespace, name, context);
 
     it('runs a linear workflow of four class handlers', async () => {
       const task = await run('linear', { even_number: 6 });
@@ -404,7 +396,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     });
 
     it('processes a CSV file in checkpointed batch workers made by class handlers', async () => {
-      const task = await run('csv', { csv_file_path: join(dir, 'products.csv') });
+      const task = await run('csv', { csv_file_path: file('products.csv') });
       expect(task.status).toBe('complete');
       const workers = ['process_csv_batch_001', 'process_csv_batch_002', 'process_csv_batch_003'];
       expect(names(task)).toEqual(['aggregate_csv_results', 'analyze_csv', ...workers]);
@@ -427,7 +419,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     });
 
     it('runs the no-op worker for an empty CSV file, and aggregates nothing', async () => {
-      const task = await run('csv', { csv_file_path: join(dir, 'empty.csv') });
+      const task = await run('csv', { csv_file_path: file('empty.csv') });
       expect(task.status).toBe('complete');
       expect(names(task)).toEqual([
         'aggregate_csv_results',

@@ -759,7 +759,13 @@ describe('tasker-ctl', () => {
 
       const examples = await ctl(['template', 'validate', 'config/tasks']);
       expect(examples.code).toBe(0);
-      expect(examples.stdout.trimEnd().split('\n')).toHaveLength(4);
+      expect(examples.stdout.trimEnd().split('\n')).toEqual([
+        'config/tasks/examples/batch_sum.yaml: ok (examples/batch_sum@1.0.0, 3 steps)',
+        'config/tasks/examples/diamond.yaml: ok (examples/diamond@1.0.0, 4 steps)',
+        'config/tasks/examples/flaky.yaml: ok (examples/flaky@1.0.0, 2 steps)',
+        'config/tasks/examples/linear.yaml: ok (examples/linear@1.0.0, 4 steps)',
+        'config/tasks/examples/sleep.yaml: ok (examples/sleep@1.0.0, 1 steps)',
+      ]);
       const missing = await ctl(['template', 'validate', join(dir, 'nope.yaml')]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('nope.yaml: no such file or directory');

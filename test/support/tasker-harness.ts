@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import { resetConfigSourceForTests } from '#config';
@@ -54,6 +57,8 @@ export class TaskerHarness {
     readonly worker: INestApplication,
     readonly baseUrl: string,
     readonly workerUrl: string,
+    /** The directory of `templates` (TASKER_TEMPLATE_PATH), removed by stop; null without. */
+    readonly dir: string | null,
   ) {}
 
   static async start(
@@ -62,6 +67,11 @@ export class TaskerHarness {
       eventMode?: EventMode;
       handlers?: readonly (StepHandlerDefinition | StepHandlerClass)[];
       env?: Record<string, string>;
+      /**
+       * Files (by name) of a template directory made for this harness and served as
+       * TASKER_TEMPLATE_PATH: templates, and data files handlers read (under `dir`).
+       */
+      templates?: Record<string, string>;
       /** Both apps log here instead of printing errors only. */
       logger?: LoggerService;
     } = {},
@@ -69,6 +79,10 @@ export class TaskerHarness {
     const backend = options.backend ?? 'pgmq';
     const database = await createTestDatabase();
     const vhost = backend === 'rabbitmq' ? await createTestVhost() : undefined;
+    const dir = options.templates ? await mkdtemp(join(tmpdir(), 'tasker-templates-')) : null;
+    for (const [name, text] of Object.entries(options.templates ?? {})) {
+      await writeFile(join(dir!, name), text);
+    }
     delete process.env.RABBITMQ_URL;
     Object.assign(process.env, {
       TASKER_MESSAGING_BACKEND: backend,
@@ -76,7 +90,7 @@ export class TaskerHarness {
       ...(vhost ? { RABBITMQ_URL: vhost.url } : {}),
       DATABASE_URL: database.url,
       TASKER_ENV: 'test',
-      TASKER_TEMPLATE_PATH: 'config/tasks',
+      TASKER_TEMPLATE_PATH: dir ?? 'config/tasks',
       TASKER_SWEEP_INTERVAL_MS: '100',
       TASKER_POLL_INTERVAL_MS: '20',
       ...options.env,
@@ -101,6 +115,7 @@ export class TaskerHarness {
       worker,
       url.origin,
       workerUrl.origin,
+      dir,
     );
   }
 
@@ -110,6 +125,15 @@ export class TaskerHarness {
     await this.pool.end();
     await this.database.drop();
     await this.vhost?.drop();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Submits a task and waits for it to end (complete or error). */
+  async run(namespace: string, name: string, context: Record<string, unknown>): Promise<TaskView> {
+    return this.waitForStatus(await this.submit({ namespace, name, context }), [
+      'complete',
+      'error',
+    ]);
   }
 
   async request<T = Record<string, unknown>>(

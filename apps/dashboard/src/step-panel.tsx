@@ -46,6 +46,27 @@ export function StepPanel({
       <dl class="facts">
         <dt>Handler</dt>
         <dd class="mono">{step.handler}</dd>
+        {step.kind !== 'standard' && (
+          <>
+            <dt>Type</dt>
+            <dd data-testid="step-kind">
+              {step.kind}
+              {step.template !== step.name && ` (made from ${step.template})`}
+            </dd>
+          </>
+        )}
+        {step.createdSteps && (
+          <>
+            <dt>{step.kind === 'decision' ? 'Branches taken' : 'Workers made'}</dt>
+            <dd class="mono" data-testid="step-created">
+              {step.createdSteps.length > 0
+                ? step.createdSteps.join(', ')
+                : step.state === 'complete' || step.state === 'resolved_manually'
+                  ? 'none'
+                  : 'none yet'}
+            </dd>
+          </>
+        )}
         <dt>Attempts</dt>
         <dd>
           {step.attempts} of {step.maxAttempts}

@@ -201,7 +201,9 @@ export function findWorkflowShapeProblems(steps: readonly StepTemplate[]): strin
 
 /** The branches a decision step may name: the steps that list it as a parent. */
 export function decisionBranches(
-  template: { readonly steps: readonly StepTemplate[] },
+  template: {
+    readonly steps: readonly { name: string; dependsOn: readonly string[]; kind?: StepKind }[];
+  },
   decision: string,
 ): string[] {
   return template.steps

@@ -1,4 +1,5 @@
 import type { StepState } from '../states/step-state.js';
+import type { StepKind } from '../templates/task-template.js';
 import type { TaskState } from '../states/task-state.js';
 
 /** Read models returned by repositories and served by the HTTP API (ARCHITECTURE §7). */
@@ -6,6 +7,14 @@ export interface StepView {
   stepUuid: string;
   name: string;
   handler: string;
+  kind: StepKind;
+  /** The template step it was made from: its own name, but for a batch worker. */
+  template: string;
+  /**
+   * A decision's branches or a batchable step's workers, as its outcome created them (empty
+   * until then); null for other kinds.
+   */
+  createdSteps: string[] | null;
   state: StepState;
   attempts: number;
   maxAttempts: number;

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { StepKind } from '#core';
 
 @Entity({ schema: 'tasker', name: 'workflow_steps' })
 export class WorkflowStepEntity {
@@ -13,6 +14,9 @@ export class WorkflowStepEntity {
 
   @Column({ type: 'text' })
   handler!: string;
+
+  @Column({ type: 'text' })
+  kind!: StepKind;
 
   @Column({ type: 'boolean' })
   retryable!: boolean;

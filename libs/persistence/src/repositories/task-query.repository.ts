@@ -166,6 +166,23 @@ export class TaskQueryRepository {
       .select('s.uuid', 'stepUuid')
       .addSelect('s.name', 'name')
       .addSelect('s.handler', 'handler')
+      .addSelect('s.kind', 'kind')
+      .addSelect(
+        `coalesce((SELECT ns.name FROM tasker.named_steps ns
+                    WHERE ns.named_step_uuid = s.named_step_uuid), s.name)`,
+        'template',
+      )
+      .addSelect(
+        // What a decision's or batchable step's outcome made: its branches, or its workers.
+        `CASE WHEN s.kind IN ('decision', 'batchable') THEN
+           ARRAY(SELECT c.name FROM tasker.workflow_step_edges e
+                   JOIN tasker.workflow_steps c ON c.workflow_step_uuid = e.to_step_uuid
+                  WHERE e.from_step_uuid = s.workflow_step_uuid
+                    AND c.kind = CASE s.kind WHEN 'batchable' THEN 'batch_worker' ELSE c.kind END
+                    AND c.kind <> 'deferred_convergence'
+                  ORDER BY c.name) END`,
+        'createdSteps',
+      )
       .addSelect('st.toState', 'state')
       .addSelect('s.attempts', 'attempts')
       .addSelect('s.maxAttempts', 'maxAttempts')

@@ -45,6 +45,19 @@ export class StepView implements core.StepView {
   @ApiProperty(uuid) stepUuid!: string;
   @ApiProperty() name!: string;
   @ApiProperty() handler!: string;
+  @ApiProperty({ enum: STEP_KINDS, description: "The step's type in the template" })
+  kind!: core.StepKind;
+  @ApiProperty({
+    description: 'The template step it was made from: its own name, but for a batch worker',
+  })
+  template!: string;
+  @ApiProperty({
+    type: [String],
+    nullable: true,
+    description:
+      "A decision's branches or a batchable step's workers, as its outcome created them; null for other kinds",
+  })
+  createdSteps!: string[] | null;
   @ApiProperty({ enum: STEP_STATES }) state!: core.StepState;
   @ApiProperty({ type: 'integer' }) attempts!: number;
   @ApiProperty({ type: 'integer' }) maxAttempts!: number;
