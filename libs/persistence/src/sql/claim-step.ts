@@ -20,6 +20,23 @@ export interface ClaimedStep {
   checkpoint: StepCheckpoint | null;
 }
 
+/** workflow_steps.checkpoint as stored (Tasker Core's shape; see releaseStep). */
+interface StoredCheckpoint {
+  cursor: unknown;
+  items_processed: number;
+  accumulated_results: Record<string, unknown> | null;
+  timestamp: string;
+}
+
+function checkpointOf(stored: StoredCheckpoint): StepCheckpoint {
+  return {
+    cursor: stored.cursor,
+    itemsProcessed: stored.items_processed,
+    accumulatedResults: stored.accumulated_results,
+    savedAt: stored.timestamp,
+  };
+}
+
 /**
  * The worker's claim of a batch of steps: `enqueued → in_progress` for each as a
  * compare-and-swap, counting the attempt, in one statement (a worker group-commits the claims
@@ -39,7 +56,9 @@ export async function claimSteps(
   processorUuid: string,
 ): Promise<(ClaimedStep | null)[]> {
   if (stepUuids.length === 0) return [];
-  const { rows } = await q.query<ClaimedStep>(
+  const { rows } = await q.query<
+    Omit<ClaimedStep, 'checkpoint'> & { checkpoint: StoredCheckpoint | null }
+  >(
     `WITH locked AS (
        SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
         WHERE s.workflow_step_uuid = ANY ($1::uuid[])
@@ -78,11 +97,7 @@ export async function claimSteps(
             c.handler, c.attempts AS attempt, c.max_attempts AS "maxAttempts",
             c.timeout_seconds AS "timeoutSeconds", c.inputs,
             coalesce(ns.config, '{}'::jsonb) AS config, t.context,
-            CASE WHEN c.checkpoint IS NOT NULL THEN jsonb_build_object(
-              'cursor', c.checkpoint->'cursor',
-              'itemsProcessed', c.checkpoint->'items_processed',
-              'accumulatedResults', c.checkpoint->'accumulated_results',
-              'savedAt', c.checkpoint->'timestamp') END AS checkpoint,
+            c.checkpoint,
             coalesce((SELECT jsonb_object_agg(p.name, p.results)
                         FROM tasker.workflow_step_edges e
                         JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid
@@ -93,7 +108,12 @@ export async function claimSteps(
        LEFT JOIN tasker.named_steps ns ON ns.named_step_uuid = c.named_step_uuid`,
     [stepUuids, processorUuid, TERMINAL_TASK_STATES],
   );
-  const claimed = new Map(rows.map((row) => [row.stepUuid, row]));
+  const claimed = new Map(
+    rows.map(({ checkpoint, ...row }): [string, ClaimedStep] => [
+      row.stepUuid,
+      { ...row, checkpoint: checkpoint && checkpointOf(checkpoint) },
+    ]),
+  );
   return stepUuids.map((uuid) => {
     const step = claimed.get(uuid.toLowerCase()) ?? null;
     claimed.delete(uuid.toLowerCase());
