@@ -136,6 +136,18 @@ const TEMPLATES: Record<string, string> = {
     handler: { callable: Compat::BusyUntilLastRetry }
     retry: { retryable: true, max_attempts: 3, backoff: fixed, backoff_base_ms: 20 }`,
   ),
+  dispatch: template(
+    'dispatch',
+    `
+  - name: validate_step
+    handler: { callable: Compat::MultiMethod, method: validate }
+  - name: process_step
+    dependencies: [validate_step]
+    handler: { callable: Compat::MultiMethod, method: process }
+  - name: summary_step
+    dependencies: [process_step]
+    handler: { callable: Compat::MultiMethod }`,
+  ),
   declined: template(
     'declined',
     `
@@ -269,7 +281,26 @@ class BusyUntilLastRetry extends StepHandler {
   }
 }
 
+/** Tasker Core's method dispatch: each step names the method of one class it calls. */
+class MultiMethod extends StepHandler {
+  static override handlerName = 'Compat::MultiMethod';
+  call(context: StepContext): StepHandlerResult {
+    return this.success({
+      method: 'call',
+      after: context.getDependencyField('process_step', 'method'),
+    });
+  }
+  validate(context: StepContext): StepHandlerResult {
+    return this.success({ method: 'validate', amount: context.getInput('amount') });
+  }
+  process(context: StepContext): StepHandlerResult {
+    const amount = context.getDependencyField('validate_step', 'amount') as number;
+    return this.success({ method: 'process', doubled: amount * 2 });
+  }
+}
+
 const HANDLERS = [
+  MultiMethod,
   LinearStart,
   LinearNext,
   Collect,
@@ -454,6 +485,16 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
         attempts: 3,
         result: { succeededOnRetry: 2, isRetry: true },
       });
+    });
+
+    it("dispatches each step to the method its template's handler.method names", async () => {
+      const task = await run('dispatch', { amount: 21 });
+      expect(task.status).toBe('complete');
+      expect(task.steps.map((s) => [s.name, s.result])).toEqual([
+        ['validate_step', { method: 'validate', amount: 21 }],
+        ['process_step', { method: 'process', doubled: 42 }],
+        ['summary_step', { method: 'call', after: 'process' }],
+      ]);
     });
 
     it('stops at once on a permanent error', async () => {

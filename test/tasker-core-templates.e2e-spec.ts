@@ -7,9 +7,8 @@ import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tas
 /**
  * Templates in Tasker Core's format, registered by orchestration beside ours and run by a worker
  * on each backend: the handler's `initialization` reaches it as its config with the overrides
- * of TASKER_ENV (test) applied, the retry settings of that format drive the retries, formats in
- * the input schema are checked, and a template asking for what this version does not run yet
- * (a handler method other than call) is refused at submission, writing nothing.
+ * of TASKER_ENV (test) applied, the retry settings of that format drive the retries, and the
+ * formats in the input schema are checked.
  */
 const CONFIGURED_NAP = `
 name: configured_nap
@@ -49,15 +48,6 @@ environments:
         timeout_seconds: 60
 `;
 
-const DISPATCHED = `
-name: dispatched
-namespace_name: core_format
-version: 1.0.0
-steps:
-  - name: refund
-    handler: { callable: examples.square, method: refund_partially }
-`;
-
 const SETUPS: readonly MessagingSetup[] = [
   { backend: 'pgmq', eventMode: 'Hybrid' },
   { backend: 'rabbitmq' },
@@ -72,7 +62,6 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'tasker-core-templates-'));
       await writeFile(join(dir, 'configured_nap.yaml'), CONFIGURED_NAP);
-      await writeFile(join(dir, 'dispatched.yaml'), DISPATCHED);
       tasker = await TaskerHarness.start({ ...setup, env: { TASKER_TEMPLATE_PATH: dir } });
     });
 
@@ -127,20 +116,6 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       });
       expect(reply.status).toBe(400);
       expect(reply.body.message).toContain('/due must match format "date"');
-      expect(await tasker.rowCounts()).toEqual(before);
-    });
-
-    it('refuses a template whose handler methods do not run yet, writing nothing', async () => {
-      const before = await tasker.rowCounts();
-      const reply = await tasker.request<{ message: string }>('POST', '/v1/tasks', {
-        namespace: 'core_format',
-        name: 'dispatched',
-        context: {},
-      });
-      expect(reply.status).toBe(400);
-      expect(reply.body.message).toBe(
-        "template core_format/dispatched@1.0.0 cannot run on this version of Tasker: step 'refund' calls handler method 'refund_partially' (handler methods other than call do not run yet)",
-      );
       expect(await tasker.rowCounts()).toEqual(before);
     });
   },

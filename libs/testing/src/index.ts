@@ -3,3 +3,4 @@ export * from './poll-until.js';
 export * from './test-vhost.js';
 export * from './task-rows.js';
 export * from './one-off.js';
+export * from './template-steps.js';

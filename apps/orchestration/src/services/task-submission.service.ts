@@ -10,7 +10,6 @@ import {
   type TaskTemplate,
   templateKey,
   initialSteps,
-  unsupportedStepFeatures,
   ValidationError,
   withLogContext,
 } from '#core';
@@ -122,13 +121,6 @@ export class TaskSubmissionService {
       request.name,
       request.version,
     );
-    const unsupported = unsupportedStepFeatures(template);
-    if (unsupported.length > 0) {
-      throw new ValidationError(
-        `template ${templateKey(template)} cannot run on this version of Tasker: ${unsupported.join('; ')} (handler methods other than call do not run yet)`,
-        { unsupported },
-      );
-    }
     const problems = this.contextValidator.validate(template, request.context);
     if (problems.length > 0) {
       throw new ValidationError(

@@ -17,12 +17,21 @@ export class HandlerRegistry {
     return this.handlers.get(name);
   }
 
-  /** Throws one error listing every step, in every template, whose handler is missing. */
+  /**
+   * Throws one error listing every step, in every template, whose handler is missing or lacks
+   * the method its `handler.method` names.
+   */
   assertCovers(templates: readonly TaskTemplate[]): void {
     const missing = templates.flatMap((t) =>
-      t.steps
-        .filter((s) => !this.handlers.has(s.handler))
-        .map((s) => `${t.source}: step '${s.name}' uses handler '${s.handler}'`),
+      t.steps.flatMap((s) => {
+        const handler = this.handlers.get(s.handler);
+        if (!handler) return [`${t.source}: step '${s.name}' uses handler '${s.handler}'`];
+        const method = s.handlerMethod;
+        if (method === undefined || method === 'call' || handler.hasMethod?.(method)) return [];
+        return [
+          `${t.source}: step '${s.name}' calls method '${method}' of handler '${s.handler}', which has no such method (only Tasker Core handler classes dispatch methods)`,
+        ];
+      }),
     );
     if (missing.length > 0) {
       throw new Error(`no handler registered for:\n  - ${missing.join('\n  - ')}`);

@@ -5,7 +5,14 @@ import { workerConfig } from '#config';
 import type { MessageEnvelope } from '#contracts';
 import { createEnvelope, ORCHESTRATION_STEP_RESULTS_QUEUE } from '#contracts';
 import type { MessageRow, StepFailure } from '#core';
-import { CheckpointYield, describeFailure, errorMessage, GroupCommit, MessageBus } from '#core';
+import {
+  CheckpointYield,
+  describeFailure,
+  errorMessage,
+  GroupCommit,
+  MessageBus,
+  PermanentStepError,
+} from '#core';
 import type { ClaimedStep, StepRunOutcome, StepRunRecord } from '#persistence';
 import {
   claimSteps,
@@ -187,6 +194,16 @@ export class StepExecutor {
         failure: describeFailure(new Error(`no handler '${step.handler}' on this worker`)),
       };
     }
+    if (step.handlerMethod && !handler.hasMethod?.(step.handlerMethod)) {
+      return {
+        kind: 'failure',
+        failure: describeFailure(
+          new PermanentStepError(
+            `handler '${step.handler}' has no method '${step.handlerMethod}' to call`,
+          ),
+        ),
+      };
+    }
     const timeoutMs = step.timeoutSeconds * 1000;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -215,6 +232,7 @@ export class StepExecutor {
           context: step.context,
           inputs: step.inputs,
           config: step.config,
+          handlerMethod: step.handlerMethod,
           dependencyResults: step.dependencyResults,
           attempt: step.attempt,
           maxAttempts: step.maxAttempts,

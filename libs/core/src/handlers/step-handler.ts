@@ -14,6 +14,11 @@ export interface StepHandlerContext<TContext = Record<string, unknown>> {
   config: Record<string, unknown>;
   /** Results of this step's direct dependencies, by step name. */
   dependencyResults: Record<string, unknown>;
+  /**
+   * The method of a handler class the template's `handler.method` names, when not `call`
+   * (Tasker Core's method dispatch; only handler classes from tasker/tasker-core dispatch).
+   */
+  handlerMethod?: string | null;
   /** 1 for the first run. */
   attempt: number;
   /** Runs the step may have, the first included (its retry policy's max_attempts). */
@@ -75,6 +80,8 @@ export type StepHandlerFn = (ctx: StepHandlerContext) => unknown;
 export interface StepHandlerDefinition {
   name: string;
   run: StepHandlerFn;
+  /** Whether `run` can call this method (ctx.handlerMethod); absent: only its own function. */
+  hasMethod?: (method: string) => boolean;
 }
 
 export function defineHandler(name: string, run: StepHandlerFn): StepHandlerDefinition {

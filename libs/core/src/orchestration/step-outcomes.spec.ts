@@ -1,22 +1,7 @@
-import {
-  DEFAULT_RETRY_POLICY,
-  type StepKind,
-  type StepTemplate,
-} from '../templates/task-template.js';
+import { templateStep } from '#testing';
 import { readBatchOutcome, readDecisionOutcome } from './step-outcomes.js';
 
-function step(name: string, kind: StepKind, ...dependsOn: string[]): StepTemplate {
-  return {
-    name,
-    handler: `h.${name}`,
-    dependsOn,
-    retryable: true,
-    retry: DEFAULT_RETRY_POLICY,
-    timeoutSeconds: 30,
-    inputs: {},
-    kind,
-  };
-}
+const step = templateStep;
 
 const template = {
   steps: [

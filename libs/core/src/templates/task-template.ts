@@ -163,16 +163,3 @@ export const DEFAULT_STEP_TIMEOUT_SECONDS = 30;
 export function templateKey(t: { namespace: string; name: string; version: string }): string {
   return `${t.namespace}/${t.name}@${t.version}`;
 }
-
-/**
- * What a template asks for that this version of Tasker loads but does not run yet: handler
- * methods other than `call`. Submissions of such a template are refused with these reasons
- * rather than run with a different meaning.
- */
-export function unsupportedStepFeatures(template: Pick<TaskTemplate, 'steps'>): string[] {
-  return template.steps.flatMap((step) =>
-    step.handlerMethod !== undefined && step.handlerMethod !== 'call'
-      ? [`step '${step.name}' calls handler method '${step.handlerMethod}'`]
-      : [],
-  );
-}

@@ -1,6 +1,5 @@
 import { TemplateValidationError } from '../errors/tasker.error.js';
 import { ContextValidator } from './context-validator.js';
-import { unsupportedStepFeatures } from './task-template.js';
 import { parseTemplate, type TemplateParseOptions } from './template.parser.js';
 
 const SOURCE = 'core/approvals.yaml';
@@ -372,21 +371,5 @@ describe("parseTemplate with Tasker Core's format", () => {
     expect(problemsOf(raw)).toEqual([
       'input_schema is not a valid JSON Schema: unknown format "sku" at "#/properties/code"',
     ]);
-  });
-
-  it('lists what a template asks for that cannot run yet', () => {
-    expect(unsupportedStepFeatures(parse(approvals()))).toEqual([
-      "step 'route' calls handler method 'decide'",
-    ]);
-    expect(
-      unsupportedStepFeatures(
-        parse({
-          name: 'one',
-          namespace_name: 'tiny',
-          version: '1.0.0',
-          steps: [{ name: 'only', handler: { callable: 'Only', method: 'call' } }],
-        }),
-      ),
-    ).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import type { StepState } from '../states/step-state.js';
-import { DEFAULT_RETRY_POLICY, type StepKind, type StepTemplate } from './task-template.js';
+import { templateStep } from '#testing';
 import {
   decisionBranches,
   decisionDepth,
@@ -8,18 +8,7 @@ import {
   planNewSteps,
 } from './workflow-graph.js';
 
-function step(name: string, kind: StepKind, ...dependsOn: string[]): StepTemplate {
-  return {
-    name,
-    handler: `h.${name}`,
-    dependsOn,
-    retryable: true,
-    retry: DEFAULT_RETRY_POLICY,
-    timeoutSeconds: 30,
-    inputs: {},
-    kind,
-  };
-}
+const step = templateStep;
 const std = (name: string, ...deps: string[]) => step(name, 'standard', ...deps);
 
 /** Tasker Core's conditional approval: one decision, three branches, one convergence. */

@@ -82,15 +82,19 @@ export class TemplateRepository {
           );
         }
         await tx.query(
-          `INSERT INTO tasker.named_steps (named_task_uuid, name, handler, config)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::jsonb[])
+          `INSERT INTO tasker.named_steps (named_task_uuid, name, handler, config, handler_method)
+           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[])
            ON CONFLICT (named_task_uuid, name)
-           DO UPDATE SET handler = EXCLUDED.handler, config = EXCLUDED.config`,
+           DO UPDATE SET handler = EXCLUDED.handler, config = EXCLUDED.config,
+                         handler_method = EXCLUDED.handler_method`,
           [
             row.named_task_uuid,
             template.steps.map((s) => s.name),
             template.steps.map((s) => s.handler),
             template.steps.map((s) => JSON.stringify(s.config ?? {})),
+            template.steps.map((s) =>
+              s.handlerMethod === 'call' ? null : (s.handlerMethod ?? null),
+            ),
           ],
         );
       }

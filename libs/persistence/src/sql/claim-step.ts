@@ -13,6 +13,8 @@ export interface ClaimedStep {
   inputs: Record<string, unknown>;
   /** The handler's configuration from the template (named_steps.config). */
   config: Record<string, unknown>;
+  /** The handler class's method to call instead of `call` (named_steps.handler_method). */
+  handlerMethod: string | null;
   context: Record<string, unknown>;
   /** Results of the direct dependencies, by step name. */
   dependencyResults: Record<string, unknown>;
@@ -96,7 +98,8 @@ export async function claimSteps(
      SELECT c.workflow_step_uuid AS "stepUuid", c.task_uuid AS "taskUuid", c.name AS "stepName",
             c.handler, c.attempts AS attempt, c.max_attempts AS "maxAttempts",
             c.timeout_seconds AS "timeoutSeconds", c.inputs,
-            coalesce(ns.config, '{}'::jsonb) AS config, t.context,
+            coalesce(ns.config, '{}'::jsonb) AS config, ns.handler_method AS "handlerMethod",
+            t.context,
             c.checkpoint,
             coalesce((SELECT jsonb_object_agg(p.name, p.results)
                         FROM tasker.workflow_step_edges e
