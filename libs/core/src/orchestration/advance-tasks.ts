@@ -23,8 +23,8 @@ export interface Evaluation {
  * steps' tasks. A decision or batchable step that completes applies its outcome in the same
  * unit of work: the branches it names or the batch workers it asks for, and what follows them,
  * are added to its task (planOutcomes); an outcome that cannot be applied fails the step, with
- * the reason as its error. Answers, per
- * step, whether it awaited a decision (false: a result seen before).
+ * the reason as its error. Answers, per step, whether it awaited a decision (false: a result
+ * seen before).
  */
 export async function settleSteps(
   uow: TaskUnitOfWork,

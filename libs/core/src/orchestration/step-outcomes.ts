@@ -205,12 +205,7 @@ export async function planOutcomes(
   limits: DynamicStepLimits,
 ): Promise<OutcomePlan> {
   const template = await uow.taskTemplate(taskUuid);
-  const existing = new Map<string, TaskStepState>(
-    [...(await uow.taskSteps(taskUuid))].map(([name, { state, template }]) => [
-      name,
-      { state, template },
-    ]),
-  );
+  const existing = new Map<string, TaskStepState>(await uow.taskSteps(taskUuid));
   const failed = new Map<string, string>();
   const plan: PlannedSteps = { steps: [], edges: [] };
   for (const made of outcomes) {

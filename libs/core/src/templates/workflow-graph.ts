@@ -55,9 +55,22 @@ export interface PlannedSteps {
   edges: [string, string][];
 }
 
-/** The steps a new task starts with, and their edges (parent, child). */
-export function initialSteps(template: { readonly steps: readonly StepTemplate[] }): PlannedSteps {
-  return planNewSteps(template, new Map(), {});
+const initialByTemplate = new WeakMap<object, Readonly<PlannedSteps>>();
+
+/**
+ * The steps a new task starts with, and their edges (parent, child). Planned once per template
+ * object (templates are not changed once loaded; a registration makes a new one), since every
+ * submission asks: the answer is shared, so callers must not change it.
+ */
+export function initialSteps(template: {
+  readonly steps: readonly StepTemplate[];
+}): Readonly<PlannedSteps> {
+  let initial = initialByTemplate.get(template);
+  if (!initial) {
+    initial = planNewSteps(template, new Map(), {});
+    initialByTemplate.set(template, initial);
+  }
+  return initial;
 }
 
 /**
