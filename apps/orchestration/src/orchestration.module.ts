@@ -5,6 +5,7 @@ import { databaseConfig, messagingConfig, orchestrationConfig } from '#config';
 import { MessagingModule } from '#messaging';
 import { HealthModule, MetricsModule } from '#observability';
 import { PersistenceModule } from '#persistence';
+import { AnnouncementsHealth } from './health/announcements.health.js';
 import { MigrationsHealth } from './health/migrations.health.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { Backpressure } from './http/backpressure.service.js';
@@ -20,7 +21,7 @@ import { OrchestrationUnitOfWork } from './services/orchestration-unit-of-work.j
 import { ScheduleFiring } from './services/schedule-firing.service.js';
 import { ScheduleService } from './services/schedule.service.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
-import { StepAnnouncer } from './services/step-announcer.service.js';
+import { AnnouncementsModule } from './services/announcements.module.js';
 import { StalenessDetector } from './services/staleness-detector.service.js';
 import { StepOperationsService } from './services/step-operations.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
@@ -38,7 +39,11 @@ import { TemplateRegistrationService } from './services/template-registration.se
     PersistenceModule,
     MessagingModule,
     MetricsModule,
-    HealthModule.forRoot({ components: [MigrationsHealth] }),
+    AnnouncementsModule,
+    HealthModule.forRoot({
+      components: [MigrationsHealth, AnnouncementsHealth],
+      imports: [AnnouncementsModule],
+    }),
   ],
   controllers: [
     TasksController,
@@ -53,7 +58,6 @@ import { TemplateRegistrationService } from './services/template-registration.se
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     Backpressure,
-    StepAnnouncer,
     OrchestrationUnitOfWork,
     TaskSubmissionService,
     TaskCancellationService,

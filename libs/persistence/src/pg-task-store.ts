@@ -20,6 +20,7 @@ import { resetStepAttempts } from './sql/reset-step-attempts.js';
 import { scheduleStepRetry } from './sql/schedule-step-retry.js';
 import { sendMessagesInTransaction } from './sql/send-messages.js';
 import { setStepResult } from './sql/set-step-result.js';
+import { recordOwedAnnouncements } from './sql/step-announcements.js';
 import {
   insertSteps,
   readStepResults,
@@ -136,5 +137,9 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
 
   sendMessages(messages: readonly QueuedMessage[], consumed?: readonly MessageRow[]) {
     return sendMessagesInTransaction(this.tx, messages, consumed);
+  }
+
+  recordOwedAnnouncements(steps: readonly StepOfTask[]) {
+    return recordOwedAnnouncements(this.tx, steps, this.processorUuid);
   }
 }

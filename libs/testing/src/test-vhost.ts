@@ -65,6 +65,11 @@ export async function rabbitMqNodePid(): Promise<number> {
  */
 export async function killRabbitMqNode(pid: number): Promise<void> {
   process.kill(pid, 'SIGKILL');
+  await waitForRabbitMqExit(pid);
+}
+
+/** Resolves once the node's process `pid` has exited (a stop returns before it is gone). */
+export async function waitForRabbitMqExit(pid: number): Promise<void> {
   await pollUntil(
     () => {
       try {
@@ -75,7 +80,7 @@ export async function killRabbitMqNode(pid: number): Promise<void> {
       }
     },
     (alive) => !alive,
-    { timeoutMs: 10000, description: `RabbitMQ node process ${pid} to exit` },
+    { timeoutMs: 30000, description: `RabbitMQ node process ${pid} to exit` },
   );
 }
 

@@ -77,6 +77,12 @@ export class OrchestrationUnitOfWork {
           }),
           outcome.consumed,
         );
+      } else {
+        await uow.recordOwedAnnouncements(
+          outcome.progress.flatMap(({ task, steps }) =>
+            steps.map((s) => ({ taskUuid: task.taskUuid, stepUuid: s.stepUuid })),
+          ),
+        );
       }
       return outcome;
     });

@@ -8,32 +8,38 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
 import { type Evaluation, evaluateTasks, type LockedTask, type TaskUnitOfWork } from '#core';
-import { Database, findTasksDue } from '#persistence';
+import { Database, findTasksDue, ProcessIdentity, takeOverAnnouncements } from '#persistence';
 import { OrchestrationUnitOfWork } from './orchestration-unit-of-work.js';
 import { PeriodicJob } from './periodic-job.js';
+import { type Announcement, StepAnnouncer } from './step-announcer.service.js';
 
 const SWEEP_BATCH = 100;
 
 /**
  * The readiness sweep (ARCHITECTURE §6), in every mode: evaluates tasks whose step retry time
- * has come and re-announces steps whose announcement was lost. Each task is taken with SKIP
- * LOCKED, so replicas sweeping at once work on disjoint tasks.
+ * has come; on brokers outside the database, takes over the step messages a replica that died
+ * still owed (their lease ran out) and sends them; and, as the last safety net,
+ * re-announces steps left `enqueued` longer than TASKER_REANNOUNCE_AFTER_MS. Tasks and owed
+ * messages are taken with SKIP LOCKED, so replicas sweeping at once work on disjoint sets.
  */
 @Injectable()
 export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly job: PeriodicJob;
+  private readonly logger = new Logger(ReadinessSweeper.name);
 
   constructor(
     @Inject(orchestrationConfig.KEY)
     private readonly config: ConfigType<typeof orchestrationConfig>,
     private readonly database: Database,
     private readonly work: OrchestrationUnitOfWork,
+    private readonly announcer: StepAnnouncer,
+    private readonly identity: ProcessIdentity,
   ) {
     this.job = new PeriodicJob(
       'readiness sweep',
       config.sweepIntervalMs,
       () => this.sweep(),
-      new Logger(ReadinessSweeper.name),
+      this.logger,
     );
   }
 
@@ -45,8 +51,9 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     return this.job.stop();
   }
 
-  /** One sweep; returns how many tasks it moved on. */
+  /** One sweep; returns how many tasks it moved on (or whose owed messages it took over). */
   async sweep(): Promise<number> {
+    const orphaned = await this.takeOverOwedMessages();
     const due = await findTasksDue(this.database.pool, SWEEP_BATCH, this.config.reannounceAfterMs);
     let moved = 0;
     for (const taskUuid of due.dueRetries) {
@@ -61,7 +68,33 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
       });
       if (await this.onLockedTask(taskUuid, reannounce)) moved++;
     }
-    return moved;
+    return moved + orphaned;
+  }
+
+  /**
+   * Brokers outside the database: the step messages whose owner stopped renewing its lease,
+   * now this replica's, sent (or owed here, if the broker is away). Answers how many tasks.
+   */
+  private async takeOverOwedMessages(): Promise<number> {
+    if (this.work.sendsWithState) return 0;
+    const owed = await takeOverAnnouncements(
+      this.database.pool,
+      this.identity.processorUuid,
+      this.config.announceLeaseMs,
+      SWEEP_BATCH,
+    );
+    if (owed.length === 0) return 0;
+    this.logger.warn(
+      `took over ${owed.length} step message(s) another replica owed for over ${this.config.announceLeaseMs} ms`,
+    );
+    const byTask = new Map<string, Announcement>();
+    for (const { stepUuid, stepName, ...task } of owed) {
+      const announcement = byTask.get(task.taskUuid) ?? { ...task, steps: [] };
+      announcement.steps.push({ stepUuid, stepName });
+      byTask.set(task.taskUuid, announcement);
+    }
+    await this.announcer.announceAll([...byTask.values()]);
+    return byTask.size;
   }
 
   /** Runs `work` on the task unless another replica holds it; answers whether it ran. */

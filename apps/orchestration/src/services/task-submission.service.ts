@@ -210,20 +210,14 @@ export class TaskSubmissionService {
     };
     withLogContext(fields, () => this.logger.debug(`submitted ${templateKey(template)}`));
     if (created.announced) return;
-    try {
-      await this.announcer.announce({
-        taskUuid: created.taskUuid,
-        correlationId: created.correlationId,
-        steps: created.steps,
-        namespace: template.namespace,
-        traceparent,
-      });
-    } catch (err) {
-      // The task is committed; the sweep re-announces steps left enqueued. Do not fail the
-      // request: retrying it would be a duplicate submission.
-      this.logger.error(
-        `task ${created.taskUuid}: announcing its first steps failed, the sweep will retry: ${String(err)}`,
-      );
-    }
+    // Never fails the request: the task is committed, with its first messages recorded as owed
+    // (StepAnnouncer sends them when the broker takes them). Failing would invite a duplicate.
+    await this.announcer.announce({
+      taskUuid: created.taskUuid,
+      correlationId: created.correlationId,
+      steps: created.steps,
+      namespace: template.namespace,
+      traceparent,
+    });
   }
 }

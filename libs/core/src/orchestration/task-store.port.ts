@@ -139,6 +139,11 @@ export interface TaskUnitOfWork {
    * from theirs, in this transaction and one statement (only for brokers in the database).
    */
   sendMessages(messages: readonly QueuedMessage[], consumed?: readonly MessageRow[]): Promise<void>;
+  /**
+   * Records that these steps' messages are owed by this process, to be sent after the commit
+   * (brokers outside the database): the announcements outbox, cleared as the broker confirms.
+   */
+  recordOwedAnnouncements(steps: readonly StepOfTask[]): Promise<void>;
 }
 
 /** Opens units of work: `work` runs in one transaction, committed when it resolves. */

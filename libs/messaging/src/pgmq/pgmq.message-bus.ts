@@ -43,6 +43,15 @@ const toSeconds = (ms: number) => Math.max(ms > 0 ? 1 : 0, Math.ceil(ms / 1000))
 /** Most acks of one queue deleted by one statement. */
 const ACK_BATCH = 100;
 
+/** Pause between attempts to write the nacks the database was not there for. */
+const NACK_RETRY_MS = 250;
+
+/** A nack not written yet: the message as it was read, and when it was to be visible again. */
+interface UnwrittenNack {
+  message: ReceivedMessage;
+  visibleAt: number;
+}
+
 /**
  * pgmq.read's claim, written out for the queue's table so the statement is prepared once per
  * connection (the pgmq functions build theirs with EXECUTE, planned on every call): the due
@@ -102,6 +111,10 @@ export class PgmqMessageBus extends MessageBus {
   override readonly queuesInDatabase = true;
   /** Acks are group-committed per queue: one delete for every ack that arrived meanwhile. */
   private readonly ackers = new Map<string, GroupCommit<string, undefined>>();
+  /** Nacks that failed (the database was away), by queue and message id, until written. */
+  private readonly unwrittenNacks = new Map<string, UnwrittenNack>();
+  private retryingNacks: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     private readonly database: Database,
@@ -192,21 +205,83 @@ export class PgmqMessageBus extends MessageBus {
     await acker.submit(message.id);
   }
 
+  /**
+   * A nack that cannot be written (the database is away) would leave the message hidden for
+   * the rest of its visibility timeout, long after the database is back: it is remembered and
+   * written as soon as the database answers again (the error is still thrown to the caller).
+   */
   async nack(message: ReceivedMessage, options: { delayMs?: number } = {}): Promise<void> {
-    // Event-driven readers learn when it will be back, from the vt the database wrote;
-    // nothing else would wake them for it.
+    const delayMs = options.delayMs ?? 0;
+    try {
+      await this.database.query(
+        `SELECT pg_notify($4, json_build_object(
+                  'queue', $1::text,
+                  'count', 1,
+                  'visibleInMs', CASE WHEN $3::integer > 0 THEN greatest(0,
+                    extract(epoch FROM nacked.vt - clock_timestamp()) * 1000)::float8 END)::text)
+           FROM pgmq.set_vt($1, $2::bigint, $3::integer) AS nacked`,
+        [message.queue, message.id, toSeconds(delayMs), messageReadyChannel(message.queue)],
+      );
+    } catch (err) {
+      this.unwrittenNacks.set(`${message.queue}\0${message.id}`, {
+        message,
+        visibleAt: Date.now() + delayMs,
+      });
+      this.retryingNacks ??= this.retryNacks().finally(() => {
+        this.retryingNacks = undefined;
+      });
+      throw err;
+    }
+  }
+
+  private async retryNacks(): Promise<void> {
+    while (!this.closed && this.unwrittenNacks.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, NACK_RETRY_MS));
+      const byQueue = new Map<string, [string, UnwrittenNack][]>();
+      for (const entry of this.unwrittenNacks) {
+        const queue = entry[1].message.queue;
+        byQueue.set(queue, [...(byQueue.get(queue) ?? []), entry]);
+      }
+      for (const [queue, entries] of byQueue) {
+        try {
+          await this.writeNacks(
+            queue,
+            entries.map(([, nack]) => nack),
+          );
+        } catch {
+          break; // Still away: the next round tries again.
+        }
+        for (const [key] of entries) this.unwrittenNacks.delete(key);
+      }
+    }
+  }
+
+  /**
+   * The nacks of one queue, late: each message becomes visible when its nack meant it to (now,
+   * if that has passed), only if it was not read again since (same read_ct), so a message
+   * another consumer holds by now is left to it. Readers are told, as by nack.
+   */
+  private async writeNacks(queue: string, nacks: readonly UnwrittenNack[]): Promise<void> {
     await this.database.query(
-      `SELECT pg_notify($4, json_build_object(
-                'queue', $1::text,
-                'count', 1,
-                'visibleInMs', CASE WHEN $3::integer > 0 THEN greatest(0,
-                  extract(epoch FROM nacked.vt - clock_timestamp()) * 1000)::float8 END)::text)
-         FROM pgmq.set_vt($1, $2::bigint, $3::integer) AS nacked`,
+      `WITH nacked AS (
+         UPDATE ${queueTable(queue)} AS q
+            SET vt = greatest(clock_timestamp(), to_timestamp(n.visible_at / 1000.0))
+           FROM unnest($1::bigint[], $2::int[], $3::float8[]) AS n(msg_id, read_ct, visible_at)
+          WHERE q.msg_id = n.msg_id AND q.read_ct = n.read_ct
+         RETURNING q.vt
+       )
+       SELECT pg_notify($4, json_build_object(
+                'queue', $5::text,
+                'count', count(*),
+                'visibleInMs', greatest(0, extract(epoch FROM min(vt) - clock_timestamp()) * 1000)::float8
+              )::text)
+         FROM nacked HAVING count(*) > 0`,
       [
-        message.queue,
-        message.id,
-        toSeconds(options.delayMs ?? 0),
-        messageReadyChannel(message.queue),
+        nacks.map((n) => n.message.id),
+        nacks.map((n) => n.message.deliveryCount),
+        nacks.map((n) => n.visibleAt),
+        messageReadyChannel(queue),
+        queue,
       ],
     );
   }
@@ -318,8 +393,10 @@ export class PgmqMessageBus extends MessageBus {
 
   /** The pool belongs to Database; closing the bus stops its subscriptions and LISTEN. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.close()));
     await this.listener?.close();
+    await this.retryingNacks;
   }
 }
 

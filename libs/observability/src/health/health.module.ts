@@ -1,4 +1,4 @@
-import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { type DynamicModule, Module, type ModuleMetadata, type Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { MessagingModule } from '#messaging';
 import { DatabaseModule } from '#persistence';
@@ -11,11 +11,13 @@ import { HealthController } from './health.controller.js';
 /**
  * /health, /health/live, /health/ready and /health/detailed for either app: the database, the
  * broker and the event source always, plus the app's own `components` (orchestration adds
- * its schema version).
+ * its schema version and its owed step messages), with the modules they need in `imports`.
  */
 @Module({})
 export class HealthModule {
-  static forRoot(options: { components?: Type<ComponentHealth>[] } = {}): DynamicModule {
+  static forRoot(
+    options: { components?: Type<ComponentHealth>[]; imports?: ModuleMetadata['imports'] } = {},
+  ): DynamicModule {
     const components: Type<ComponentHealth>[] = [
       DatabaseHealth,
       BrokerHealth,
@@ -24,7 +26,7 @@ export class HealthModule {
     ];
     return {
       module: HealthModule,
-      imports: [TerminusModule, DatabaseModule, MessagingModule],
+      imports: [TerminusModule, DatabaseModule, MessagingModule, ...(options.imports ?? [])],
       controllers: [HealthController],
       providers: [
         ...components,

@@ -83,6 +83,12 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
+  private readonly announceFailures = new Counter({
+    name: 'tasker_announce_failures_total',
+    help: 'Step messages this orchestration replica could not send after the commit that enqueued their steps (broker refused or away); each is retried as soon as the broker is back',
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'tasker_http_request_duration_seconds',
     help: 'HTTP request durations, by method, route template and status',
@@ -129,6 +135,36 @@ export class TaskerMetrics {
         counted = now;
       },
     });
+  }
+
+  /**
+   * Gauges of the announcements outbox (every replica's owed step messages), read with `read`
+   * at scrape time: how many, and the age of the oldest.
+   */
+  trackAnnouncementBacklog(
+    read: () => Promise<{ owed: number; oldestAgeSeconds: number | null }>,
+  ): void {
+    const backlog = () => read().catch(() => ({ owed: Number.NaN, oldestAgeSeconds: Number.NaN }));
+    new Gauge({
+      name: 'tasker_unannounced_steps',
+      help: 'Steps committed enqueued whose message no broker has confirmed yet (brokers outside the database)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await backlog()).owed);
+      },
+    });
+    new Gauge({
+      name: 'tasker_oldest_unannounced_step_age_seconds',
+      help: 'Age of the oldest step committed enqueued whose message no broker has confirmed yet (0: none)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await backlog()).oldestAgeSeconds ?? 0);
+      },
+    });
+  }
+
+  announceFailed(steps: number): void {
+    this.announceFailures.inc(steps);
   }
 
   taskSubmitted(namespace: string, name: string): void {

@@ -21,3 +21,4 @@ export * from './record-dlq-entry.js';
 export * from './task-moved-since.js';
 export * from './send-messages.js';
 export * from './task-steps.js';
+export * from './step-announcements.js';

@@ -52,7 +52,9 @@ export interface TemplateVersionStamp {
  * enqueuing_steps → steps_in_process; root steps: pending → enqueued, the others pending) in
  * one statement whatever the size of the DAG, with client-side UUIDv7s so nothing waits for
  * a generated key. With `announce` (PGMQ), the same statement sends the root steps' messages
- * (tasker.send_messages), so the task and its first messages commit together.
+ * (tasker.send_messages), so the task and its first messages commit together; without it, the
+ * caller sends them after the commit, and the statement records them as owed by
+ * `processorUuid` (the announcements outbox, step-announcements.ts).
  *
  * The template comes from a cache: the statement writes only if the template's registration
  * (every version of its name) is unchanged since the stamp was read, and throws
@@ -135,6 +137,10 @@ export async function insertTaskGraph(
      ),
      sent AS (
        SELECT tasker.send_messages($29, $30::jsonb[]) AS n FROM task WHERE $29::text IS NOT NULL
+     ),
+     owed AS (
+       INSERT INTO tasker.step_announcements (workflow_step_uuid, task_uuid, owner_uuid)
+       SELECT i.uuid, i.task_uuid, $31 FROM input i WHERE i.root AND $31::uuid IS NOT NULL
      )
      SELECT EXISTS (SELECT 1 FROM task) AS created, (SELECT ok FROM current) AS current,
             (SELECT count(*) FROM sent) AS sent`,
@@ -159,6 +165,7 @@ export async function insertTaskGraph(
       processorUuid,
       send?.queue ?? null,
       send?.messages ?? [],
+      send === undefined ? processorUuid : null,
     ],
   );
   const row = rows[0]!;
