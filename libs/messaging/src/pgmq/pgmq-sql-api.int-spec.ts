@@ -106,8 +106,8 @@ describe('PGMQ SQL API', () => {
 
   async function tableExists(table: string): Promise<boolean> {
     const { rows } = await pool.query<{ exists: boolean }>(
-      'SELECT to_regclass($1) IS NOT NULL AS exists',
-      [`pgmq.${table}`],
+      `SELECT to_regclass(format('pgmq.%I', $1::text)) IS NOT NULL AS exists`,
+      [table],
     );
     return rows[0]!.exists;
   }
@@ -179,19 +179,56 @@ describe('PGMQ SQL API', () => {
     });
 
     it.each([
-      ['a hyphen', 'bad-name'],
-      ['a space', 'bad name'],
+      ['a hyphen', 'with-hyphen'],
+      ['a dot', 'with.dot'],
+      ['a space', 'with space'],
+    ])('accepts a name with %s, as pgmq does, through every call', async (_label, base) => {
+      const name = `${base}_${randomUUID().slice(0, 8)}`;
+      await pool.query('SELECT pgmq.create($1)', [name]);
+      expect(await listedQueues()).toContain(name);
+      const first = await send(name, { n: 1 });
+      const second = await send(name, { n: 2 });
+      expect(ids(await read(name, 30, 1))).toEqual([first]);
+      await pool.query('SELECT pgmq.archive($1, $2::bigint)', [name, second]);
+      expect(Number((await metrics(name)).total_messages)).toBe(2);
+      expect(
+        (await pool.query<{ d: boolean }>('SELECT pgmq.drop_queue($1) AS d', [name])).rows[0]!.d,
+      ).toBe(true);
+      expect(await tableExists(`q_${name}`)).toBe(false);
+    });
+
+    it.each([
       ['a quote', "x'); DROP TABLE pgmq.meta; --"],
       ['a dollar sign', 'bad$name'],
-      ['a dot', 'public.bad'],
-      ['48 characters', 'q'.repeat(48)],
-      ['nothing', ''],
-    ])('rejects a name with %s', async (_label, name) => {
-      await expect(pool.query('SELECT pgmq.create($1)', [name])).rejects.toThrow(/queue name/i);
+      ['a semicolon', 'bad;name'],
+      ['a double dash', 'bad--name'],
+    ])('rejects a name with %s, as pgmq does', async (_label, name) => {
+      await expect(pool.query('SELECT pgmq.create($1)', [name])).rejects.toThrow(
+        /queue name contains invalid characters/,
+      );
       expect(await listedQueues()).not.toContain(name);
       await expect(
         pool.query('SELECT * FROM pgmq.send($1, $2::jsonb)', [name, '{}']),
-      ).rejects.toThrow(/queue name/i);
+      ).rejects.toThrow(/queue name contains invalid characters/);
+    });
+
+    it('rejects a name over 47 characters at create', async () => {
+      const name = 'q'.repeat(48);
+      await expect(pool.query('SELECT pgmq.create($1)', [name])).rejects.toThrow(
+        /queue name is too long, maximum length is 47 characters/,
+      );
+      expect(await listedQueues()).not.toContain(name);
+    });
+
+    it('lets pg_monitor read the schema, the queues that exist and those created later', async () => {
+      const queue = await createQueue('monitor');
+      const { rows } = await pool.query<{ usage: boolean; queue: boolean; archive: boolean }>(
+        `SELECT has_schema_privilege('pg_monitor', 'pgmq', 'USAGE') AS usage,
+                has_table_privilege('pg_monitor', format('pgmq.%I', 'q_' || $1), 'SELECT') AS queue,
+                has_table_privilege('pg_monitor', format('pgmq.%I', 'a_' || $1), 'SELECT') AS archive`,
+        [queue],
+      );
+      expect(rows[0]).toEqual({ usage: true, queue: true, archive: true });
     });
   });
 
@@ -288,6 +325,17 @@ describe('PGMQ SQL API', () => {
         [future[0]!.id],
       );
       expect(rows[0]!.vt.getTime() - (await dbNow()).getTime()).toBeGreaterThan(3_500_000);
+    });
+
+    it.each([
+      ['send, seconds', 'SELECT * FROM pgmq.send($1, $2::jsonb, NULL::integer)'],
+      ['send, a time', 'SELECT * FROM pgmq.send($1, $2::jsonb, NULL::timestamptz)'],
+      ['send with headers', 'SELECT * FROM pgmq.send($1, $2::jsonb, NULL::jsonb, NULL::integer)'],
+      ['send_batch', 'SELECT * FROM pgmq.send_batch($1, ARRAY[$2::jsonb], NULL::integer)'],
+    ])('refuses a NULL delay (%s), as pgmq does, and stores nothing', async (_label, sql) => {
+      const queue = await createQueue('null_delay');
+      await expect(pool.query(sql, [queue, '{}'])).rejects.toThrow(/"vt"/);
+      expect(Number((await metrics(queue)).queue_length)).toBe(0);
     });
 
     it('stores and returns headers', async () => {
@@ -559,6 +607,31 @@ describe('PGMQ SQL API', () => {
       // The queue itself survives a purge.
       const next = await send(queue, { n: 5 });
       expect(ids(await read(queue, 30, 10))).toEqual([next]);
+    });
+
+    it('drop_queue(name, partitioned), deprecated in pgmq, still drops the queue', async () => {
+      const queue = await createQueue('drop_old');
+      const { rows } = await pool.query<{ dropped: boolean }>(
+        'SELECT pgmq.drop_queue($1, false) AS dropped',
+        [queue],
+      );
+      expect(rows[0]!.dropped).toBe(true);
+      expect(await tableExists(`q_${queue}`)).toBe(false);
+      expect(await listedQueues()).not.toContain(queue);
+    });
+
+    it('detach_archive takes a queue and leaves its archive in place', async () => {
+      const queue = await createQueue('detach');
+      const id = await send(queue, { n: 1 });
+      await pool.query('SELECT pgmq.archive($1, $2::bigint)', [queue, id]);
+      await pool.query('SELECT pgmq.detach_archive($1)', [queue]);
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pgmq.${pg.escapeIdentifier(`a_${queue}`)}`,
+      );
+      expect(rows[0]!.n).toBe(1);
+      await expect(pool.query('SELECT pgmq.detach_archive($1)', ['bad;name'])).rejects.toThrow(
+        /invalid characters/,
+      );
     });
 
     it('drop_queue removes the tables and the catalog entry', async () => {
