@@ -22,6 +22,7 @@ import { ScheduleFiring } from './services/schedule-firing.service.js';
 import { ScheduleService } from './services/schedule.service.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
 import { AnnouncementsModule } from './services/announcements.module.js';
+import { DomainEventPublisher } from './services/domain-event-publisher.service.js';
 import { StalenessDetector } from './services/staleness-detector.service.js';
 import { StepOperationsService } from './services/step-operations.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
@@ -58,6 +59,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     Backpressure,
+    DomainEventPublisher,
     OrchestrationUnitOfWork,
     TaskSubmissionService,
     TaskCancellationService,

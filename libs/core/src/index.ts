@@ -19,3 +19,4 @@ export * from './orchestration/task-store.port.js';
 export * from './orchestration/advance-tasks.js';
 export * from './orchestration/step-outcomes.js';
 export * from './orchestration/step-action.js';
+export * from './events/domain-events.js';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  type DomainEventRecord,
   type MessageRow,
   type PlannedSteps,
   type QueuedMessage,
@@ -12,6 +13,7 @@ import {
 import { Database, type Queryable } from './database.js';
 import { ProcessIdentity } from './process-identity.js';
 import { clearTaskCompletion } from './sql/clear-task-completion.js';
+import { recordDomainEvents } from './sql/domain-events.js';
 import { enqueueReadyStepsOfTasks } from './sql/enqueue-ready-steps.js';
 import { reannounceEnqueuedSteps } from './sql/enqueued-steps.js';
 import { lockTask, lockTasksWithSteps } from './sql/lock-task.js';
@@ -137,6 +139,10 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
 
   sendMessages(messages: readonly QueuedMessage[], consumed?: readonly MessageRow[]) {
     return sendMessagesInTransaction(this.tx, messages, consumed);
+  }
+
+  recordDomainEvents(events: readonly DomainEventRecord[], published: boolean) {
+    return recordDomainEvents(this.tx, events, published);
   }
 
   recordOwedAnnouncements(steps: readonly StepOfTask[]) {

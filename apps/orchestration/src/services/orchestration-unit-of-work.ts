@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
+import type { DomainEvent } from '#contracts';
 import {
   type DynamicStepLimits,
   type EnqueuedStep,
@@ -11,6 +12,7 @@ import {
   type TaskUnitOfWork,
 } from '#core';
 import { TaskerMetrics } from '#observability';
+import { DomainEventPublisher } from './domain-event-publisher.service.js';
 import { type Announcement, StepAnnouncer, stepMessages } from './step-announcer.service.js';
 
 /** What a unit of work did to one locked task: the steps it made ready, and whether it ended. */
@@ -31,6 +33,8 @@ export interface UnitOfWorkOutcome<T> {
    * transaction: their handlers tell the transport not to ack them.
    */
   consumed?: readonly MessageRow[];
+  /** Durable domain events this work recorded (DomainEventPublisher.record): to publish. */
+  events?: readonly DomainEvent[];
 }
 
 /**
@@ -48,6 +52,7 @@ export class OrchestrationUnitOfWork {
     private readonly store: TaskStore,
     private readonly bus: MessageBus,
     private readonly announcer: StepAnnouncer,
+    readonly events: DomainEventPublisher,
     private readonly metrics: TaskerMetrics,
     @Inject(orchestrationConfig.KEY)
     private readonly config: ConfigType<typeof orchestrationConfig>,
@@ -67,14 +72,21 @@ export class OrchestrationUnitOfWork {
   }
 
   async run<T>(work: (uow: TaskUnitOfWork) => Promise<UnitOfWorkOutcome<T>>): Promise<T> {
-    const { progress, value } = await this.store.unitOfWork(async (uow) => {
+    const {
+      progress,
+      value,
+      events = [],
+    } = await this.store.unitOfWork(async (uow) => {
       const outcome = await work(uow);
       if (this.sendsWithState) {
         await uow.sendMessages(
-          outcome.progress.flatMap((p) => {
-            const { queue, messages } = stepMessages(announcementOf(p));
-            return messages.map((m) => ({ queue, body: JSON.stringify(m) }));
-          }),
+          [
+            ...outcome.progress.flatMap((p) => {
+              const { queue, messages } = stepMessages(announcementOf(p));
+              return messages.map((m) => ({ queue, body: JSON.stringify(m) }));
+            }),
+            ...this.events.messages(outcome.events ?? []),
+          ],
           outcome.consumed,
         );
       } else {
@@ -89,7 +101,12 @@ export class OrchestrationUnitOfWork {
     for (const { task, ended } of progress) {
       if (ended) this.metrics.taskEnded(task.namespace, task.name, ended);
     }
-    if (!this.sendsWithState) await this.announcer.announceAll(progress.map(announcementOf));
+    if (this.sendsWithState) {
+      this.events.sent(events);
+    } else {
+      await this.announcer.announceAll(progress.map(announcementOf));
+      await this.events.publish(events);
+    }
     return value;
   }
 }

@@ -18,7 +18,8 @@ const SWEEP_BATCH = 100;
 /**
  * The readiness sweep (ARCHITECTURE §6), in every mode: evaluates tasks whose step retry time
  * has come; on brokers outside the database, takes over the step messages a replica that died
- * still owed (their lease ran out) and sends them; and, as the last safety net,
+ * still owed (their lease ran out) and sends them, and publishes domain events whose publish
+ * failed; and, as the last safety net,
  * re-announces steps left `enqueued` longer than TASKER_REANNOUNCE_AFTER_MS. Tasks and owed
  * messages are taken with SKIP LOCKED, so replicas sweeping at once work on disjoint sets.
  */
@@ -54,6 +55,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
   /** One sweep; returns how many tasks it moved on (or whose owed messages it took over). */
   async sweep(): Promise<number> {
     const orphaned = await this.takeOverOwedMessages();
+    await this.work.events.republishLeftovers();
     const due = await findTasksDue(this.database.pool, SWEEP_BATCH, this.config.reannounceAfterMs);
     let moved = 0;
     for (const taskUuid of due.dueRetries) {

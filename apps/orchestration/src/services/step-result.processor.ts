@@ -87,8 +87,16 @@ export class StepResultProcessor {
         const step = steps[i];
         return task && step && !isTerminalTaskState(task.state) ? [step] : [];
       });
-      const decided = new Map<StepRow, boolean>();
-      (await settleSteps(uow, live, this.work.limits)).forEach((d, i) => decided.set(live[i]!, d));
+      const settlements = await settleSteps(uow, live, this.work.limits);
+      const decided = new Map<StepRow, boolean>(live.map((s, i) => [s, settlements[i] !== 'none']));
+      const events = await this.work.events.record(
+        uow,
+        live.map((step, i) => ({
+          task: tasks.get(step.taskUuid.toLowerCase())!,
+          step,
+          settlement: settlements[i]!,
+        })),
+      );
 
       // Each task with a result once, in lock order, after all of its results are decided.
       const evaluated = [...tasks.values()].filter((task) =>
@@ -122,7 +130,7 @@ export class StepResultProcessor {
       const consumed = delivered.flatMap((d, i) =>
         d.row && applied[i] !== 'unknown' ? [d.row] : [],
       );
-      return { progress, value: applied, consumed };
+      return { progress, value: applied, consumed, events };
     });
   }
 }

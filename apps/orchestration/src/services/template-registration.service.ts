@@ -2,14 +2,15 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { workerQueueName } from '#contracts';
 import { orchestrationConfig } from '#config';
-import { loadTemplatesFromDirectory, MessageBus } from '#core';
+import { loadTemplatesFromDirectory, MessageBus, publishesDurableEvents } from '#core';
 import { QueueDepths } from '#messaging';
 import { TemplateRepository } from '#persistence';
 
 /**
  * At boot: load the templates from TASKER_TEMPLATE_PATH (an invalid file, or a step timeout
  * longer than a staleness threshold, stops the boot with its problems listed), register them,
- * and make sure every queue they need exists.
+ * and make sure every queue they need exists (their workers' and, for templates whose steps
+ * publish durable domain events, their namespace's event queue).
  */
 @Injectable()
 export class TemplateRegistrationService implements OnModuleInit {
@@ -34,6 +35,9 @@ export class TemplateRegistrationService implements OnModuleInit {
     // The results queue is ensured by the transport that consumes it.
     const workerQueues = namespaces.map(workerQueueName);
     for (const queue of workerQueues) await this.bus.ensureQueue(queue);
+    // Where their steps' durable domain events go (PGMQ: `<namespace>_domain_events`).
+    const publishing = new Set(templates.filter(publishesDurableEvents).map((t) => t.namespace));
+    for (const namespace of publishing) await this.bus.ensureDomainEvents(namespace);
     // Backpressure reads their depths.
     this.depths.watch(workerQueues);
     this.logger.log(

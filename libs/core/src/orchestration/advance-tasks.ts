@@ -1,4 +1,5 @@
 import { ConflictError } from '../errors/tasker.error.js';
+import type { StepSettlement } from '../events/domain-events.js';
 import { type DynamicStepLimits, type OutcomePlan, planOutcomes } from './step-outcomes.js';
 import { decideStepResult } from '../readiness/step-decision.js';
 import { decideTaskOutcome, planTaskChain } from '../readiness/task-outcome.js';
@@ -23,14 +24,14 @@ export interface Evaluation {
  * steps' tasks. A decision or batchable step that completes applies its outcome in the same
  * unit of work: the branches it names or the batch workers it asks for, and what follows them,
  * are added to its task (planOutcomes); an outcome that cannot be applied fails the step, with
- * the reason as its error. Answers, per step, whether it awaited a decision (false: a result
- * seen before).
+ * the reason as its error. Answers, per step, what it settled: `complete`, `retry` or
+ * `error`, or `none` when the step awaited no decision (a result seen before).
  */
 export async function settleSteps(
   uow: TaskUnitOfWork,
   steps: readonly StepRow[],
   limits: DynamicStepLimits,
-): Promise<boolean[]> {
+): Promise<StepSettlement[]> {
   const decisions = steps.map((step) => decideStepResult(step));
   const made = steps.filter(
     (s, i) =>
@@ -70,7 +71,10 @@ export async function settleSteps(
       });
     }
   }
-  return decisions.map((decision) => decision.kind !== 'none');
+  return decisions.map((decision, i): StepSettlement => {
+    if (failed.has(steps[i]!.stepUuid)) return 'error';
+    return decision.kind;
+  });
 }
 
 /** Plans the outcomes of completed decision and batchable steps, task by task. */

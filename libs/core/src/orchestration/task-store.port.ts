@@ -1,3 +1,4 @@
+import type { DomainEvent } from '#contracts';
 import type { MessageRow } from '../ports/message-bus.port.js';
 import type { StepAwaitingDecision } from '../readiness/step-decision.js';
 import type { StepStateCounts } from '../readiness/task-outcome.js';
@@ -144,6 +145,22 @@ export interface TaskUnitOfWork {
    * (brokers outside the database): the announcements outbox, cleared as the broker confirms.
    */
   recordOwedAnnouncements(steps: readonly StepOfTask[]): Promise<void>;
+  /**
+   * Records durable domain events, once per step outcome (an event already recorded for its
+   * step, attempt and name is skipped); `published` when this transaction also sends them.
+   * Answers the ids recorded now: the events to send.
+   */
+  recordDomainEvents(
+    events: readonly DomainEventRecord[],
+    published: boolean,
+  ): Promise<Set<string>>;
+}
+
+/** A domain event to record: the envelope, and the run and delivery it belongs to. */
+export interface DomainEventRecord {
+  event: DomainEvent;
+  attempt: number;
+  delivery: 'durable' | 'broadcast';
 }
 
 /** Opens units of work: `work` runs in one transaction, committed when it resolves. */

@@ -1,4 +1,4 @@
-import type { MessageEnvelope } from '#contracts';
+import type { DomainEvent, MessageEnvelope } from '#contracts';
 
 /** A message taken from a queue; hand it back with ack/nack/deadLetter. */
 export interface ReceivedMessage {
@@ -129,6 +129,18 @@ export abstract class MessageBus {
     return depth;
   }
   /** Resolves when the broker answers a round trip now; rejects with the reason otherwise. */
+  /**
+   * Makes sure `namespace`'s durable domain events have somewhere to go (PGMQ: its queue
+   * `<namespace>_domain_events`; RabbitMQ: the topic exchange). Idempotent.
+   */
+  abstract ensureDomainEvents(namespace: string): Promise<void>;
+  /**
+   * Publishes durable domain events of one namespace for consumers outside Tasker, resolving
+   * once the broker has them (PGMQ: committed to the namespace's queue; RabbitMQ: confirmed by
+   * the topic exchange, routed by event name; an event no queue is bound for is dropped by
+   * the broker, as topic exchanges do).
+   */
+  abstract publishDomainEvents(namespace: string, events: readonly DomainEvent[]): Promise<void>;
   abstract ping(): Promise<void>;
   abstract status(): MessageBusStatus;
   /** Closes subscriptions (draining them) and connections the adapter owns. */

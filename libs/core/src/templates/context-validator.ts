@@ -60,6 +60,30 @@ export function formatAjvErrors(errors: readonly ErrorObject[] | null | undefine
 }
 
 /**
+ * Checks values against JSON Schemas that were validated when their template loaded (an event
+ * declaration's payload schema): compiled once per distinct schema.
+ */
+export class SchemaValidator {
+  private readonly ajv = createAjv();
+  private readonly cache = new Map<string, ValidateFunction>();
+
+  /** Problems with `value`, empty when it is valid (or the schema does not compile). */
+  problems(schema: Record<string, unknown>, value: unknown): string[] {
+    const key = JSON.stringify(schema);
+    let validate = this.cache.get(key);
+    if (!validate) {
+      try {
+        validate = this.ajv.compile(schema);
+      } catch (error) {
+        return [`the schema does not compile: ${errorMessage(error)}`];
+      }
+      this.cache.set(key, validate);
+    }
+    return validate(value) ? [] : formatAjvErrors(validate.errors);
+  }
+}
+
+/**
  * Checks a task's context against its template's `input_schema`. Compiled validators are cached
  * per template key (recompiled if a template with the same key brings a different schema).
  */

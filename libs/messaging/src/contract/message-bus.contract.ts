@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MessageEnvelope } from '#contracts';
-import { createEnvelope, deadLetterQueueName } from '#contracts';
+import {
+  createEnvelope,
+  deadLetterQueueName,
+  type DomainEvent,
+  domainEventsQueueName,
+} from '#contracts';
 import type { MessageBus, ReceivedMessage } from '#core';
 import { pollUntil } from '#testing';
 
@@ -11,6 +16,44 @@ export interface MessageBusContractBroker {
   bus(): MessageBus;
   /** Releases the broker. Every bus made by `bus()` has been closed by then. */
   teardown(): Promise<void>;
+  /**
+   * A consumer of `namespace`'s durable domain events as a service outside Tasker would be,
+   * with the broker's own means (a queue read, or a queue bound to the exchange).
+   */
+  tapDomainEvents(namespace: string): Promise<DomainEventTap>;
+}
+
+/** What a domain event consumer received so far. */
+export interface DomainEventTap {
+  readonly received: DomainEvent[];
+  close(): Promise<void>;
+}
+
+/** Brokers whose domain events sit in a queue (PGMQ, in-memory): read and acked with `bus`. */
+export function queueDomainEventTap(bus: MessageBus, namespace: string): DomainEventTap {
+  const received: DomainEvent[] = [];
+  let open = true;
+  const loop = (async () => {
+    while (open) {
+      const messages = await bus.receive(domainEventsQueueName(namespace), {
+        maxMessages: 10,
+        visibilityTimeoutMs: 30000,
+      });
+      for (const m of messages) {
+        received.push(m.body as DomainEvent);
+        await bus.ack(m);
+      }
+      await sleep(20);
+    }
+  })();
+  return {
+    received,
+    close: async () => {
+      open = false;
+      await loop;
+      await bus.close();
+    },
+  };
 }
 
 type Step = MessageEnvelope<'step.execute.v1'>;
@@ -131,6 +174,41 @@ export function describeMessageBusContract(
         intervalMs: 10,
         timeoutMs: 15000,
       });
+
+    it('delivers published domain events to an outside consumer of the namespace, each once, as published', async () => {
+      const namespace = `ev_${randomUUID().slice(0, 8)}`;
+      await bus.ensureDomainEvents(namespace);
+      const tap = await broker!.tapDomainEvents(namespace);
+      try {
+        const events = ['order.created', 'order.shipped', 'order.created'].map(
+          (name, i): DomainEvent => ({
+            eventId: randomUUID(),
+            name,
+            outcome: 'success',
+            payload: { n: i },
+            namespace,
+            taskUuid: randomUUID(),
+            stepUuid: randomUUID(),
+            stepName: 'ship',
+            correlationId: randomUUID(),
+            traceparent: null,
+            occurredAt: new Date().toISOString(),
+          }),
+        );
+        await bus.publishDomainEvents(namespace, events);
+        await pollUntil(
+          () => Promise.resolve(tap.received.length),
+          (n) => n >= events.length,
+          { timeoutMs: LATE_MS, description: 'every domain event to arrive' },
+        );
+        await sleep(100);
+        const byId = (list: DomainEvent[]) =>
+          [...list].sort((a, b) => a.eventId.localeCompare(b.eventId));
+        expect(byId(tap.received)).toEqual(byId(events));
+      } finally {
+        await tap.close();
+      }
+    });
 
     it('answers ping on a healthy bus, fresh or in use', async () => {
       await expect(bus.ping()).resolves.toBeUndefined();

@@ -2,7 +2,7 @@ import type { EventMode } from '#config';
 import { Database } from '#persistence';
 import { createTestDatabase } from '#testing';
 import { PgmqMessageBus, type PgmqBusOptions } from '../pgmq/pgmq.message-bus.js';
-import type { MessageBusContractBroker } from './message-bus.contract.js';
+import { type MessageBusContractBroker, queueDomainEventTap } from './message-bus.contract.js';
 
 /**
  * A bus with its own small pool, ended when the bus closes: a closed bus is a process gone,
@@ -29,25 +29,27 @@ class OwnPoolPgmqBus extends PgmqMessageBus {
 /** A fresh migrated database; every bus on it learns about messages the way `mode` says. */
 export async function pgmqContractBroker(mode: EventMode): Promise<MessageBusContractBroker> {
   const testDatabase = await createTestDatabase();
-  return {
-    bus: () =>
-      new OwnPoolPgmqBus(
-        new Database({
-          url: testDatabase.url,
-          poolMax: 3,
-          statementTimeoutMs: 30000,
-          preparedStatements: true,
-        }),
-        {
-          databaseUrl: testDatabase.url,
-          events: {
-            mode,
-            pollIntervalMs: 20,
-            fallbackPollIntervalMs: 200,
-            fallbackPollMinAgeMs: 500,
-          },
+  const bus = () =>
+    new OwnPoolPgmqBus(
+      new Database({
+        url: testDatabase.url,
+        poolMax: 3,
+        statementTimeoutMs: 30000,
+        preparedStatements: true,
+      }),
+      {
+        databaseUrl: testDatabase.url,
+        events: {
+          mode,
+          pollIntervalMs: 20,
+          fallbackPollIntervalMs: 200,
+          fallbackPollMinAgeMs: 500,
         },
-      ),
+      },
+    );
+  return {
+    bus,
     teardown: () => testDatabase.drop(),
+    tapDomainEvents: (namespace) => Promise.resolve(queueDomainEventTap(bus(), namespace)),
   };
 }

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/require-await -- an in-process implementation of an async
    port: methods are async so that failures reject, exactly as the real adapters' do. */
-import type { MessageEnvelope } from '#contracts';
-import { deadLetterQueueName } from '#contracts';
+import type { DomainEvent, MessageEnvelope } from '#contracts';
+import { deadLetterQueueName, domainEventsQueueName } from '#contracts';
 import type {
   MessageBusStatus,
   MessageHandler,
@@ -65,6 +65,17 @@ export class InMemoryMessageBus extends MessageBus {
       // A copy, as a broker would hold one: later changes by the sender do not leak in.
       stored.push(this.store(structuredClone(message), now + (options.delayMs ?? 0)));
     }
+  }
+
+  /** Like PGMQ: the namespace's event queue, read with `receive`. */
+  async ensureDomainEvents(namespace: string): Promise<void> {
+    const queue = domainEventsQueueName(namespace);
+    if (!this.broker.queues.has(queue)) this.broker.queues.set(queue, []);
+  }
+
+  async publishDomainEvents(namespace: string, events: readonly DomainEvent[]): Promise<void> {
+    const stored = this.queue(domainEventsQueueName(namespace));
+    for (const event of events) stored.push(this.store(structuredClone(event), Date.now()));
   }
 
   async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { PgmqEventsConfig } from '#config';
-import type { MessageEnvelope } from '#contracts';
-import { deadLetterQueueName } from '#contracts';
+import type { DomainEvent, MessageEnvelope } from '#contracts';
+import { deadLetterQueueName, domainEventsQueueName } from '#contracts';
 import type {
   MessageBusStatus,
   MessageHandler,
@@ -141,6 +141,19 @@ export class PgmqMessageBus extends MessageBus {
       queue,
       messages.map((m) => JSON.stringify(m)),
       options.delayMs ?? 0,
+    ]);
+  }
+
+  /** The namespace's event queue, without a dead-letter queue: Tasker never consumes it. */
+  async ensureDomainEvents(namespace: string): Promise<void> {
+    await this.database.query('SELECT pgmq.create($1)', [domainEventsQueueName(namespace)]);
+  }
+
+  async publishDomainEvents(namespace: string, events: readonly DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.database.query('SELECT tasker.send_messages($1, $2::jsonb[])', [
+      domainEventsQueueName(namespace),
+      events.map((e) => JSON.stringify(e)),
     ]);
   }
 

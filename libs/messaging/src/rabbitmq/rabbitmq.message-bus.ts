@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 import type { RabbitMqConfig } from '#config';
-import type { MessageEnvelope } from '#contracts';
-import { deadLetterQueueName } from '#contracts';
+import type { DomainEvent, MessageEnvelope } from '#contracts';
+import { deadLetterQueueName, DOMAIN_EVENTS_EXCHANGE } from '#contracts';
 import type {
   MessageBusStatus,
   MessageHandler,
@@ -103,6 +103,28 @@ export class RabbitMqMessageBus extends MessageBus {
           type: envelope.type,
           correlationId: envelope.correlationId,
           headers: { [DELIVERIES_HEADER]: 0, [ENQUEUED_AT_HEADER]: enqueuedAt },
+        }),
+      ),
+    );
+  }
+
+  /** The topic exchange is declared with every connection. */
+  async ensureDomainEvents(): Promise<void> {
+    await this.link();
+  }
+
+  /** Routed by event name; not mandatory: an event nobody has bound a queue for is dropped. */
+  async publishDomainEvents(namespace: string, events: readonly DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const link = await this.link();
+    await Promise.all(
+      events.map((event) =>
+        this.publish(link, DOMAIN_EVENTS_EXCHANGE, event.name, event, {
+          messageId: event.eventId,
+          type: 'domain_event',
+          correlationId: event.correlationId,
+          mandatory: false,
+          headers: { namespace, ...(event.traceparent ? { traceparent: event.traceparent } : {}) },
         }),
       ),
     );
@@ -358,6 +380,7 @@ export class RabbitMqMessageBus extends MessageBus {
         if (id) returned.add(id);
       });
       await publisher.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+      await publisher.assertExchange(DOMAIN_EVENTS_EXCHANGE, 'topic', { durable: true });
       for (const queue of this.queues) await declareQueue(publisher, queue);
       const link: Link = {
         generation,
@@ -399,7 +422,7 @@ export class RabbitMqMessageBus extends MessageBus {
           ...properties,
           messageId,
           persistent: true,
-          mandatory: true,
+          mandatory: properties.mandatory ?? true,
           contentType: 'application/json',
         },
         (err: unknown) => {

@@ -89,6 +89,13 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
+  private readonly eventsPublished = new Counter({
+    name: 'tasker_events_published_total',
+    help: 'Domain events this orchestration replica published (published), could not publish yet (failed: retried by the sweep) or refused because the payload did not match the declared schema (invalid), by event and delivery',
+    labelNames: ['event', 'delivery', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'tasker_http_request_duration_seconds',
     help: 'HTTP request durations, by method, route template and status',
@@ -161,6 +168,14 @@ export class TaskerMetrics {
         this.set((await backlog()).oldestAgeSeconds ?? 0);
       },
     });
+  }
+
+  eventPublished(
+    event: string,
+    delivery: string,
+    outcome: 'published' | 'failed' | 'invalid',
+  ): void {
+    this.eventsPublished.inc({ event, delivery, outcome });
   }
 
   announceFailed(steps: number): void {

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TaskTemplate } from '#core';
-import { TemplateNotFoundError, templateKey } from '#core';
+import { publishesDurableEvents, TemplateNotFoundError, templateKey } from '#core';
 import { Database } from '../database.js';
 import type { TemplateVersionStamp } from '../sql/insert-task-graph.js';
 import { NamedTaskEntity, TaskNamespaceEntity } from '../entities/index.js';
@@ -119,26 +119,42 @@ export class TemplateRepository {
    * the write itself; `forget` the name then and look again.
    */
   async findCached(namespace: string, name: string, version?: string): Promise<CachedTemplate> {
-    const key = `${namespace}/${name}`;
     for (;;) {
-      let entry = this.cache.get(key);
-      const loadedNow = !entry;
-      if (!entry) {
-        entry = this.loadVersions(namespace, name);
-        this.cache.set(key, entry);
-      }
-      const { versions, registeredAt } = await entry.catch((err: unknown) => {
-        this.cache.delete(key);
-        throw err;
-      });
+      const { entry, loadedNow } = this.cachedVersions(namespace, name);
+      const { versions, registeredAt } = await entry;
       const best = versions
         .filter((v) => !version || v.template.version === version)
         .sort((a, b) => compareVersions(b.template.version, a.template.version))[0];
       if (best) return { ...best, stamp: { namedTaskUuid: best.namedTaskUuid, registeredAt } };
       // Not there: maybe registered since it was cached; look once more. A miss is not cached.
-      this.cache.delete(key);
+      this.forget(namespace, name);
       if (loadedNow) throw new TemplateNotFoundError(namespace, name, version);
     }
+  }
+
+  /**
+   * Whether any registered version of the template publishes events through the broker, from
+   * the same cache as findCached: a result of a template that publishes none costs no read.
+   */
+  async publishesDurableEvents(namespace: string, name: string): Promise<boolean> {
+    const { versions } = await this.cachedVersions(namespace, name).entry;
+    return versions.some((v) => publishesDurableEvents(v.template));
+  }
+
+  /** The cached versions of a name, loading them on a miss (a failed load is not cached). */
+  private cachedVersions(
+    namespace: string,
+    name: string,
+  ): { entry: Promise<CachedVersions>; loadedNow: boolean } {
+    const key = `${namespace}/${name}`;
+    const cached = this.cache.get(key);
+    if (cached) return { entry: cached, loadedNow: false };
+    const entry = this.loadVersions(namespace, name).catch((err: unknown) => {
+      this.cache.delete(key);
+      throw err;
+    });
+    this.cache.set(key, entry);
+    return { entry, loadedNow: true };
   }
 
   forget(namespace: string, name: string): void {

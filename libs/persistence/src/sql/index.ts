@@ -22,3 +22,4 @@ export * from './task-moved-since.js';
 export * from './send-messages.js';
 export * from './task-steps.js';
 export * from './step-announcements.js';
+export * from './domain-events.js';
