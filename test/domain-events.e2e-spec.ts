@@ -9,6 +9,7 @@ import {
 } from '#contracts';
 import { defineHandler, PermanentStepError } from '#core';
 import { pollUntil } from '#testing';
+import { subscribe } from '../apps/worker/src/index.js';
 import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tasker-harness.js';
 
 /**
@@ -269,6 +270,42 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(eventsOf(task.taskUuid)).toHaveLength(2);
       expect(await recorded(task.taskUuid)).toHaveLength(2);
+    });
+
+    it('fast and broadcast events reach in-process subscribers of the worker that ran the step', async () => {
+      const seen: DomainEvent[] = [];
+      const unsubscribe = subscribe('order.#', (event) => {
+        seen.push(event);
+      });
+      try {
+        const failed = await tasker.run('shop', 'order_flow', { orderId: 'o-6', mode: 'fail' });
+        const done = await tasker.run('shop', 'order_flow', { orderId: 'o-7' });
+        const of = (taskUuid: string) =>
+          seen
+            .filter((e) => e.taskUuid === taskUuid)
+            .map((e) => `${e.name}:${e.outcome}`)
+            .sort();
+        await pollUntil(
+          () => Promise.resolve(of(failed.taskUuid).length + of(done.taskUuid).length),
+          (n) => n >= 3,
+          { description: 'the in-process events' },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Durable-only declarations stay on the broker; broadcast ones go both ways.
+        expect(of(failed.taskUuid)).toEqual([
+          'order.confirm_seen_in_process:permanent_failure',
+          'order.failed:permanent_failure',
+        ]);
+        expect(of(done.taskUuid)).toEqual(['order.confirm_seen_in_process:success']);
+        expect(seen.find((e) => e.taskUuid === done.taskUuid)).toMatchObject({
+          payload: { orderId: 'o-7' },
+          namespace: 'shop',
+          stepName: 'confirm',
+          correlationId: done.correlationId,
+        });
+      } finally {
+        unsubscribe();
+      }
     });
 
     it('a payload that does not match its schema is counted, not published, and the task completes', async () => {

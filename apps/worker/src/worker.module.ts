@@ -6,6 +6,7 @@ import { MessagingModule } from '#messaging';
 import { HealthModule, MetricsModule } from '#observability';
 import { DatabaseModule } from '#persistence';
 import { HandlerRegistry } from './services/handler-registry.js';
+import { FastEventDispatcher } from './services/fast-events.js';
 import { StepExecutor } from './services/step-executor.service.js';
 import { WorkerQueues } from './services/worker-queues.js';
 import { StepExecuteController } from './messaging/step-execute.controller.js';
@@ -30,6 +31,7 @@ export class WorkerModule {
       providers: [
         { provide: HandlerRegistry, useValue: new HandlerRegistry(options.handlers) },
         StepExecutor,
+        FastEventDispatcher,
         WorkerQueues,
       ],
       controllers: [StepExecuteController],

@@ -25,6 +25,7 @@ import {
   releaseStep,
 } from '#persistence';
 import { TaskerMetrics } from '#observability';
+import { FastEventDispatcher } from './fast-events.js';
 import { HandlerRegistry } from './handler-registry.js';
 
 /** What to do with the step message once `execute` returns: ack it, or have it back later. */
@@ -99,6 +100,7 @@ export class StepExecutor {
     private readonly registry: HandlerRegistry,
     private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
+    private readonly fastEvents: FastEventDispatcher,
   ) {
     const processor = this.identity.processorUuid;
     this.handlerSlots = pLimit(config.concurrency);
@@ -139,6 +141,7 @@ export class StepExecutor {
     });
     if (recorded) {
       this.logger.debug(`ran ${claimed.stepName} attempt ${claimed.attempt}: ${outcome.kind}`);
+      this.fastEvents.dispatch(claimed, envelope, outcome);
     } else {
       this.logger.warn(
         `step ${claimed.stepUuid} attempt ${claimed.attempt}: outcome not recorded, the step moved on (cancelled or timed out)`,

@@ -15,6 +15,9 @@ export interface ClaimedStep {
   config: Record<string, unknown>;
   /** The handler class's method to call instead of `call` (named_steps.handler_method). */
   handlerMethod: string | null;
+  /** The template step it was made from (null for a step of an unregistered template). */
+  namedStepUuid: string | null;
+  retryable: boolean;
   context: Record<string, unknown>;
   /** Results of the direct dependencies, by step name. */
   dependencyResults: Record<string, unknown>;
@@ -99,6 +102,7 @@ export async function claimSteps(
             c.handler, c.attempts AS attempt, c.max_attempts AS "maxAttempts",
             c.timeout_seconds AS "timeoutSeconds", c.inputs,
             coalesce(ns.config, '{}'::jsonb) AS config, ns.handler_method AS "handlerMethod",
+            c.named_step_uuid AS "namedStepUuid", c.retryable,
             t.context,
             c.checkpoint,
             coalesce((SELECT jsonb_object_agg(p.name, p.results)
