@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import type { DomainEvent, MessageEnvelope } from '#contracts';
 import {
+  conditionMet,
   type EventDeclaration,
   type EventOutcome,
   errorMessage,
@@ -94,7 +95,7 @@ export class FastEventDispatcher {
     const outcome = outcomeOf(step, run);
     const declared = await this.declarationsOf(namedStepUuid);
     for (const declaration of declared) {
-      if (!meets(declaration, outcome)) continue;
+      if (!conditionMet(declaration.condition, outcome)) continue;
       const event: DomainEvent = {
         eventId: uuidv7(),
         name: declaration.name,
@@ -156,15 +157,4 @@ function outcomeOf(step: ClaimedStep, run: StepRunOutcome): EventOutcome {
     permanentFailure: run.failure.permanent,
   });
   return retry ? 'retryable_failure' : 'permanent_failure';
-}
-
-function meets(declaration: EventDeclaration, outcome: EventOutcome): boolean {
-  switch (declaration.condition) {
-    case 'always':
-      return true;
-    case 'failure':
-      return outcome !== 'success';
-    default:
-      return declaration.condition === outcome;
-  }
 }

@@ -18,6 +18,11 @@ const CONDITIONS_MET: Record<EventOutcome, readonly EventCondition[]> = {
   permanent_failure: ['failure', 'permanent_failure', 'always'],
 };
 
+/** Whether a declaration's condition holds for `outcome`. */
+export function conditionMet(condition: EventCondition, outcome: EventOutcome): boolean {
+  return CONDITIONS_MET[outcome].includes(condition);
+}
+
 /** The event outcome of a settlement; null when nothing was settled. */
 export function eventOutcomeOf(settlement: StepSettlement): EventOutcome | null {
   switch (settlement) {
@@ -48,9 +53,8 @@ export function durableEventsFor(
   step: StepTemplate | undefined,
   outcome: EventOutcome,
 ): EventDeclaration[] {
-  const met = CONDITIONS_MET[outcome];
   return (step?.publishesEvents ?? []).filter(
-    (e) => e.delivery !== 'fast' && met.includes(e.condition),
+    (e) => e.delivery !== 'fast' && conditionMet(e.condition, outcome),
   );
 }
 
