@@ -18,10 +18,15 @@ CREATE TABLE tasker.domain_events (
   envelope jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   published_at timestamptz,
+  -- When the event was handed to the templates that trigger on it (tasker.received_events,
+  -- migration 0019); the sweep hands over those left behind by a crash.
+  triggered_at timestamptz,
   UNIQUE (workflow_step_uuid, attempt, name)
 );
 
 -- The sweep's scan for events the broker has not confirmed (RabbitMQ).
 CREATE INDEX domain_events_unpublished_idx ON tasker.domain_events (created_at)
   WHERE published_at IS NULL;
+CREATE INDEX domain_events_untriggered_idx ON tasker.domain_events (created_at)
+  WHERE triggered_at IS NULL;
 CREATE INDEX domain_events_task_idx ON tasker.domain_events (task_uuid);

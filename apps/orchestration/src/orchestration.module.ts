@@ -7,6 +7,7 @@ import { HealthModule, MetricsModule } from '#observability';
 import { PersistenceModule } from '#persistence';
 import { AnnouncementsHealth } from './health/announcements.health.js';
 import { MigrationsHealth } from './health/migrations.health.js';
+import { EventsController } from './http/events.controller.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { Backpressure } from './http/backpressure.service.js';
 import { DlqController } from './http/dlq.controller.js';
@@ -23,6 +24,7 @@ import { ScheduleService } from './services/schedule.service.js';
 import { ReadinessSweeper } from './services/readiness-sweeper.service.js';
 import { AnnouncementsModule } from './services/announcements.module.js';
 import { DomainEventPublisher } from './services/domain-event-publisher.service.js';
+import { EventIntake } from './services/event-intake.service.js';
 import { StalenessDetector } from './services/staleness-detector.service.js';
 import { StepOperationsService } from './services/step-operations.service.js';
 import { StepResultProcessor } from './services/step-result.processor.js';
@@ -51,6 +53,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     TaskStepsController,
     TemplatesController,
     SchedulesController,
+    EventsController,
     DlqController,
     StatsController,
     StepResultController,
@@ -60,6 +63,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     Backpressure,
     DomainEventPublisher,
+    EventIntake,
     OrchestrationUnitOfWork,
     TaskSubmissionService,
     TaskCancellationService,

@@ -35,6 +35,11 @@ export interface OrchestrationConfig {
    * claim for this long (it died, or lost the database) is taken over by another replica.
    */
   announceLeaseMs: number;
+  /**
+   * How many events may lead to one another (an event starts a task whose step publishes an
+   * event that starts a task…) before an event starts nothing: the guard against trigger cycles.
+   */
+  eventMaxDepth: number;
   /** Empty: the API is open. Otherwise every /v1 request needs one of these in X-API-Key. */
   apiKeys: ApiKey[];
   /** POST /v1/tasks answers 503 while the namespace's queue holds more (0: never). */
@@ -95,6 +100,7 @@ export function parseOrchestrationConfig(
     sweepIntervalMs: read.integer('TASKER_SWEEP_INTERVAL_MS', 1000, 50, 3600000),
     reannounceAfterMs: read.integer('TASKER_REANNOUNCE_AFTER_MS', 300000, 1000, 86400000),
     announceLeaseMs: read.integer('TASKER_ANNOUNCE_LEASE_MS', 30000, 1000, 3600000),
+    eventMaxDepth: read.integer('TASKER_EVENT_MAX_DEPTH', 8, 0, 1000),
     apiKeys: parseApiKeys(read),
     maxQueueDepth: read.integer('TASKER_MAX_QUEUE_DEPTH', 0, 0, 100000000),
     requestTimeoutMs: read.integer('TASKER_HTTP_REQUEST_TIMEOUT_MS', 30000, 1000, 600000),

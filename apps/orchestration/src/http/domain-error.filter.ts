@@ -16,6 +16,7 @@ const STATUS_BY_CODE: Record<TaskerErrorCode, number> = {
   step_not_found: HttpStatus.NOT_FOUND,
   schedule_not_found: HttpStatus.NOT_FOUND,
   dlq_entry_not_found: HttpStatus.NOT_FOUND,
+  event_not_found: HttpStatus.NOT_FOUND,
   duplicate_task: HttpStatus.CONFLICT,
   illegal_transition: HttpStatus.CONFLICT,
   conflict: HttpStatus.CONFLICT,

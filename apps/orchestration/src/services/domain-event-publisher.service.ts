@@ -91,6 +91,7 @@ export class DomainEventPublisher {
           }
           records.push({
             attempt: step.attempts,
+            triggers: (await this.templates.triggeredBy(declaration.name)).length > 0,
             delivery: declaration.delivery === 'broadcast' ? 'broadcast' : 'durable',
             event: {
               eventId: uuidv7(),

@@ -13,6 +13,7 @@ import {
 } from '#core';
 import { TaskerMetrics } from '#observability';
 import { DomainEventPublisher } from './domain-event-publisher.service.js';
+import { EventIntake } from './event-intake.service.js';
 import { type Announcement, StepAnnouncer, stepMessages } from './step-announcer.service.js';
 
 /** What a unit of work did to one locked task: the steps it made ready, and whether it ended. */
@@ -53,6 +54,7 @@ export class OrchestrationUnitOfWork {
     private readonly bus: MessageBus,
     private readonly announcer: StepAnnouncer,
     readonly events: DomainEventPublisher,
+    private readonly intake: EventIntake,
     private readonly metrics: TaskerMetrics,
     @Inject(orchestrationConfig.KEY)
     private readonly config: ConfigType<typeof orchestrationConfig>,
@@ -107,6 +109,7 @@ export class OrchestrationUnitOfWork {
       await this.announcer.announceAll(progress.map(announcementOf));
       await this.events.publish(events);
     }
+    await this.intake.receiveDomainEvents(events);
     return value;
   }
 }

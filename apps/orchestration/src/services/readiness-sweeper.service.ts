@@ -10,6 +10,7 @@ import { orchestrationConfig } from '#config';
 import { type Evaluation, evaluateTasks, type LockedTask, type TaskUnitOfWork } from '#core';
 import { Database, findTasksDue, ProcessIdentity, takeOverAnnouncements } from '#persistence';
 import { OrchestrationUnitOfWork } from './orchestration-unit-of-work.js';
+import { EventIntake } from './event-intake.service.js';
 import { PeriodicJob } from './periodic-job.js';
 import { type Announcement, StepAnnouncer } from './step-announcer.service.js';
 
@@ -18,8 +19,9 @@ const SWEEP_BATCH = 100;
 /**
  * The readiness sweep (ARCHITECTURE §6), in every mode: evaluates tasks whose step retry time
  * has come; on brokers outside the database, takes over the step messages a replica that died
- * still owed (their lease ran out) and sends them, and publishes domain events whose publish
- * failed; and, as the last safety net,
+ * still owed (their lease ran out) and sends them, publishes domain events whose publish
+ * failed and hands those a crash left behind to the templates they trigger; and, as the last
+ * safety net,
  * re-announces steps left `enqueued` longer than TASKER_REANNOUNCE_AFTER_MS. Tasks and owed
  * messages are taken with SKIP LOCKED, so replicas sweeping at once work on disjoint sets.
  */
@@ -35,6 +37,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     private readonly work: OrchestrationUnitOfWork,
     private readonly announcer: StepAnnouncer,
     private readonly identity: ProcessIdentity,
+    private readonly intake: EventIntake,
   ) {
     this.job = new PeriodicJob(
       'readiness sweep',
@@ -56,6 +59,7 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
   async sweep(): Promise<number> {
     const orphaned = await this.takeOverOwedMessages();
     await this.work.events.republishLeftovers();
+    await this.intake.receiveLeftovers();
     const due = await findTasksDue(this.database.pool, SWEEP_BATCH, this.config.reannounceAfterMs);
     let moved = 0;
     for (const taskUuid of due.dueRetries) {

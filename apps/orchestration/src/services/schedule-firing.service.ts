@@ -178,7 +178,7 @@ export class ScheduleFiring implements OnApplicationBootstrap, BeforeApplication
           reason: `schedule ${schedule.scheduleUuid} ${trigger === 'schedule' ? 'fired' : 'run now'} at ${fireAt.toISOString()}`,
           tags: ['schedule'],
         },
-        { scheduleUuid: schedule.scheduleUuid, fireAt },
+        { schedule: { scheduleUuid: schedule.scheduleUuid, fireAt } },
       );
       await tx.query('RELEASE SAVEPOINT schedule_fire');
       return {

@@ -60,6 +60,9 @@ export interface CreatedTask {
   prepared: PreparedTask;
 }
 
+/** What started a task other than a request: a schedule's fire, or an event. */
+export type TaskOrigin = Pick<NewTask, 'schedule' | 'triggerEventUuid'>;
+
 /**
  * POST /v1/tasks: validate everything first (against the cached template), then one statement
  * writes the task, its steps, edges and transitions with the root steps enqueued, and on PGMQ
@@ -104,13 +107,13 @@ export class TaskSubmissionService {
   async create(
     q: Queryable,
     request: TaskSubmission,
-    schedule?: NewTask['schedule'],
+    origin: TaskOrigin = {},
   ): Promise<CreatedTask> {
     try {
-      return await this.insert(q, await this.prepare(request), schedule);
+      return await this.insert(q, await this.prepare(request), origin);
     } catch (err) {
       if (!(err instanceof StaleTemplateError)) throw err;
-      return this.insert(q, await this.prepare(request), schedule);
+      return this.insert(q, await this.prepare(request), origin);
     }
   }
 
@@ -151,7 +154,7 @@ export class TaskSubmissionService {
   private async insert(
     q: Queryable,
     prepared: PreparedTask,
-    schedule?: NewTask['schedule'],
+    origin: TaskOrigin,
   ): Promise<CreatedTask> {
     const { request, template, traceparent } = prepared;
     try {
@@ -169,7 +172,7 @@ export class TaskSubmissionService {
           sourceSystem: request.sourceSystem ?? null,
           reason: request.reason ?? null,
           tags: request.tags ?? [],
-          schedule,
+          ...origin,
         },
         this.identity.processorUuid,
         this.bus.queuesInDatabase

@@ -10,6 +10,7 @@ export type TaskerErrorCode =
   | 'step_not_found'
   | 'schedule_not_found'
   | 'dlq_entry_not_found'
+  | 'event_not_found'
   | 'duplicate_task'
   | 'illegal_transition'
   | 'conflict'
@@ -76,6 +77,12 @@ export class ScheduleNotFoundError extends TaskerError {
 export class DlqEntryNotFoundError extends TaskerError {
   constructor(dlqEntryUuid: string) {
     super('dlq_entry_not_found', `DLQ entry ${dlqEntryUuid} does not exist`, { dlqEntryUuid });
+  }
+}
+
+export class EventNotFoundError extends TaskerError {
+  constructor(eventId: string) {
+    super('event_not_found', `event ${eventId} does not exist`, { eventId });
   }
 }
 

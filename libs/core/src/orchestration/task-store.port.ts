@@ -161,6 +161,8 @@ export interface DomainEventRecord {
   event: DomainEvent;
   attempt: number;
   delivery: 'durable' | 'broadcast';
+  /** Some template triggers on it: handed to them after the commit (else recorded as handled). */
+  triggers: boolean;
 }
 
 /** Opens units of work: `work` runs in one transaction, committed when it resolves. */

@@ -144,6 +144,8 @@ export interface TaskTemplate {
   metadata?: Record<string, unknown>;
   /** Tasker Core's `system_dependencies`. */
   systemDependencies?: { primary: string; secondary: string[] };
+  /** Events that start a task of this template, with the event's payload as context. */
+  triggers?: string[];
   /** Tasker Core's `domain_events`: the events the template's steps may publish. */
   domainEvents?: { name: string; description?: string; schema: Record<string, unknown> }[];
   /** The TASKER_ENV whose `environments` overrides were applied, when the template had any. */

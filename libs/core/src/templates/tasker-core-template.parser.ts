@@ -29,7 +29,9 @@ import {
   readOptionalString,
   readSchema,
   readStalenessMinutes,
+  isEventName,
   readStepNames,
+  readTriggers,
   readSteps,
   readTimeout,
   readVersion,
@@ -55,6 +57,7 @@ const TOP_LEVEL_KEYS = [
   'metadata',
   'system_dependencies',
   'domain_events',
+  'triggers',
   'input_schema',
   'steps',
   'environments',
@@ -115,7 +118,6 @@ const HANDLER_OVERRIDE_KEYS = ['initialization'];
 /** An override with this name applies to every step. */
 const ALL_STEPS = 'ALL';
 /** `namespace.action`: lower case, digits and `_`, at least one dot. */
-const EVENT_NAME_PATTERN = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 /** Tasker Core's retry defaults (ours allow 60 s between retries; its cap is 30 s). */
 const TASKER_CORE_RETRY_POLICY: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxBackoffMs: 30000 };
 
@@ -155,6 +157,7 @@ export function parseTaskerCoreTemplate(
     readDomainEvent(entry, what, reader, problems),
   );
   const staleness = readLifecycle(raw.lifecycle, reader, problems);
+  const triggers = readTriggers(raw.triggers, problems);
 
   const overrides = readEnvironments(raw.environments, reader, problems);
   const stepNames = Array.isArray(raw.steps)
@@ -196,6 +199,7 @@ export function parseTaskerCoreTemplate(
     ...(metadata !== undefined ? { metadata } : {}),
     systemDependencies,
     domainEvents,
+    ...(triggers.length > 0 ? { triggers } : {}),
     ...(overrides.size > 0 && options.environment !== undefined
       ? { environment: options.environment }
       : {}),
@@ -576,7 +580,7 @@ function readEventDeclaration(
 }
 
 function readEventName(value: unknown, what: string, problems: string[]): string | null {
-  if (typeof value === 'string' && EVENT_NAME_PATTERN.test(value)) return value;
+  if (isEventName(value)) return value;
   problems.push(
     `${what}: name must look like namespace.action (lower case, digits, _ and at least one dot), got ${show(value)}`,
   );

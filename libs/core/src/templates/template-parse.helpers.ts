@@ -225,6 +225,39 @@ export function readStepNames(value: unknown, what: string, problems: string[]):
   return names;
 }
 
+/** How event names look (Tasker Core): lower case, digits and `_`, in at least two parts. */
+export const EVENT_NAME_PATTERN = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
+
+/** Whether `name` is a valid event name (EVENT_NAME_PATTERN). */
+export function isEventName(name: unknown): name is string {
+  return typeof name === 'string' && EVENT_NAME_PATTERN.test(name);
+}
+
+/**
+ * A template's `triggers`: the names of the events that start one of its tasks (POST
+ * /v1/events, or a domain event a step publishes), each once.
+ */
+export function readTriggers(value: unknown, problems: string[]): string[] {
+  const names: string[] = [];
+  if (value === undefined || value === null) return names;
+  if (!Array.isArray(value)) {
+    problems.push(`triggers must be a list of event names, got ${show(value)}`);
+    return names;
+  }
+  for (const entry of value as unknown[]) {
+    if (!isEventName(entry)) {
+      problems.push(
+        `triggers: an event name must look like namespace.action (lower case, digits, _ and at least one dot), got ${show(entry)}`,
+      );
+    } else if (names.includes(entry)) {
+      problems.push(`triggers lists '${entry}' more than once`);
+    } else {
+      names.push(entry);
+    }
+  }
+  return names;
+}
+
 /** A step's `timeout_seconds`, or `fallback` when absent or invalid. */
 export function readTimeout(
   value: unknown,

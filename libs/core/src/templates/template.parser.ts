@@ -22,6 +22,7 @@ import {
   readSchema,
   readStalenessMinutes,
   readStepNames,
+  readTriggers,
   readSteps,
   readTimeout,
   readVersion,
@@ -30,7 +31,9 @@ import {
 } from './template-parse.helpers.js';
 
 export {
+  EVENT_NAME_PATTERN,
   HANDLER_NAME_PATTERN,
+  isEventName,
   MAX_STEP_TIMEOUT_SECONDS,
   TEMPLATE_NAME_MAX_LENGTH,
   TEMPLATE_NAME_PATTERN,
@@ -46,6 +49,7 @@ const TOP_LEVEL_KEYS = [
   'input_schema',
   'staleness',
   'steps',
+  'triggers',
 ] as const;
 const STALENESS_KEYS = {
   waiting_for_dependencies_minutes: 'waitingForDependenciesMinutes',
@@ -128,6 +132,7 @@ export function parseTemplate(
   const inputSchema = readSchema(raw.input_schema, 'input_schema', problems);
 
   const staleness = parseStaleness(raw.staleness, problems);
+  const triggers = readTriggers(raw.triggers, problems);
 
   const steps = readSteps(raw.steps, problems, (rawStep, index) =>
     parseStep(rawStep, index, problems),
@@ -146,6 +151,7 @@ export function parseTemplate(
     inputSchema,
     steps,
     ...(staleness !== undefined ? { staleness } : {}),
+    ...(triggers.length > 0 ? { triggers } : {}),
     source,
   };
 }

@@ -96,6 +96,13 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
+  private readonly eventsReceived = new Counter({
+    name: 'tasker_events_received_total',
+    help: 'Events this orchestration replica received (POST /v1/events, or domain events that templates trigger on), by event and whether they started a task',
+    labelNames: ['event', 'matched'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'tasker_http_request_duration_seconds',
     help: 'HTTP request durations, by method, route template and status',
@@ -176,6 +183,10 @@ export class TaskerMetrics {
     outcome: 'published' | 'failed' | 'invalid',
   ): void {
     this.eventsPublished.inc({ event, delivery, outcome });
+  }
+
+  eventReceived(event: string, matched: boolean): void {
+    this.eventsReceived.inc({ event, matched: String(matched) });
   }
 
   announceFailed(steps: number): void {

@@ -7,6 +7,9 @@ import { Database } from '../database.js';
 import type { TemplateVersionStamp } from '../sql/insert-task-graph.js';
 import { NamedTaskEntity, TaskNamespaceEntity } from '../entities/index.js';
 
+/** How long the templates' triggers are read from the cache before being read again. */
+const TRIGGERS_CACHE_MS = 5000;
+
 export interface RegisteredTemplate {
   namedTaskUuid: string;
   template: TaskTemplate;
@@ -29,6 +32,7 @@ export class TemplateRepository {
   private readonly logger = new Logger(TemplateRepository.name);
   /** By `namespace/name`; an entry goes when a write finds it stale (see insertTaskGraph). */
   private readonly cache = new Map<string, Promise<CachedVersions>>();
+  private triggers: { at: number; latest: TaskTemplate[] } | undefined;
 
   constructor(
     private readonly database: Database,
@@ -100,6 +104,7 @@ export class TemplateRepository {
       }
     });
     this.cache.clear();
+    this.triggers = undefined;
   }
 
   /** One template; without `version`, the highest registered version. */
@@ -178,6 +183,23 @@ export class TemplateRepository {
       versions: rows.map((r) => ({ namedTaskUuid: r.named_task_uuid, template: r.configuration })),
       registeredAt: rows[0]?.registered_at ?? '',
     };
+  }
+
+  /**
+   * The templates an event starts a task of: of each template name, its highest version, if
+   * that lists the event in `triggers`. Read at most every TRIGGERS_CACHE_MS.
+   */
+  async triggeredBy(eventName: string): Promise<TaskTemplate[]> {
+    if (!this.triggers || Date.now() - this.triggers.at > TRIGGERS_CACHE_MS) {
+      const latest = new Map<string, TaskTemplate>();
+      for (const template of await this.list()) {
+        const key = `${template.namespace}/${template.name}`;
+        const seen = latest.get(key);
+        if (!seen || compareVersions(template.version, seen.version) > 0) latest.set(key, template);
+      }
+      this.triggers = { at: Date.now(), latest: [...latest.values()] };
+    }
+    return this.triggers.latest.filter((t) => t.triggers?.includes(eventName));
   }
 
   async list(): Promise<TaskTemplate[]> {

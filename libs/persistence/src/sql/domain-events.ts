@@ -16,13 +16,14 @@ export async function recordDomainEvents(
   const { rows } = await q.query<{ event_uuid: string }>(
     `INSERT INTO tasker.domain_events
        (event_uuid, name, namespace, task_uuid, workflow_step_uuid, attempt, outcome, delivery,
-        envelope, published_at)
+        envelope, published_at, triggered_at)
      SELECT e.event_uuid, e.name, e.namespace, e.task_uuid, e.step_uuid, e.attempt, e.outcome,
-            e.delivery, e.envelope, CASE WHEN $10 THEN clock_timestamp() END
+            e.delivery, e.envelope, CASE WHEN $10 THEN clock_timestamp() END,
+            CASE WHEN NOT e.triggers THEN clock_timestamp() END
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::int[],
-                   $7::text[], $8::text[], $9::jsonb[])
+                   $7::text[], $8::text[], $9::jsonb[], $11::boolean[])
             AS e(event_uuid, name, namespace, task_uuid, step_uuid, attempt, outcome, delivery,
-                 envelope)
+                 envelope, triggers)
      ON CONFLICT (workflow_step_uuid, attempt, name) DO NOTHING
      RETURNING event_uuid`,
     [
@@ -36,6 +37,7 @@ export async function recordDomainEvents(
       events.map((e) => e.delivery),
       events.map((e) => JSON.stringify(e.event)),
       published,
+      events.map((e) => e.triggers),
     ],
   );
   return new Set(rows.map((r) => r.event_uuid));

@@ -23,3 +23,4 @@ export * from './send-messages.js';
 export * from './task-steps.js';
 export * from './step-announcements.js';
 export * from './domain-events.js';
+export * from './received-events.js';

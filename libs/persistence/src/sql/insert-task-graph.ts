@@ -29,6 +29,8 @@ export interface NewTask {
   tags: string[];
   /** Set when a schedule fired the task. */
   schedule?: { scheduleUuid: string; fireAt: Date } | undefined;
+  /** Set when an event started the task (tasker.received_events). */
+  triggerEventUuid?: string | undefined;
 }
 
 /** What the statement wrote: the task's ids and its root steps (now `enqueued`). */
@@ -101,8 +103,9 @@ export async function insertTaskGraph(
      task AS (
        INSERT INTO tasker.tasks
          (task_uuid, named_task_uuid, context, identity_hash, priority, correlation_id, initiator,
-          source_system, reason, tags, traceparent, schedule_uuid, scheduled_fire_at)
-       SELECT $3, $1, $4::jsonb, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14
+          source_system, reason, tags, traceparent, schedule_uuid, scheduled_fire_at,
+          trigger_event_uuid)
+       SELECT $3, $1, $4::jsonb, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14, $32
          FROM current WHERE current.ok
        ON CONFLICT (identity_hash) DO NOTHING
        RETURNING task_uuid
@@ -166,6 +169,7 @@ export async function insertTaskGraph(
       send?.queue ?? null,
       send?.messages ?? [],
       send === undefined ? processorUuid : null,
+      task.triggerEventUuid ?? null,
     ],
   );
   const row = rows[0]!;
