@@ -9,6 +9,7 @@ import type {
   DlqEntryDetailView,
   DlqPage,
   DlqStats,
+  PublishedEventView,
   ScheduleRunPage,
   SchedulePage,
   ScheduleView,
@@ -427,6 +428,47 @@ describe('tasker-ctl', () => {
       expect(unknown.stderr).toBe(
         `error: task ${taskUuid} has no step named 'nope' (its steps: work, finish)\n`,
       );
+    });
+  });
+
+  describe('events', () => {
+    it('publish starts the templates that trigger on the event, once per idempotency key; list and get show it', async () => {
+      const args = ['event', 'publish', 'examples.number_arrived', '--payload', '{"n": 2}'];
+      const first = await api([...args, '--idempotency-key', 'cli-ev-1', '-o', 'json']);
+      expect(first.code).toBe(0);
+      const published = json<PublishedEventView>(first);
+      expect(published).toMatchObject({ outcome: 'matched', duplicate: false });
+      expect(published.tasks.map((t) => `${t.namespace}/${t.name}`)).toEqual(['examples/linear']);
+
+      const again = await api([...args, '--idempotency-key', 'cli-ev-1']);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain(published.eventId);
+      expect(again.stderr).toContain('nothing new started');
+
+      const listed = await api(['event', 'list', '--name', 'examples.number_arrived']);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain(published.eventId);
+      expect(listed.stdout).toContain('examples/linear');
+      const got = await api(['event', 'get', published.eventId]);
+      expect(got.stdout).toContain('{"n":2}');
+
+      const bad = await api([
+        'event',
+        'publish',
+        'examples.number_arrived',
+        '--payload',
+        '{"n": "x"}',
+      ]);
+      expect(bad.code).toBe(4);
+      expect(bad.stderr).toContain('input_schema');
+      const unusable = await api([
+        'event',
+        'publish',
+        'examples.number_arrived',
+        '--payload',
+        '[1]',
+      ]);
+      expect(unusable.code).toBe(2);
     });
   });
 

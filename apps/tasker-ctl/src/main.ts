@@ -15,6 +15,7 @@ import { CliError } from './cli.error.js';
 import { registerConfigCommands } from './commands/config.command.js';
 import { registerDevCommands } from './commands/dev.command.js';
 import { registerDlqCommands } from './commands/dlq.command.js';
+import { registerEventCommands } from './commands/event.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
 import { registerScheduleCommands } from './commands/schedule.command.js';
 import { registerStepCommands } from './commands/step.command.js';
@@ -47,6 +48,7 @@ function createProgram(): Command {
   registerStepCommands(program);
   registerDlqCommands(program);
   registerScheduleCommands(program);
+  registerEventCommands(program);
   registerDevCommands(program);
   return program;
 }

@@ -3,6 +3,10 @@ export * from './tasker-client.error.js';
 export type * from './requests.js';
 export type {
   CancelledTask,
+  EventTaskView,
+  PublishedEventView,
+  ReceivedEventOutcome,
+  ReceivedEventView,
   DlqEntryDetailView,
   DlqEntryView,
   DlqPage,

@@ -91,3 +91,16 @@ export interface ResolveDlqEntryRequest {
   resolutionNotes?: string;
   resolvedBy?: string;
 }
+
+export interface PublishEventRequest {
+  name: string;
+  payload: Record<string, unknown>;
+  idempotencyKey?: string;
+  correlationId?: string;
+}
+
+export interface ListEventsQuery {
+  /** 1 to 500; 50. */
+  limit?: number;
+  name?: string;
+}

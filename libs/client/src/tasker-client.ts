@@ -6,7 +6,9 @@ import type {
   DlqStats,
   ItemList,
   MinuteOfFinishes,
+  PublishedEventView,
   QueueDepth,
+  ReceivedEventView,
   ScheduleRunPage,
   SchedulePage,
   ScheduleView,
@@ -26,9 +28,11 @@ import type {
   CreateScheduleRequest,
   CreateTaskRequest,
   ListDlqQuery,
+  ListEventsQuery,
   ListSchedulesQuery,
   ListTasksQuery,
   PageQuery,
+  PublishEventRequest,
   ResolveDlqEntryRequest,
   StepActionRequest,
   UpdateScheduleRequest,
@@ -149,6 +153,15 @@ export class TaskerClient {
     resolve: (entryUuid: string, decision: ResolveDlqEntryRequest) =>
       this.call<DlqEntryDetailView>('PATCH', `/v1/dlq/${path(entryUuid)}`, { body: decision }),
     stats: () => this.call<DlqStats>('GET', '/v1/dlq/stats'),
+  };
+
+  readonly events = {
+    /** Starts a task of every template that triggers on the event (POST /v1/events). */
+    publish: (event: PublishEventRequest) =>
+      this.call<PublishedEventView>('POST', '/v1/events', { body: event }),
+    list: (query: ListEventsQuery = {}) =>
+      this.call<ItemList<ReceivedEventView>>('GET', '/v1/events', { query }),
+    get: (eventId: string) => this.call<ReceivedEventView>('GET', `/v1/events/${path(eventId)}`),
   };
 
   readonly stats = {

@@ -20,3 +20,4 @@ export * from './orchestration/advance-tasks.js';
 export * from './orchestration/step-outcomes.js';
 export * from './orchestration/step-action.js';
 export * from './events/domain-events.js';
+export * from './views/event-views.js';

@@ -6,6 +6,7 @@ import type { DomainEvent } from '#contracts';
 import {
   DuplicateTaskError,
   errorMessage,
+  type PublishedEventView,
   type TaskTemplate,
   templateKey,
   ValidationError,
@@ -33,11 +34,6 @@ export interface IncomingEvent {
   idempotencyKey?: string | undefined;
   correlationId?: string | undefined;
   traceparent?: string | undefined;
-}
-
-/** What receiving an event did; `duplicate` when its idempotency key was seen before. */
-export interface ReceivedEvent extends ReceivedEventRow {
-  duplicate: boolean;
 }
 
 /** Domain events left unhandled this long (their process died after the commit) are handled. */
@@ -68,7 +64,7 @@ export class EventIntake {
   ) {}
 
   /** POST /v1/events. Throws the submission's domain errors (400/404) having written nothing. */
-  receive(event: IncomingEvent): Promise<ReceivedEvent> {
+  receive(event: IncomingEvent): Promise<PublishedEventView> {
     return this.receiveAt(event, { source: 'api', depth: 0, sourceTaskUuid: null });
   }
 
@@ -126,7 +122,7 @@ export class EventIntake {
     event: IncomingEvent,
     origin: Pick<ReceivedEventRow, 'source' | 'depth' | 'sourceTaskUuid'>,
     alsoInTransaction?: (tx: Queryable) => Promise<void>,
-  ): Promise<ReceivedEvent> {
+  ): Promise<PublishedEventView> {
     if (event.idempotencyKey) {
       const seen = await findReceivedEventByKey(this.database.pool, event.idempotencyKey);
       if (seen) {

@@ -1,20 +1,9 @@
 import type { DomainEvent } from '#contracts';
+import type { ReceivedEventView } from '#core';
 import type { Queryable } from '../database.js';
 
 /** An event Tasker received (migration 0019), as the API shows it. */
-export interface ReceivedEventRow {
-  eventId: string;
-  name: string;
-  payload: unknown;
-  idempotencyKey: string | null;
-  correlationId: string | null;
-  source: 'api' | 'domain_event';
-  depth: number;
-  outcome: 'matched' | 'unmatched' | 'depth_exceeded' | 'refused';
-  sourceTaskUuid: string | null;
-  receivedAt: string;
-  tasks: { taskUuid: string; namespace: string; name: string; version: string }[];
-}
+export type ReceivedEventRow = ReceivedEventView;
 
 const EVENT_COLUMNS = `e.event_uuid AS "eventId", e.name, e.payload,
   e.idempotency_key AS "idempotencyKey", e.correlation_id AS "correlationId", e.source, e.depth,

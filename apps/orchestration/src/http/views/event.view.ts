@@ -1,19 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type * as core from '#core';
 import { JSON_OBJECT } from './json-schema.js';
 
 const uuid = { format: 'uuid' } as const;
 
-export class EventTaskView {
+export class EventTaskView implements core.EventTaskView {
   @ApiProperty(uuid) taskUuid!: string;
   @ApiProperty() namespace!: string;
   @ApiProperty() name!: string;
   @ApiProperty() version!: string;
 }
 
-export class ReceivedEventView {
+export class ReceivedEventView implements core.ReceivedEventView {
   @ApiProperty(uuid) eventId!: string;
   @ApiProperty() name!: string;
-  @ApiProperty(JSON_OBJECT) payload!: Record<string, unknown>;
+  @ApiProperty(JSON_OBJECT) payload!: unknown;
   @ApiProperty({ type: String, nullable: true }) idempotencyKey!: string | null;
   @ApiProperty({ type: String, nullable: true }) correlationId!: string | null;
   @ApiProperty({
@@ -31,14 +32,14 @@ export class ReceivedEventView {
     description:
       'matched: it started tasks; unmatched: no template triggers on it; depth_exceeded: past TASKER_EVENT_MAX_DEPTH; refused: a domain event a template input_schema refused',
   })
-  outcome!: 'matched' | 'unmatched' | 'depth_exceeded' | 'refused';
+  outcome!: core.ReceivedEventOutcome;
   @ApiProperty({ type: String, nullable: true, ...uuid }) sourceTaskUuid!: string | null;
   @ApiProperty({ format: 'date-time' }) receivedAt!: string;
   @ApiProperty({ type: [EventTaskView], description: 'The tasks it started' })
   tasks!: EventTaskView[];
 }
 
-export class PublishedEventView extends ReceivedEventView {
+export class PublishedEventView extends ReceivedEventView implements core.PublishedEventView {
   @ApiProperty({ description: 'The idempotency key was seen before: nothing new was started' })
   duplicate!: boolean;
 }
