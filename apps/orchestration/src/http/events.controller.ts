@@ -27,7 +27,7 @@ export class EventsController {
       payload: body.payload,
       idempotencyKey: body.idempotencyKey,
       correlationId: body.correlationId,
-    }) as Promise<PublishedEventView>;
+    });
   }
 
   @Get()
@@ -35,7 +35,7 @@ export class EventsController {
   @ApiOkResponse({ type: EventListView })
   async list(@Query() query: ListEventsQuery): Promise<EventListView> {
     const items = await this.intake.list({ limit: query.limit ?? 50, name: query.name });
-    return { items: items as ReceivedEventView[] };
+    return { items };
   }
 
   @Get(':eventId')
@@ -47,7 +47,7 @@ export class EventsController {
   ): Promise<ReceivedEventView> {
     return this.intake.find(eventId).then((event) => {
       if (!event) throw new EventNotFoundError(eventId);
-      return event as ReceivedEventView;
+      return event;
     });
   }
 }
