@@ -7,7 +7,7 @@ import {
   domainEventsQueueName,
   ORCHESTRATION_STEP_RESULTS_QUEUE,
 } from '#contracts';
-import { defineHandler, PermanentStepError } from '#core';
+import { defineHandler, PermanentStepError, withEventPayloads } from '#core';
 import { pollUntil } from '#testing';
 import { subscribe } from '../apps/worker/src/index.js';
 import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tasker-harness.js';
@@ -61,8 +61,9 @@ const HANDLERS = [
     return { orderId };
   }),
   defineHandler('shop.notify', (ctx) => {
-    const { badChannel } = ctx.context as { badChannel?: boolean };
-    return { channel: badChannel ? 42 : 'email' };
+    const { badChannel, choose } = ctx.context as { badChannel?: boolean; choose?: boolean };
+    const result = { channel: badChannel ? 42 : 'email' };
+    return choose ? withEventPayloads(result, { 'order.notified': { channel: 'sms' } }) : result;
   }),
 ];
 
@@ -306,6 +307,20 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       } finally {
         unsubscribe();
       }
+    });
+
+    it("a handler chooses an event's payload; its result stays the step's result", async () => {
+      const task = await tasker.run('shop', 'order_flow', { orderId: 'o-8', choose: true });
+      expect(task.status).toBe('complete');
+      const events = await pollUntil(
+        () => Promise.resolve(eventsOf(task.taskUuid)),
+        (list) => list.length >= 2,
+        { description: 'both success events' },
+      );
+      expect(events.find((e) => e.name === 'order.notified')?.payload).toEqual({ channel: 'sms' });
+      // The event it chose nothing for carries the result.
+      expect(events.find((e) => e.name === 'order.confirmed')?.payload).toEqual({ orderId: 'o-8' });
+      expect(task.steps.find((s) => s.name === 'notify')?.result).toEqual({ channel: 'email' });
     });
 
     it('a payload that does not match its schema is counted, not published, and the task completes', async () => {

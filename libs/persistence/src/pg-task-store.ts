@@ -25,6 +25,7 @@ import { setStepResult } from './sql/set-step-result.js';
 import { recordOwedAnnouncements } from './sql/step-announcements.js';
 import {
   insertSteps,
+  readStepEventPayloads,
   readStepResults,
   readTaskSteps,
   readTaskTemplate,
@@ -88,6 +89,10 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
 
   stepResults(stepUuids: readonly string[]) {
     return readStepResults(this.tx, stepUuids);
+  }
+
+  stepEventPayloads(stepUuids: readonly string[]) {
+    return readStepEventPayloads(this.tx, stepUuids);
   }
 
   createSteps(taskUuid: string, planned: PlannedSteps) {

@@ -26,7 +26,12 @@ export async function insertTaskRows(
     `WITH ns AS (INSERT INTO tasker.task_namespaces (name) VALUES ($1) RETURNING *),
           nt AS (INSERT INTO tasker.named_tasks
                    (task_namespace_uuid, name, version, identity_strategy, configuration)
-                 SELECT task_namespace_uuid, 'rows_test', '1.0.0', 'always_unique', '{}'
+                 SELECT task_namespace_uuid, 'rows_test', '1.0.0', 'always_unique',
+                        -- A template as registration stores one; its steps are written below.
+                        jsonb_build_object('namespace', $1::text, 'name', 'rows_test',
+                          'version', '1.0.0', 'identityStrategy', 'always_unique',
+                          'inputSchema', '{}'::jsonb, 'steps', '[]'::jsonb,
+                          'source', 'insertTaskRows')
                    FROM ns RETURNING *),
           t AS (INSERT INTO tasker.tasks (named_task_uuid, context, identity_hash, correlation_id)
                 SELECT named_task_uuid, '{}', $1, 'c' FROM nt RETURNING *)

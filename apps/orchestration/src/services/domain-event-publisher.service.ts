@@ -6,6 +6,7 @@ import {
   durableEventsFor,
   errorMessage,
   eventOutcomeOf,
+  payloadOf,
   type LockedTask,
   MessageBus,
   type QueuedMessage,
@@ -70,17 +71,21 @@ export class DomainEventPublisher {
       const { task } = steps[0]!;
       if (!(await this.templates.publishesDurableEvents(task.namespace, task.name))) continue;
       const template = await uow.taskTemplate(task.taskUuid);
-      const results = await uow.stepResults(
-        steps.filter((s) => s.settlement === 'complete').map((s) => s.step.stepUuid),
-      );
+      const completed = steps
+        .filter((s) => s.settlement === 'complete')
+        .map((s) => s.step.stepUuid);
+      const results = await uow.stepResults(completed);
+      const chosen = await uow.stepEventPayloads(completed);
       for (const { step, settlement } of steps) {
         const outcome = eventOutcomeOf(settlement)!;
-        const payload =
-          outcome === 'success' ? (results.get(step.stepUuid) ?? null) : { error: step.lastError };
         for (const declaration of durableEventsFor(
           templateStepOf(template, step.stepName),
           outcome,
         )) {
+          const payload =
+            outcome === 'success'
+              ? payloadOf(declaration.name, results.get(step.stepUuid), chosen.get(step.stepUuid))
+              : { error: step.lastError };
           const problems = this.validator.problems(declaration.schema, payload);
           if (problems.length > 0) {
             this.metrics.eventPublished(declaration.name, declaration.delivery, 'invalid');

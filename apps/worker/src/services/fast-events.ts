@@ -7,6 +7,7 @@ import {
   type EventOutcome,
   errorMessage,
   isRetryEligible,
+  payloadOf,
   type TaskTemplate,
   templateStepOf,
 } from '#core';
@@ -100,7 +101,10 @@ export class FastEventDispatcher {
         eventId: uuidv7(),
         name: declaration.name,
         outcome,
-        payload: run.kind === 'success' ? run.result : { error: run.failure },
+        payload:
+          run.kind === 'success'
+            ? payloadOf(declaration.name, run.result, run.eventPayloads)
+            : { error: run.failure },
         namespace: cause.payload.namespace,
         taskUuid: step.taskUuid,
         stepUuid: step.stepUuid,

@@ -12,6 +12,7 @@ import {
   GroupCommit,
   MessageBus,
   PermanentStepError,
+  ResultWithEventPayloads,
 } from '#core';
 import type { ClaimedStep, StepRunOutcome, StepRunRecord } from '#persistence';
 import {
@@ -248,10 +249,21 @@ export class StepExecutor {
       .then(
         (result: unknown): StepRunOutcome | { kind: 'yielded'; checkpoint: CheckpointYield } => {
           if (result instanceof CheckpointYield) return { kind: 'yielded', checkpoint: result };
-          const stored = storableResult(result);
-          return stored.ok
-            ? { kind: 'success', result: stored.value }
-            : { kind: 'failure', failure: stored.failure };
+          if (!(result instanceof ResultWithEventPayloads)) {
+            const stored = storableResult(result);
+            return stored.ok
+              ? { kind: 'success', result: stored.value }
+              : { kind: 'failure', failure: stored.failure };
+          }
+          const stored = storableResult(result.result);
+          if (!stored.ok) return { kind: 'failure', failure: stored.failure };
+          const payloads = storableResult(result.eventPayloads);
+          if (!payloads.ok) return { kind: 'failure', failure: payloads.failure };
+          return {
+            kind: 'success',
+            result: stored.value,
+            eventPayloads: payloads.value as Record<string, unknown>,
+          };
         },
       );
     try {

@@ -62,3 +62,15 @@ export function durableEventsFor(
 export function publishesDurableEvents(template: TaskTemplate): boolean {
   return template.steps.some((s) => s.publishesEvents?.some((e) => e.delivery !== 'fast'));
 }
+
+/**
+ * A success event's payload: the one the handler chose for it (withEventPayloads), else the
+ * step's result.
+ */
+export function payloadOf(
+  event: string,
+  result: unknown,
+  chosen: Readonly<Record<string, unknown>> | undefined,
+): unknown {
+  return chosen && Object.hasOwn(chosen, event) ? chosen[event] : (result ?? null);
+}

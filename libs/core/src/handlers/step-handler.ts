@@ -77,6 +77,31 @@ export function checkpointYield(progress: {
 /** Returns (or resolves to) the step's result, stored as JSON. */
 export type StepHandlerFn = (ctx: StepHandlerContext) => unknown;
 
+/**
+ * A step's result with the payloads of the domain events it publishes on success, by event
+ * name (`withEventPayloads`): an event not named here carries the result itself.
+ */
+export class ResultWithEventPayloads {
+  constructor(
+    readonly result: unknown,
+    readonly eventPayloads: Readonly<Record<string, unknown>>,
+  ) {}
+}
+
+/**
+ * Returned by a handler: `result` is the step's result, and each event its template declares
+ * for success publishes the payload given here under its name instead of the result.
+ */
+export function withEventPayloads(
+  result: unknown,
+  payloads: Record<string, unknown>,
+): ResultWithEventPayloads {
+  if (typeof payloads !== 'object' || payloads === null || Array.isArray(payloads)) {
+    throw new Error('withEventPayloads needs an object of payloads by event name');
+  }
+  return new ResultWithEventPayloads(result, { ...payloads });
+}
+
 export interface StepHandlerDefinition {
   name: string;
   run: StepHandlerFn;

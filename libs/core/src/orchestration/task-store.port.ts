@@ -106,6 +106,8 @@ export interface TaskUnitOfWork {
   ): Promise<Map<string, { stepUuid: string; state: StepState; template: string }>>;
   /** The results the steps' handlers returned (answered by step uuid; absent: none). */
   stepResults(stepUuids: readonly string[]): Promise<Map<string, unknown>>;
+  /** The event payloads handlers chose for these steps' success (withEventPayloads), by step. */
+  stepEventPayloads(stepUuids: readonly string[]): Promise<Map<string, Record<string, unknown>>>;
   /**
    * Adds steps to the task (`pending`, with the template's settings) and their edges; an
    * edge's parent may be one of the new steps or one the task has.

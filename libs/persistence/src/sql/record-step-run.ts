@@ -3,7 +3,13 @@ import type { Queryable } from '../database.js';
 import { jsonbSafeText } from '../jsonb-text.js';
 
 export type StepRunOutcome =
-  { kind: 'success'; result: unknown } | { kind: 'failure'; failure: StepFailure };
+  | {
+      kind: 'success';
+      result: unknown;
+      /** Payloads the handler chose for its success events, by name (withEventPayloads). */
+      eventPayloads?: Readonly<Record<string, unknown>>;
+    }
+  | { kind: 'failure'; failure: StepFailure };
 
 /** One finished run to record: the step, the attempt its claim counted, and how it went. */
 export interface StepRunRecord {
@@ -57,9 +63,9 @@ export async function recordStepRuns(
   const { rows } = await q.query<{ recorded: string[] }>(
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[],
-                            $6::float8[], $8::jsonb[])
+                            $6::float8[], $8::jsonb[], $12::jsonb[])
                 WITH ORDINALITY AS i(step_uuid, attempt, to_state, result, failure, backoff,
-                                     message, ord)
+                                     message, event_payloads, ord)
      ),
      locked AS (
        SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
@@ -88,6 +94,7 @@ export async function recordStepRuns(
           SET results = CASE WHEN i.result IS NULL THEN s.results ELSE i.result END,
               last_error = i.failure,
               backoff_request_seconds = i.backoff,
+              event_payloads = i.event_payloads,
               updated_at = now()
          FROM moved m JOIN input i ON i.step_uuid = m.workflow_step_uuid
         WHERE s.workflow_step_uuid = m.workflow_step_uuid
@@ -131,6 +138,11 @@ export async function recordStepRuns(
       announce?.queue ?? null,
       consumed.map((c) => c.queue),
       consumed.map((c) => c.msgId),
+      batch.map((run) =>
+        run.outcome.kind === 'success' && run.outcome.eventPayloads
+          ? JSON.stringify(run.outcome.eventPayloads)
+          : null,
+      ),
     ],
   );
   const recorded = new Set(rows[0]!.recorded);

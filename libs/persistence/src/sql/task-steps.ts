@@ -61,6 +61,21 @@ export async function readStepResults(
   return new Map(rows.map((r) => [r.stepUuid, r.results]));
 }
 
+/** The event payloads the steps' handlers chose (withEventPayloads), for the steps that did. */
+export async function readStepEventPayloads(
+  q: Queryable,
+  stepUuids: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  if (stepUuids.length === 0) return new Map();
+  const { rows } = await q.query<{ stepUuid: string; payloads: Record<string, unknown> }>(
+    `SELECT workflow_step_uuid AS "stepUuid", event_payloads AS payloads
+       FROM tasker.workflow_steps
+      WHERE workflow_step_uuid = ANY ($1::uuid[]) AND event_payloads IS NOT NULL`,
+    [stepUuids],
+  );
+  return new Map(rows.map((r) => [r.stepUuid, r.payloads]));
+}
+
 /** Orchestration failed the step (not its handler): the reason becomes its last error. */
 export async function recordStepError(
   q: Queryable,
