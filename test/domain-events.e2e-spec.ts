@@ -1,14 +1,12 @@
-import amqp from 'amqplib';
 import pg from 'pg';
 import {
   createEnvelope,
-  DOMAIN_EVENTS_EXCHANGE,
   type DomainEvent,
   domainEventsQueueName,
   ORCHESTRATION_STEP_RESULTS_QUEUE,
 } from '#contracts';
 import { defineHandler, PermanentStepError, withEventPayloads } from '#core';
-import { pollUntil } from '#testing';
+import { amqpDomainEventConsumer, type DomainEventConsumer, pollUntil } from '#testing';
 import { subscribe } from '../apps/worker/src/index.js';
 import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tasker-harness.js';
 
@@ -67,13 +65,7 @@ const HANDLERS = [
   }),
 ];
 
-/** An outside consumer of the namespace's durable events, with the broker's own client. */
-interface Consumer {
-  readonly received: DomainEvent[];
-  close(): Promise<void>;
-}
-
-function pgmqConsumer(databaseUrl: string): Consumer {
+function pgmqConsumer(databaseUrl: string): DomainEventConsumer {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   const received: DomainEvent[] = [];
   let open = true;
@@ -103,20 +95,6 @@ function pgmqConsumer(databaseUrl: string): Consumer {
   };
 }
 
-async function amqpConsumer(url: string): Promise<Consumer> {
-  const connection = await amqp.connect(url);
-  const channel = await connection.createChannel();
-  const { queue } = await channel.assertQueue('', { exclusive: true });
-  await channel.bindQueue(queue, DOMAIN_EVENTS_EXCHANGE, 'order.#');
-  const received: DomainEvent[] = [];
-  await channel.consume(queue, (message) => {
-    if (!message) return;
-    received.push(JSON.parse(message.content.toString()) as DomainEvent);
-    channel.ack(message);
-  });
-  return { received, close: () => connection.close() };
-}
-
 const SETUPS: readonly MessagingSetup[] = [
   { backend: 'pgmq', eventMode: 'Hybrid' },
   { backend: 'rabbitmq' },
@@ -126,7 +104,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
   'domain events out over %s',
   (_label, setup) => {
     let tasker: TaskerHarness;
-    let consumer: Consumer;
+    let consumer: DomainEventConsumer;
 
     beforeAll(async () => {
       tasker = await TaskerHarness.start({
@@ -136,7 +114,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       });
       consumer =
         setup.backend === 'rabbitmq'
-          ? await amqpConsumer(tasker.vhost!.url)
+          ? await amqpDomainEventConsumer(tasker.vhost!.url, 'order.#')
           : pgmqConsumer(tasker.database.url);
     });
 

@@ -4,3 +4,4 @@ export * from './test-vhost.js';
 export * from './task-rows.js';
 export * from './one-off.js';
 export * from './template-steps.js';
+export * from './domain-event-consumer.js';

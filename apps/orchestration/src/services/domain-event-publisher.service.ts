@@ -20,8 +20,8 @@ import { TaskerMetrics } from '#observability';
 import {
   Database,
   markDomainEventsPublished,
+  pendingDomainEvents,
   TemplateRepository,
-  unpublishedDomainEvents,
 } from '#persistence';
 
 /** A step whose result a unit of work settled, with its task. */
@@ -166,7 +166,13 @@ export class DomainEventPublisher {
   republishLeftovers(): Promise<number> {
     if (this.bus.queuesInDatabase) return Promise.resolve(0);
     return this.database.transaction(async (tx) => {
-      const events = await unpublishedDomainEvents(tx, REPUBLISH_AFTER_MS, REPUBLISH_BATCH);
+      const events = await pendingDomainEvents(
+        tx,
+        'published_at',
+        REPUBLISH_AFTER_MS,
+        REPUBLISH_BATCH,
+        { lock: true },
+      );
       for (const [namespace, batch] of byNamespace(events)) {
         await this.bus.publishDomainEvents(namespace, batch);
         this.sent(batch);

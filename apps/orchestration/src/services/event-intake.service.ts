@@ -19,11 +19,11 @@ import {
   insertReceivedEvent,
   listReceivedEvents,
   markDomainEventTriggered,
+  pendingDomainEvents,
   publishedEventDepth,
   type Queryable,
   type ReceivedEventRow,
   TemplateRepository,
-  untriggeredDomainEvents,
 } from '#persistence';
 import { type CreatedTask, TaskSubmissionService } from './task-submission.service.js';
 
@@ -86,8 +86,9 @@ export class EventIntake {
 
   /** The sweep's part: domain events a crash left unhandled. Answers how many it handled. */
   async receiveLeftovers(): Promise<number> {
-    const events = await untriggeredDomainEvents(
+    const events = await pendingDomainEvents(
       this.database.pool,
+      'triggered_at',
       RETRIGGER_AFTER_MS,
       RETRIGGER_BATCH,
     );

@@ -8,7 +8,7 @@ import {
   domainEventsQueueName,
 } from '#contracts';
 import type { MessageBus, ReceivedMessage } from '#core';
-import { pollUntil } from '#testing';
+import { type DomainEventConsumer, pollUntil } from '#testing';
 
 /** What an adapter's spec file wires: one broker (database, vhost, store) for the whole file. */
 export interface MessageBusContractBroker {
@@ -20,17 +20,11 @@ export interface MessageBusContractBroker {
    * A consumer of `namespace`'s durable domain events as a service outside Tasker would be,
    * with the broker's own means (a queue read, or a queue bound to the exchange).
    */
-  tapDomainEvents(namespace: string): Promise<DomainEventTap>;
-}
-
-/** What a domain event consumer received so far. */
-export interface DomainEventTap {
-  readonly received: DomainEvent[];
-  close(): Promise<void>;
+  tapDomainEvents(namespace: string): Promise<DomainEventConsumer>;
 }
 
 /** Brokers whose domain events sit in a queue (PGMQ, in-memory): read and acked with `bus`. */
-export function queueDomainEventTap(bus: MessageBus, namespace: string): DomainEventTap {
+export function queueDomainEventTap(bus: MessageBus, namespace: string): DomainEventConsumer {
   const received: DomainEvent[] = [];
   let open = true;
   const loop = (async () => {

@@ -57,21 +57,24 @@ export async function markDomainEventsPublished(
 }
 
 /**
- * Events recorded at least `olderThanMs` ago that no broker confirmed (their publish failed,
- * or its process died), oldest first, taken with SKIP LOCKED in the caller's transaction.
+ * Domain events recorded at least `olderThanMs` ago and still waiting for one of their two
+ * after-commit steps: no broker confirmed them (`published_at`), or they were not handed to
+ * the templates that trigger on them (`triggered_at`). Oldest first; with `lock`, taken with
+ * SKIP LOCKED in the caller's transaction.
  */
-export async function unpublishedDomainEvents(
+export async function pendingDomainEvents(
   q: Queryable,
+  waitingFor: 'published_at' | 'triggered_at',
   olderThanMs: number,
   limit: number,
+  options: { lock?: boolean } = {},
 ): Promise<DomainEvent[]> {
   const { rows } = await q.query<{ envelope: DomainEvent }>(
     `SELECT envelope FROM tasker.domain_events
-      WHERE published_at IS NULL
+      WHERE ${waitingFor} IS NULL
         AND created_at < clock_timestamp() - make_interval(secs => $1::float8 / 1000)
       ORDER BY created_at
-      LIMIT $2
-        FOR UPDATE SKIP LOCKED`,
+      LIMIT $2${options.lock ? '\n        FOR UPDATE SKIP LOCKED' : ''}`,
     [olderThanMs, limit],
   );
   return rows.map((r) => r.envelope);

@@ -1,4 +1,3 @@
-import type { DomainEvent } from '#contracts';
 import type { ReceivedEventView } from '#core';
 import type { Queryable } from '../database.js';
 
@@ -95,23 +94,6 @@ export async function publishedEventDepth(q: Queryable, taskUuid: string): Promi
     [taskUuid],
   );
   return rows[0]?.depth ?? 1;
-}
-
-/** Domain events recorded, but not yet handed to the templates that trigger on them. */
-export async function untriggeredDomainEvents(
-  q: Queryable,
-  olderThanMs: number,
-  limit: number,
-): Promise<DomainEvent[]> {
-  const { rows } = await q.query<{ envelope: DomainEvent }>(
-    `SELECT envelope FROM tasker.domain_events
-      WHERE triggered_at IS NULL
-        AND created_at < clock_timestamp() - make_interval(secs => $1::float8 / 1000)
-      ORDER BY created_at
-      LIMIT $2`,
-    [olderThanMs, limit],
-  );
-  return rows.map((r) => r.envelope);
 }
 
 /** The domain event was handed over (its received event and tasks are in the same commit). */
