@@ -79,6 +79,21 @@ describe.each(OUTAGES)(
       return rows[0]?.n ?? 0;
     }
 
+    /** The unfinished steps of tasks not complete: state, attempts, whether a message is owed. */
+    async function unfinished(): Promise<unknown[]> {
+      const { rows } = await tasker.pool.query(
+        `SELECT s.task_uuid, s.name, st.to_state, s.attempts, s.announced_at,
+              a.workflow_step_uuid IS NOT NULL AS owed
+         FROM tasker.workflow_steps s
+         JOIN tasker.workflow_step_transitions st
+           ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+         JOIN tasker.task_transitions tt ON tt.task_uuid = s.task_uuid AND tt.most_recent
+         LEFT JOIN tasker.step_announcements a ON a.workflow_step_uuid = s.workflow_step_uuid
+        WHERE tt.to_state <> 'complete' AND st.to_state <> 'complete'`,
+      );
+      return rows;
+    }
+
     async function readiness(): Promise<number> {
       return (await tasker.request('GET', '/health/ready')).status;
     }
@@ -123,6 +138,9 @@ describe.each(OUTAGES)(
         timeoutMs: RECOVERY_MS - (Date.now() - back),
         intervalMs: 250,
         description: `all ${total} tasks to complete within ${RECOVERY_MS} ms of the broker's return`,
+      }).catch(async (err: unknown) => {
+        // Where the stragglers are, for whoever reads the failure.
+        throw new Error(`${String(err)}\nunfinished steps: ${JSON.stringify(await unfinished())}`);
       });
       const recoveredInMs = Date.now() - back;
       process.stdout.write(

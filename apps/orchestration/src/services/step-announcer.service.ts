@@ -159,8 +159,14 @@ export class StepAnnouncer implements BeforeApplicationShutdown {
   }
 
   private startRetrying(): void {
-    this.retrying ??= this.retry().finally(() => {
+    if (this.retrying) return;
+    this.retrying = this.retry().finally(() => {
       this.retrying = undefined;
+      // Something owed after the loop saw nothing left, before this ran: loop again, or it
+      // would wait for the 5-minute sweep.
+      if (!this.stopping && (this.owed.size > 0 || this.unconfirmed.size > 0)) {
+        this.startRetrying();
+      }
     });
   }
 

@@ -240,11 +240,18 @@ export class PgmqMessageBus extends MessageBus {
         message,
         visibleAt: Date.now() + delayMs,
       });
-      this.retryingNacks ??= this.retryNacks().finally(() => {
-        this.retryingNacks = undefined;
-      });
+      this.startRetryingNacks();
       throw err;
     }
+  }
+
+  private startRetryingNacks(): void {
+    if (this.retryingNacks) return;
+    this.retryingNacks = this.retryNacks().finally(() => {
+      this.retryingNacks = undefined;
+      // A nack that failed after the loop saw none left, before this ran: loop again.
+      if (!this.closed && this.unwrittenNacks.size > 0) this.startRetryingNacks();
+    });
   }
 
   private async retryNacks(): Promise<void> {
