@@ -80,8 +80,8 @@ describe.each(OUTAGES)(
     }
 
     /** The unfinished steps of tasks not complete: state, attempts, whether a message is owed. */
-    async function unfinished(): Promise<unknown[]> {
-      const { rows } = await tasker.pool.query(
+    async function unfinished(): Promise<Record<string, unknown>[]> {
+      const { rows } = await tasker.pool.query<Record<string, unknown>>(
         `SELECT s.task_uuid, s.name, st.to_state, s.attempts, s.announced_at,
               a.workflow_step_uuid IS NOT NULL AS owed
          FROM tasker.workflow_steps s
