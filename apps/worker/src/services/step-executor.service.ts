@@ -249,15 +249,14 @@ export class StepExecutor {
       .then(
         (result: unknown): StepRunOutcome | { kind: 'yielded'; checkpoint: CheckpointYield } => {
           if (result instanceof CheckpointYield) return { kind: 'yielded', checkpoint: result };
-          if (!(result instanceof ResultWithEventPayloads)) {
-            const stored = storableResult(result);
-            return stored.ok
-              ? { kind: 'success', result: stored.value }
-              : { kind: 'failure', failure: stored.failure };
-          }
-          const stored = storableResult(result.result);
+          const [value, chosen] =
+            result instanceof ResultWithEventPayloads
+              ? [result.result, result.eventPayloads]
+              : [result, undefined];
+          const stored = storableResult(value);
           if (!stored.ok) return { kind: 'failure', failure: stored.failure };
-          const payloads = storableResult(result.eventPayloads);
+          if (!chosen) return { kind: 'success', result: stored.value };
+          const payloads = storableResult(chosen);
           if (!payloads.ok) return { kind: 'failure', failure: payloads.failure };
           return {
             kind: 'success',

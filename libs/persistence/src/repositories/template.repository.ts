@@ -33,6 +33,7 @@ export class TemplateRepository {
   /** By `namespace/name`; an entry goes when a write finds it stale (see insertTaskGraph). */
   private readonly cache = new Map<string, Promise<CachedVersions>>();
   private triggers: { at: number; latest: TaskTemplate[] } | undefined;
+  private readingTriggers: Promise<void> | undefined;
 
   constructor(
     private readonly database: Database,
@@ -187,19 +188,39 @@ export class TemplateRepository {
 
   /**
    * The templates an event starts a task of: of each template name, its highest version, if
-   * that lists the event in `triggers`. Read at most every TRIGGERS_CACHE_MS.
+   * that lists the event in `triggers`. Read once; afterwards, once TRIGGERS_CACHE_MS old, read
+   * again in the background (one read however many callers) while callers get the last answer:
+   * this runs inside result batches' transactions, which must not wait for a read of every
+   * template.
    */
   async triggeredBy(eventName: string): Promise<TaskTemplate[]> {
-    if (!this.triggers || Date.now() - this.triggers.at > TRIGGERS_CACHE_MS) {
-      const latest = new Map<string, TaskTemplate>();
-      for (const template of await this.list()) {
-        const key = `${template.namespace}/${template.name}`;
-        const seen = latest.get(key);
-        if (!seen || compareVersions(template.version, seen.version) > 0) latest.set(key, template);
-      }
-      this.triggers = { at: Date.now(), latest: [...latest.values()] };
+    if (!this.triggers) {
+      await this.readTriggers();
+    } else if (Date.now() - this.triggers.at > TRIGGERS_CACHE_MS) {
+      void this.readTriggers().catch((err: unknown) =>
+        this.logger.warn(`reading the templates' triggers failed: ${String(err)}`),
+      );
     }
-    return this.triggers.latest.filter((t) => t.triggers?.includes(eventName));
+    return this.triggers!.latest.filter((t) => t.triggers?.includes(eventName));
+  }
+
+  private readTriggers(): Promise<void> {
+    this.readingTriggers ??= this.list()
+      .then((templates) => {
+        const latest = new Map<string, TaskTemplate>();
+        for (const template of templates) {
+          const key = `${template.namespace}/${template.name}`;
+          const seen = latest.get(key);
+          if (!seen || compareVersions(template.version, seen.version) > 0) {
+            latest.set(key, template);
+          }
+        }
+        this.triggers = { at: Date.now(), latest: [...latest.values()] };
+      })
+      .finally(() => {
+        this.readingTriggers = undefined;
+      });
+    return this.readingTriggers;
   }
 
   async list(): Promise<TaskTemplate[]> {
