@@ -195,13 +195,12 @@ export class StepAnnouncer implements BeforeApplicationShutdown {
     if (this.owed.size === 0) return;
     const reachable = this.reachable();
     if (!reachable && Date.now() - this.lastRenewal < this.config.announceLeaseMs / 4) return;
-    const mine = await renewAnnouncements(
-      this.database.pool,
-      [...this.owed.keys()],
-      this.processor,
-    );
+    // Only what was asked about can be found not ours: a step owed while the renewal ran is
+    // renewed next round, not dropped.
+    const asked = [...this.owed.keys()];
+    const mine = await renewAnnouncements(this.database.pool, asked, this.processor);
     this.lastRenewal = Date.now();
-    for (const uuid of this.owed.keys()) if (!mine.has(uuid)) this.owed.delete(uuid);
+    for (const uuid of asked) if (!mine.has(uuid)) this.owed.delete(uuid);
     if (!reachable) return;
     const byQueue = new Map<string, OwedMessage[]>();
     for (const m of this.owed.values()) byQueue.set(m.queue, [...(byQueue.get(m.queue) ?? []), m]);
