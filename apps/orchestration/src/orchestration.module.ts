@@ -12,12 +12,14 @@ import { ApiKeyGuard } from './http/api-key.guard.js';
 import { Backpressure } from './http/backpressure.service.js';
 import { DlqController } from './http/dlq.controller.js';
 import { SchedulesController } from './http/schedules.controller.js';
+import { ConcurrencyController } from './http/concurrency.controller.js';
 import { StatsController } from './http/stats.controller.js';
 import { TaskStepsController } from './http/task-steps.controller.js';
 import { TasksController } from './http/tasks.controller.js';
 import { TemplatesController } from './http/templates.controller.js';
 import { UiController } from './http/ui.controller.js';
 import { StepResultController } from './messaging/step-result.controller.js';
+import { AdmissionRequests } from './services/admission-requests.js';
 import { OrchestrationUnitOfWork } from './services/orchestration-unit-of-work.js';
 import { ScheduleFiring } from './services/schedule-firing.service.js';
 import { ScheduleService } from './services/schedule.service.js';
@@ -56,6 +58,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     EventsController,
     DlqController,
     StatsController,
+    ConcurrencyController,
     StepResultController,
     UiController,
   ],
@@ -64,6 +67,7 @@ import { TemplateRegistrationService } from './services/template-registration.se
     Backpressure,
     DomainEventPublisher,
     EventIntake,
+    AdmissionRequests,
     OrchestrationUnitOfWork,
     TaskSubmissionService,
     TaskCancellationService,

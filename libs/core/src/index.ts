@@ -21,3 +21,4 @@ export * from './orchestration/step-outcomes.js';
 export * from './orchestration/step-action.js';
 export * from './events/domain-events.js';
 export * from './views/event-views.js';
+export * from './views/concurrency-views.js';

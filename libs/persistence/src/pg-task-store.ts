@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import {
   type DomainEventRecord,
+  type LockedTask,
+  PRIORITY_POINT_MS,
   type MessageRow,
   type PlannedSteps,
   type QueuedMessage,
@@ -14,6 +16,7 @@ import { Database, type Queryable } from './database.js';
 import { ProcessIdentity } from './process-identity.js';
 import { clearTaskCompletion } from './sql/clear-task-completion.js';
 import { recordDomainEvents } from './sql/domain-events.js';
+import { admitWaitingSteps, queueReadySteps } from './sql/concurrency.js';
 import { enqueueReadyStepsOfTasks } from './sql/enqueue-ready-steps.js';
 import { reannounceEnqueuedSteps } from './sql/enqueued-steps.js';
 import { lockTask, lockTasksWithSteps } from './sql/lock-task.js';
@@ -126,8 +129,22 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
     return setStepResult(this.tx, stepUuid, result);
   }
 
-  enqueueReadySteps(taskUuids: readonly string[]) {
-    return enqueueReadyStepsOfTasks(this.tx, taskUuids, this.processorUuid);
+  /** Tasks under a limit cost one more statement; the others, none. */
+  async enqueueReadySteps(tasks: readonly Pick<LockedTask, 'taskUuid' | 'limited'>[]) {
+    const limited = tasks.filter((t) => t.limited).map((t) => t.taskUuid);
+    const waiting = await queueReadySteps(this.tx, limited, this.processorUuid, PRIORITY_POINT_MS);
+    const ready = await enqueueReadyStepsOfTasks(
+      this.tx,
+      tasks.map((t) => t.taskUuid),
+      this.processorUuid,
+      limited.length > 0,
+    );
+    for (const taskUuid of limited) ready.get(taskUuid)!.waiting = waiting.get(taskUuid) ?? 0;
+    return ready;
+  }
+
+  admitWaitingSteps(taskUuids: readonly string[] | null) {
+    return admitWaitingSteps(this.tx, taskUuids, this.processorUuid);
   }
 
   reannounceEnqueuedSteps(taskUuid: string) {

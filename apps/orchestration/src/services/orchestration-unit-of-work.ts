@@ -1,9 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
 import type { DomainEvent } from '#contracts';
 import {
+  type Admission,
   type DynamicStepLimits,
+  errorMessage,
+  isTerminalTaskState,
   type EnqueuedStep,
   type LockedTask,
   MessageBus,
@@ -13,6 +16,7 @@ import {
 } from '#core';
 import { TaskerMetrics } from '#observability';
 import { DomainEventPublisher } from './domain-event-publisher.service.js';
+import { AdmissionRequests } from './admission-requests.js';
 import { EventIntake } from './event-intake.service.js';
 import { type Announcement, StepAnnouncer, stepMessages } from './step-announcer.service.js';
 
@@ -36,6 +40,11 @@ export interface UnitOfWorkOutcome<T> {
   consumed?: readonly MessageRow[];
   /** Durable domain events this work recorded (DomainEventPublisher.record): to publish. */
   events?: readonly DomainEvent[];
+  /**
+   * Limit keys to admit waiting steps of, besides those of the limited tasks in `progress`:
+   * other tasks' (a submission, a cancellation), or `all` (the sweep, a rate limit's wake-up).
+   */
+  admit?: readonly string[] | 'all';
 }
 
 /**
@@ -48,7 +57,12 @@ export interface UnitOfWorkOutcome<T> {
  * `enqueued`, and the sweep announces them again).
  */
 @Injectable()
-export class OrchestrationUnitOfWork {
+export class OrchestrationUnitOfWork implements OnApplicationShutdown {
+  private readonly logger = new Logger(OrchestrationUnitOfWork.name);
+  /** The next admission a rate limit asked for, and when. */
+  private wake: { timer: NodeJS.Timeout; at: number } | null = null;
+  private stopped = false;
+
   constructor(
     private readonly store: TaskStore,
     private readonly bus: MessageBus,
@@ -58,7 +72,23 @@ export class OrchestrationUnitOfWork {
     private readonly metrics: TaskerMetrics,
     @Inject(orchestrationConfig.KEY)
     private readonly config: ConfigType<typeof orchestrationConfig>,
-  ) {}
+    admissions: AdmissionRequests,
+  ) {
+    admissions.serve((taskUuids) => this.admit(taskUuids));
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    if (this.wake) clearTimeout(this.wake.timer);
+  }
+
+  /**
+   * Admits the waiting steps of these tasks' limit keys (every key: null) in a unit of work of
+   * its own, and announces them.
+   */
+  admit(taskUuids: readonly string[] | 'all'): Promise<void> {
+    return this.run(() => Promise.resolve({ progress: [], value: undefined, admit: taskUuids }));
+  }
 
   /** What a decision's or batch's outcome may add (TASKER_DECISION_*, TASKER_BATCH_MAX_WORKERS). */
   get limits(): DynamicStepLimits {
@@ -78,8 +108,27 @@ export class OrchestrationUnitOfWork {
       progress,
       value,
       events = [],
+      admission,
     } = await this.store.unitOfWork(async (uow) => {
-      const outcome = await work(uow);
+      const worked = await work(uow);
+      const keysOf =
+        worked.admit === 'all'
+          ? null
+          : [
+              ...worked.progress.filter((p) => p.task.limited).map((p) => p.task.taskUuid),
+              ...(worked.admit ?? []),
+            ];
+      // After the work's moves, so the slots its steps and tasks gave up are free.
+      const admission =
+        keysOf === null || keysOf.length > 0 ? await uow.admitWaitingSteps(keysOf) : null;
+      const outcome = {
+        ...worked,
+        progress: [
+          ...worked.progress,
+          ...(admission?.admitted ?? []).map(({ task, steps }) => ({ task, steps, ended: null })),
+        ],
+        admission,
+      };
       if (this.sendsWithState) {
         await uow.sendMessages(
           [
@@ -110,7 +159,59 @@ export class OrchestrationUnitOfWork {
       await this.events.publish(events);
     }
     await this.intake.receiveDomainEvents(events);
+    if (admission) await this.followUp(admission);
     return value;
+  }
+
+  /**
+   * After an admission's commit: cancels the tasks a cancel strategy turned away or evicted
+   * (each in a unit of work of its own, which admits for its keys again), and keeps a timer
+   * for the earliest start a rate limit held back. A crash before this leaves an evicted task
+   * running until it ends, and a held-back step to the sweep.
+   */
+  private async followUp(admission: Admission): Promise<void> {
+    for (const [limit, steps] of admission.startedByLimit) {
+      this.metrics.limitAdmittedSteps(limit, steps);
+    }
+    for (const { taskUuid, limit } of admission.cancel) {
+      const ended = await this.run(async (uow) => {
+        const task = await uow.lockTask(taskUuid);
+        if (!task || isTerminalTaskState(task.state)) return { progress: [], value: null };
+        const [moved] = await uow.moveTasks([
+          {
+            taskUuid,
+            from: [task.state],
+            chain: ['cancelled'],
+            metadata: { reason: `concurrency limit ${limit}` },
+          },
+        ]);
+        return {
+          progress: moved ? [{ task, steps: [], ended: null }] : [],
+          value: moved ? task : null,
+        };
+      });
+      if (ended) {
+        this.metrics.taskEnded(ended.namespace, ended.name, 'cancelled');
+        this.metrics.limitCancelled(limit);
+      }
+    }
+    if (admission.wakeAt) this.wakeAt(admission.wakeAt.getTime());
+  }
+
+  private wakeAt(at: number): void {
+    if (this.stopped || (this.wake && this.wake.at <= at)) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    const timer = setTimeout(
+      () => {
+        this.wake = null;
+        this.admit('all').catch((err: unknown) =>
+          this.logger.warn(`admitting rate-limited steps failed: ${errorMessage(err)}`),
+        );
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.wake = { timer, at };
   }
 }
 

@@ -22,7 +22,8 @@ const SWEEP_BATCH = 100;
  * still owed (their lease ran out) and sends them, publishes domain events whose publish
  * failed and hands those a crash left behind to the templates they trigger; and, as the last
  * safety net,
- * re-announces steps left `enqueued` longer than TASKER_REANNOUNCE_AFTER_MS. Tasks and owed
+ * re-announces steps left `enqueued` longer than TASKER_REANNOUNCE_AFTER_MS; and admits steps
+ * waiting for a slot of a limit, whatever left them waiting. Tasks and owed
  * messages are taken with SKIP LOCKED, so replicas sweeping at once work on disjoint sets.
  */
 @Injectable()
@@ -74,6 +75,8 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
       });
       if (await this.onLockedTask(taskUuid, reannounce)) moved++;
     }
+    // Steps a skipped lock, a crash or a rate limit left waiting with a slot free.
+    if (due.stepsWaitForSlots) await this.work.admit('all');
     return moved + orphaned;
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { TaskerMetrics } from '#observability';
 import { ConflictError, isTerminalTaskState, TaskNotFoundError } from '#core';
 import { Database, lockTask, transitionTask, ProcessIdentity } from '#persistence';
+import { AdmissionRequests } from './admission-requests.js';
 
 /**
  * DELETE /v1/tasks/:id: the task and every unfinished step become `cancelled` in one
@@ -13,6 +14,7 @@ export class TaskCancellationService {
     private readonly database: Database,
     private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
+    private readonly admissions: AdmissionRequests,
   ) {}
 
   async cancel(taskUuid: string, reason?: string): Promise<{ cancelledSteps: number }> {
@@ -38,6 +40,8 @@ export class TaskCancellationService {
       return { task, cancelledSteps: moved.endedSteps.length };
     });
     this.metrics.taskEnded(done.task.namespace, done.task.name, 'cancelled');
+    // Its slots are free: the steps waiting for them go now, not at the next sweep.
+    if (done.task.limited) await this.admissions.request(taskUuid);
     return { cancelledSteps: done.cancelledSteps };
   }
 }

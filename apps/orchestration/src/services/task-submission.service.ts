@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { traceIdOf, traceparentFor } from '#contracts';
 import { TaskerMetrics } from '#observability';
 import {
+  type TaskSlots,
+  taskSlotsOf,
   computeIdentityHash,
   ContextValidator,
   type EnqueuedStep,
@@ -23,6 +25,7 @@ import {
   type NewTask,
   type Queryable,
 } from '#persistence';
+import { AdmissionRequests } from './admission-requests.js';
 import { StepAnnouncer, stepMessages } from './step-announcer.service.js';
 
 export interface TaskSubmission {
@@ -48,6 +51,8 @@ export interface PreparedTask {
   stamp: TemplateVersionStamp;
   identityHash: string;
   traceparent: string;
+  /** Its limits with its keys (taskSlotsOf); null: none. */
+  slots: TaskSlots | null;
 }
 
 /** A task written (not yet committed, until the caller's transaction is). */
@@ -57,6 +62,8 @@ export interface CreatedTask {
   steps: EnqueuedStep[];
   /** Its first step messages were sent in the statement that wrote it (PGMQ). */
   announced: boolean;
+  /** Root steps waiting for a slot of a limit: admitted after the commit. */
+  waiting: number;
   prepared: PreparedTask;
 }
 
@@ -81,6 +88,7 @@ export class TaskSubmissionService {
     private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
     private readonly bus: MessageBus,
+    private readonly admissions: AdmissionRequests,
   ) {}
 
   async submit(request: TaskSubmission): Promise<SubmittedTask> {
@@ -143,6 +151,7 @@ export class TaskSubmissionService {
       stamp,
       identityHash,
       traceparent: traceparentFor(request.traceparent),
+      slots: taskSlotsOf(template, request.context),
     };
   }
 
@@ -172,6 +181,7 @@ export class TaskSubmissionService {
           sourceSystem: request.sourceSystem ?? null,
           reason: request.reason ?? null,
           tags: request.tags ?? [],
+          slots: prepared.slots,
           ...origin,
         },
         this.identity.processorUuid,
@@ -193,6 +203,7 @@ export class TaskSubmissionService {
         correlationId: inserted.correlationId,
         steps: inserted.rootSteps,
         announced: inserted.announced,
+        waiting: inserted.waiting,
         prepared,
       };
     } catch (err) {
@@ -212,7 +223,8 @@ export class TaskSubmissionService {
       traceId: traceIdOf(traceparent) ?? undefined,
     };
     withLogContext(fields, () => this.logger.debug(`submitted ${templateKey(template)}`));
-    if (created.announced) return;
+    if (created.waiting > 0) await this.admissions.request(created.taskUuid);
+    if (created.announced || created.steps.length === 0) return;
     // Never fails the request: the task is committed, with its first messages recorded as owed
     // (StepAnnouncer sends them when the broker takes them). Failing would invite a duplicate.
     await this.announcer.announce({

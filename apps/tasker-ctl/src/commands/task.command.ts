@@ -47,7 +47,11 @@ export function registerTaskCommands(program: Command): void {
     .option('--version <version>', 'template version (default: the highest registered)')
     .option('--context <json>', 'JSON object, @file.json, or @- for stdin', '{}')
     .option('--idempotency-key <key>', 'the same key gives the same task (a second submit is 409)')
-    .option('--priority <n>', 'from -1000 to 1000', integer)
+    .option(
+      '--priority <n>',
+      'from -100 to 100: orders steps waiting for a slot of a limit',
+      integer,
+    )
     .option('--correlation-id <id>', 'carried by every message of the task')
     .option('--initiator <who>', 'recorded on the task')
     .option('--source-system <name>', 'recorded on the task')

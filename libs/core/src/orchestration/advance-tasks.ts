@@ -121,12 +121,12 @@ export async function evaluateTasks(
     // that ended): decide them now, or the task waits for them for good.
     await settleSteps(uow, await uow.stepsAwaitingDecision(task.taskUuid), limits);
   }
-  const ready = await uow.enqueueReadySteps(evaluable.map((task) => task.taskUuid));
+  const ready = await uow.enqueueReadySteps(evaluable);
   const moves: TaskMove[] = [];
   const evaluations = new Map<LockedTask, Evaluation>();
   for (const task of evaluable) {
-    const { steps, counts } = ready.get(task.taskUuid)!;
-    const outcome = decideTaskOutcome(counts, steps.length);
+    const { steps, counts, waiting = 0 } = ready.get(task.taskUuid)!;
+    const outcome = decideTaskOutcome(counts, steps.length, waiting);
     const chain = planTaskChain(task.state, outcome);
     const last = chain?.[chain.length - 1];
     evaluations.set(task, { steps, ended: last === 'complete' || last === 'error' ? last : null });

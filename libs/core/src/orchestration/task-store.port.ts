@@ -16,6 +16,8 @@ export interface LockedTask {
   name: string;
   correlationId: string;
   traceparent: string | null;
+  /** The task is under a concurrency or rate limit (tasks.slots): its ready steps may wait. */
+  limited: boolean;
 }
 
 /** A step as a unit of work reads it, after its task's lock: what decides its result. */
@@ -40,6 +42,20 @@ export interface ReadySteps {
   steps: EnqueuedStep[];
   /** How many of the task's steps are in each state after the move. */
   counts: StepStateCounts;
+  /** Ready steps left `pending` to wait for a slot of their limit (tasks under a limit only). */
+  waiting?: number;
+}
+
+/** What admitting waiting steps did (TaskUnitOfWork.admitWaitingSteps). */
+export interface Admission {
+  /** Steps that got a slot and moved to `enqueued`, with their tasks: one message each. */
+  admitted: { task: LockedTask; steps: EnqueuedStep[] }[];
+  /** Tasks a cancel strategy turned away or evicted: to cancel, with the limit that did. */
+  cancel: { taskUuid: string; limit: string }[];
+  /** The earliest time a rate limit lets a waiting step start, if one holds any back. */
+  wakeAt: Date | null;
+  /** How many steps each limit started. */
+  startedByLimit: Map<string, number>;
 }
 
 /** One task's move: from one of `from`, through every state of `chain`. */
@@ -125,9 +141,19 @@ export interface TaskUnitOfWork {
   setStepResult(stepUuid: string, result: unknown): Promise<void>;
   /**
    * Moves every ready step of the tasks to `enqueued` and counts each task's steps by state
-   * after the move (answered by task uuid).
+   * after the move (answered by task uuid). Ready steps of tasks under a limit (`limited`) are
+   * left `pending` to wait for a slot instead (back from a retry wait: through `pending`), and
+   * counted in `waiting`; admitWaitingSteps starts them.
    */
-  enqueueReadySteps(taskUuids: readonly string[]): Promise<Map<string, ReadySteps>>;
+  enqueueReadySteps(
+    tasks: readonly Pick<LockedTask, 'taskUuid' | 'limited'>[],
+  ): Promise<Map<string, ReadySteps>>;
+  /**
+   * Gives free slots to waiting steps, for every limit key of these tasks (every key with
+   * waiters when null): atomic per key across replicas (its row lock). Runs after the unit's
+   * moves, so slots its steps and tasks gave up are free.
+   */
+  admitWaitingSteps(taskUuids: readonly string[] | null): Promise<Admission>;
   /** The task's steps still `enqueued`, stamped as announced again. */
   reannounceEnqueuedSteps(taskUuid: string): Promise<EnqueuedStep[]>;
   /**

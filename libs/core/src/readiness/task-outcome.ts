@@ -17,11 +17,17 @@ const count = (counts: StepStateCounts, states: readonly StepState[]) =>
  * retry the task waits; only when nothing can move any more do failures block it. So an error
  * in one branch lets independent branches finish before the task ends in `error`.
  */
-export function decideTaskOutcome(counts: StepStateCounts, readyCount: number): TaskOutcome {
+export function decideTaskOutcome(
+  counts: StepStateCounts,
+  readyCount: number,
+  waitingForSlot = 0,
+): TaskOutcome {
   const total = Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0);
   if (readyCount > 0) return 'enqueue_ready';
   if (total > 0 && count(counts, SATISFIED_STEP_STATES) === total) return 'complete';
-  if (count(counts, IN_FLIGHT_STEP_STATES) > 0) return 'wait_for_dependencies';
+  // A ready step waiting for a slot of its limit will run: the task waits, as for a parent.
+  if (count(counts, IN_FLIGHT_STEP_STATES) > 0 || waitingForSlot > 0)
+    return 'wait_for_dependencies';
   if ((counts.waiting_for_retry ?? 0) > 0) return 'wait_for_retry';
   return 'blocked_by_failures';
 }

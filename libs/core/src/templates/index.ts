@@ -5,3 +5,4 @@ export * from './context-validator.js';
 export * from './template-file.loader.js';
 export * from './staleness-check.js';
 export * from './workflow-graph.js';
+export * from './concurrency.js';

@@ -1,3 +1,5 @@
+import type { ConcurrencyLimit } from './concurrency.js';
+
 /** A validated task template: a named, versioned DAG of steps (ARCHITECTURE §4). */
 export type IdentityStrategy = 'strict' | 'caller_provided' | 'always_unique';
 
@@ -113,6 +115,8 @@ export interface StepTemplate {
   systemDependency?: string;
   publishesEvents?: EventDeclaration[];
   batch?: BatchConfig;
+  /** A limit on this step's runs (held from enqueue until the result is decided). */
+  concurrency?: ConcurrencyLimit;
 }
 
 /** Minutes a task may stay in a state before staleness detection gives up on it. */
@@ -146,6 +150,8 @@ export interface TaskTemplate {
   systemDependencies?: { primary: string; secondary: string[] };
   /** Events that start a task of this template, with the event's payload as context. */
   triggers?: string[];
+  /** A limit on this template's tasks (held from the first step's start to the task's end). */
+  concurrency?: ConcurrencyLimit;
   /** Tasker Core's `domain_events`: the events the template's steps may publish. */
   domainEvents?: { name: string; description?: string; schema: Record<string, unknown> }[];
   /** The TASKER_ENV whose `environments` overrides were applied, when the template had any. */

@@ -38,6 +38,7 @@ import {
   show,
   suggestKey,
 } from './template-parse.helpers.js';
+import { concurrencyProblems, readConcurrency } from './concurrency.js';
 
 /**
  * Tasker Core's template format (its `TaskTemplate` model): `namespace_name`, steps with a
@@ -62,6 +63,7 @@ const TOP_LEVEL_KEYS = [
   'steps',
   'environments',
   'lifecycle',
+  'concurrency',
 ];
 const STEP_KEYS = [
   'name',
@@ -78,6 +80,7 @@ const STEP_KEYS = [
   'batch_config',
   'result_schema',
   'composition',
+  'concurrency',
 ];
 const HANDLER_KEYS = ['callable', 'method', 'resolver', 'initialization'];
 const RETRY_KEYS = [
@@ -158,6 +161,8 @@ export function parseTaskerCoreTemplate(
   );
   const staleness = readLifecycle(raw.lifecycle, reader, problems);
   const triggers = readTriggers(raw.triggers, problems);
+  const limitPrefix = `${String(raw.namespace_name)}.${String(raw.name)}`;
+  const concurrency = readConcurrency(raw.concurrency, 'concurrency', limitPrefix, problems);
 
   const overrides = readEnvironments(raw.environments, reader, problems);
   const stepNames = Array.isArray(raw.steps)
@@ -178,9 +183,9 @@ export function parseTaskerCoreTemplate(
     options.environment === undefined ? [] : (overrides.get(options.environment) ?? []);
 
   const steps = readSteps(raw.steps, problems, (rawStep, index) =>
-    parseStep(rawStep, index, applied, reader, problems),
+    parseStep(rawStep, index, applied, limitPrefix, reader, problems),
   );
-  problems.push(...batchProblems(steps));
+  problems.push(...batchProblems(steps), ...concurrencyProblems(concurrency, steps));
 
   if (problems.length > 0) {
     throw new TemplateValidationError(source, problems);
@@ -200,6 +205,7 @@ export function parseTaskerCoreTemplate(
     systemDependencies,
     domainEvents,
     ...(triggers.length > 0 ? { triggers } : {}),
+    ...(concurrency ? { concurrency } : {}),
     ...(overrides.size > 0 && options.environment !== undefined
       ? { environment: options.environment }
       : {}),
@@ -310,6 +316,7 @@ function parseStep(
   raw: unknown,
   index: number,
   overrides: readonly StepOverride[],
+  limitPrefix: string,
   reader: KeyChecker,
   problems: string[],
 ): StepTemplate | null {
@@ -387,6 +394,12 @@ function parseStep(
   if (raw.result_schema !== undefined)
     readSchema(raw.result_schema, `${label}: result_schema`, problems);
   const batch = readBatchConfig(raw.batch_config, label, reader, problems);
+  const concurrency = readConcurrency(
+    raw.concurrency,
+    `${label}: concurrency`,
+    `${limitPrefix}.${String(raw.name)}`,
+    problems,
+  );
 
   if (typeof raw.name !== 'string' || raw.name.length === 0) return null;
   return {
@@ -405,6 +418,7 @@ function parseStep(
     ...(systemDependency !== undefined ? { systemDependency } : {}),
     publishesEvents,
     ...(batch !== undefined ? { batch } : {}),
+    ...(concurrency ? { concurrency } : {}),
   };
 }
 

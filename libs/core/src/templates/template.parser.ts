@@ -29,6 +29,7 @@ import {
   show,
   unknownKeys,
 } from './template-parse.helpers.js';
+import { concurrencyProblems, readConcurrency } from './concurrency.js';
 
 export {
   EVENT_NAME_PATTERN,
@@ -50,6 +51,7 @@ const TOP_LEVEL_KEYS = [
   'staleness',
   'steps',
   'triggers',
+  'concurrency',
 ] as const;
 const STALENESS_KEYS = {
   waiting_for_dependencies_minutes: 'waitingForDependenciesMinutes',
@@ -65,6 +67,7 @@ const STEP_KEYS = [
   'retry',
   'timeout_seconds',
   'inputs',
+  'concurrency',
 ] as const;
 const RETRY_KEYS = [
   'max_attempts',
@@ -133,10 +136,13 @@ export function parseTemplate(
 
   const staleness = parseStaleness(raw.staleness, problems);
   const triggers = readTriggers(raw.triggers, problems);
+  const limitPrefix = `${String(raw.namespace)}.${String(raw.name)}`;
+  const concurrency = readConcurrency(raw.concurrency, 'concurrency', limitPrefix, problems);
 
   const steps = readSteps(raw.steps, problems, (rawStep, index) =>
-    parseStep(rawStep, index, problems),
+    parseStep(rawStep, index, limitPrefix, problems),
   );
+  problems.push(...concurrencyProblems(concurrency, steps));
 
   if (problems.length > 0) {
     throw new TemplateValidationError(source, problems);
@@ -152,6 +158,7 @@ export function parseTemplate(
     steps,
     ...(staleness !== undefined ? { staleness } : {}),
     ...(triggers.length > 0 ? { triggers } : {}),
+    ...(concurrency ? { concurrency } : {}),
     source,
   };
 }
@@ -170,7 +177,12 @@ function parseStaleness(raw: unknown, problems: string[]): StalenessThresholds |
  * One step; pushes its problems (each prefixed with the step's label) and returns the step when
  * it has a usable name, so that DAG checks still run over the steps that have one.
  */
-function parseStep(raw: unknown, index: number, problems: string[]): StepTemplate | null {
+function parseStep(
+  raw: unknown,
+  index: number,
+  limitPrefix: string,
+  problems: string[],
+): StepTemplate | null {
   const position = `step #${index + 1}`;
   if (!isMapping(raw)) {
     problems.push(
@@ -207,6 +219,12 @@ function parseStep(raw: unknown, index: number, problems: string[]): StepTemplat
     if (isMapping(raw.inputs)) inputs = structuredClone(raw.inputs);
     else problems.push(`${label}: inputs must be a mapping, got ${show(raw.inputs)}`);
   }
+  const concurrency = readConcurrency(
+    raw.concurrency,
+    `${label}: concurrency`,
+    `${limitPrefix}.${String(raw.name)}`,
+    problems,
+  );
 
   // A step with its own problems still takes part in the DAG checks under its written name.
   if (typeof raw.name !== 'string' || raw.name.length === 0) return null;
@@ -218,6 +236,7 @@ function parseStep(raw: unknown, index: number, problems: string[]): StepTemplat
     retry,
     timeoutSeconds,
     inputs,
+    ...(concurrency ? { concurrency } : {}),
   };
 }
 

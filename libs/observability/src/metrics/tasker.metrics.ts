@@ -103,6 +103,20 @@ export class TaskerMetrics {
     registers: [this.registry],
   });
 
+  private readonly limitAdmitted = new Counter({
+    name: 'tasker_limit_admitted_total',
+    help: 'Steps this orchestration replica started from the wait for a slot of a concurrency or rate limit, by limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly limitCancels = new Counter({
+    name: 'tasker_limit_cancelled_tasks_total',
+    help: 'Tasks this orchestration replica cancelled for a limit with strategy cancel_newest or cancel_in_progress, by limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'tasker_http_request_duration_seconds',
     help: 'HTTP request durations, by method, route template and status',
@@ -175,6 +189,44 @@ export class TaskerMetrics {
         this.set((await backlog()).oldestAgeSeconds ?? 0);
       },
     });
+  }
+
+  /**
+   * Gauges of the concurrency limits (every replica's), read with `read` at scrape time: steps or
+   * tasks holding a slot, and steps waiting for one, by limit (keys are not labels: there may be
+   * any number of them; GET /v1/concurrency lists them).
+   */
+  trackLimits(read: () => Promise<Map<string, { running: number; waiting: number }>>): void {
+    const byLimit = () =>
+      read().catch(() => new Map<string, { running: number; waiting: number }>());
+    new Gauge({
+      name: 'tasker_limit_running',
+      help: 'Slots of a concurrency limit held now (tasks for a task-level limit, step runs for a step-level one), by limit',
+      labelNames: ['limit'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [limit, { running }] of await byLimit()) this.set({ limit }, running);
+      },
+    });
+    new Gauge({
+      name: 'tasker_limit_waiting',
+      help: 'Ready steps waiting for a slot of a concurrency limit or for its rate limit, by limit',
+      labelNames: ['limit'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [limit, { waiting }] of await byLimit()) this.set({ limit }, waiting);
+      },
+    });
+  }
+
+  limitAdmittedSteps(limit: string, steps: number): void {
+    this.limitAdmitted.inc({ limit }, steps);
+  }
+
+  limitCancelled(limit: string): void {
+    this.limitCancels.inc({ limit });
   }
 
   eventPublished(

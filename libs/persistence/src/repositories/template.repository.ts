@@ -6,6 +6,7 @@ import { publishesDurableEvents, TemplateNotFoundError, templateKey } from '#cor
 import { Database } from '../database.js';
 import type { TemplateVersionStamp } from '../sql/insert-task-graph.js';
 import { NamedTaskEntity, TaskNamespaceEntity } from '../entities/index.js';
+import { registerConcurrencyLimits } from '../sql/concurrency.js';
 
 /** How long the templates' triggers are read from the cache before being read again. */
 const TRIGGERS_CACHE_MS = 5000;
@@ -42,11 +43,13 @@ export class TemplateRepository {
 
   /**
    * Upserts every template and its named steps in one transaction. A version whose content
-   * changed is updated and logged: running tasks keep the steps they were created with.
+   * changed is updated and logged: running tasks keep the steps they were created with. Its
+   * concurrency limits are written too; one another template declares otherwise is refused.
    */
   async register(templates: readonly TaskTemplate[]): Promise<void> {
     await this.database.transaction(async (tx) => {
       for (const template of templates) {
+        await registerConcurrencyLimits(tx, template);
         const { rows } = await tx.query<{ named_task_uuid: string; changed: boolean }>(
           `WITH ns AS (
              INSERT INTO tasker.task_namespaces (name) VALUES ($1)

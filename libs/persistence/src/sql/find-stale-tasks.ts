@@ -58,7 +58,10 @@ export async function findStaleTasks(
                 WHERE s.task_uuid = l.task_uuid) AS step_activity
          FROM limits l
         WHERE l.born < $1::timestamptz - make_interval(mins => l.lifetime_minutes)
-           OR l.state_since < $1::timestamptz - make_interval(mins => l.state_minutes)
+           OR (l.state_since < $1::timestamptz - make_interval(mins => l.state_minutes)
+               -- Waiting for a slot of a limit is not being stuck: the lifetime still applies.
+               AND NOT EXISTS (SELECT 1 FROM tasker.concurrency_waiters cw
+                                WHERE cw.task_uuid = l.task_uuid))
      )
      SELECT task_uuid AS "taskUuid", to_state AS state,
             CASE WHEN born < $1::timestamptz - make_interval(mins => lifetime_minutes) THEN 'lifetime_exceeded'

@@ -11,13 +11,14 @@ import type { Queryable } from '../database.js';
  * (the inner ORDER BY … LIMIT keeps a generic plan of a prepared statement on it). The state
  * checks keep a row that should not be there (a retry time or an announcement of work that
  * will not run) from taking a place in the batch: a batch of those would stop the sweep.
+ * Also says whether any step waits for a slot of a limit (the sweep then admits).
  */
 export async function findTasksDue(
   q: Queryable,
   limit: number,
   reannounceAfterMs: number,
-): Promise<{ dueRetries: string[]; staleAnnouncements: string[] }> {
-  const { rows } = await q.query<{ task_uuid: string; kind: 'retry' | 'stale' }>(
+): Promise<{ dueRetries: string[]; staleAnnouncements: string[]; stepsWaitForSlots: boolean }> {
+  const { rows } = await q.query<{ task_uuid: string | null; kind: 'retry' | 'stale' | 'waiting' }>(
     `SELECT DISTINCT task_uuid, 'retry' AS kind
        FROM (SELECT s.task_uuid
                FROM tasker.workflow_steps s
@@ -40,11 +41,14 @@ export async function findTasksDue(
                 AND st.created_at < statement_timestamp() - make_interval(secs => $2::float8 / 1000)
                 AND s.announced_at < statement_timestamp() - make_interval(secs => $2::float8 / 1000)
               ORDER BY st.created_at
-              LIMIT $1) stale`,
+              LIMIT $1) stale
+     UNION ALL
+     SELECT NULL, 'waiting' WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters)`,
     [limit, reannounceAfterMs, EVALUABLE_TASK_STATES, TERMINAL_TASK_STATES],
   );
   return {
-    dueRetries: rows.filter((r) => r.kind === 'retry').map((r) => r.task_uuid),
-    staleAnnouncements: rows.filter((r) => r.kind === 'stale').map((r) => r.task_uuid),
+    dueRetries: rows.filter((r) => r.kind === 'retry').map((r) => r.task_uuid!),
+    staleAnnouncements: rows.filter((r) => r.kind === 'stale').map((r) => r.task_uuid!),
+    stepsWaitForSlots: rows.some((r) => r.kind === 'waiting'),
   };
 }

@@ -24,3 +24,4 @@ export * from './task-steps.js';
 export * from './step-announcements.js';
 export * from './domain-events.js';
 export * from './received-events.js';
+export * from './concurrency.js';

@@ -1,6 +1,12 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { EnqueuedStep, TaskTemplate } from '#core';
-import { DuplicateTaskError, initialSteps, TaskerError, templateKey } from '#core';
+import type { EnqueuedStep, TaskSlots, TaskTemplate } from '#core';
+import {
+  DuplicateTaskError,
+  initialSteps,
+  PRIORITY_POINT_MS,
+  TaskerError,
+  templateKey,
+} from '#core';
 import type { Queryable } from '../database.js';
 import type { InStatementSend } from './record-step-run.js';
 import { INSERT_STEPS, newStepArrays, stepInput } from './task-steps.js';
@@ -31,13 +37,18 @@ export interface NewTask {
   schedule?: { scheduleUuid: string; fireAt: Date } | undefined;
   /** Set when an event started the task (tasker.received_events). */
   triggerEventUuid?: string | undefined;
+  /** The task's limits with its keys (taskSlotsOf); null: none. */
+  slots: TaskSlots | null;
 }
 
 /** What the statement wrote: the task's ids and its root steps (now `enqueued`). */
 export interface InsertedTaskGraph {
   taskUuid: string;
   correlationId: string;
+  /** The root steps enqueued (not those waiting for a slot of a limit). */
   rootSteps: EnqueuedStep[];
+  /** Root steps left `pending`, waiting for a slot of their limit (admitWaitingSteps). */
+  waiting: number;
   /** The root steps' messages were sent by the statement itself (see `announce`). */
   announced: boolean;
 }
@@ -69,7 +80,7 @@ export async function insertTaskGraph(
   stamp: TemplateVersionStamp,
   task: NewTask,
   processorUuid: string | null,
-  announce?: (created: Omit<InsertedTaskGraph, 'announced'>) => InStatementSend,
+  announce?: (created: Omit<InsertedTaskGraph, 'announced' | 'waiting'>) => InStatementSend,
 ): Promise<InsertedTaskGraph> {
   const taskUuid = uuidv7();
   // Without a caller-supplied correlation id, the task's own id correlates its messages.
@@ -78,10 +89,14 @@ export async function insertTaskGraph(
   const initial = initialSteps(template);
   const steps = initial.steps.map((step) => ({ step, uuid: uuidv7() }));
   const uuidByName = new Map(steps.map(({ step, uuid }) => [step.name, uuid]));
-  const rootSteps = steps
-    .filter(({ step }) => step.dependsOn.length === 0)
+  const roots = steps.filter(({ step }) => step.dependsOn.length === 0);
+  // A root step under a limit waits for a slot instead of starting enqueued.
+  const limitOf = (name: string) => task.slots?.task ?? task.slots?.steps?.[name];
+  const waiting = roots.filter(({ step }) => limitOf(step.name) !== undefined);
+  const rootSteps = roots
+    .filter(({ step }) => limitOf(step.name) === undefined)
     .map(({ step, uuid }) => ({ stepUuid: uuid, stepName: step.name }));
-  if (rootSteps.length === 0) {
+  if (roots.length === 0) {
     // A validated template always has a root step; reaching this means a corrupt template.
     throw new TaskerError(
       'template_invalid',
@@ -92,7 +107,8 @@ export async function insertTaskGraph(
     uuidByName.get(parent)!,
     uuidByName.get(child)!,
   ]);
-  const send = announce?.({ taskUuid, correlationId, rootSteps });
+  const send =
+    rootSteps.length > 0 ? announce?.({ taskUuid, correlationId, rootSteps }) : undefined;
   const { rows } = await q.query<{ created: boolean; current: boolean }>(
     `WITH current AS (
        SELECT (SELECT max(nt.updated_at)::text FROM tasker.named_tasks nt
@@ -104,8 +120,9 @@ export async function insertTaskGraph(
        INSERT INTO tasker.tasks
          (task_uuid, named_task_uuid, context, identity_hash, priority, correlation_id, initiator,
           source_system, reason, tags, traceparent, schedule_uuid, scheduled_fire_at,
-          trigger_event_uuid)
-       SELECT $3, $1, $4::jsonb, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14, $32
+          trigger_event_uuid, slots)
+       SELECT $3, $1, $4::jsonb, $5, $6, $7, $8, $9, $10, $11::text[], $12, $13, $14, $32,
+              $33::jsonb
          FROM current WHERE current.ok
        ON CONFLICT (identity_hash) DO NOTHING
        RETURNING task_uuid
@@ -144,6 +161,18 @@ export async function insertTaskGraph(
      owed AS (
        INSERT INTO tasker.step_announcements (workflow_step_uuid, task_uuid, owner_uuid)
        SELECT i.uuid, i.task_uuid, $31 FROM input i WHERE i.root AND $31::uuid IS NOT NULL
+     ),
+     limit_keys AS (
+       INSERT INTO tasker.concurrency_keys (limit_name, key)
+       SELECT DISTINCT w.limit_name, w.key FROM task, unnest($35::text[], $36::text[]) AS w(limit_name, key)
+       ON CONFLICT DO NOTHING
+     ),
+     waiters AS (
+       INSERT INTO tasker.concurrency_waiters
+         (workflow_step_uuid, task_uuid, limit_name, key, order_at)
+       SELECT w.uuid, t.task_uuid, w.limit_name, w.key,
+              clock_timestamp() - make_interval(secs => $6::int * $37::float8 / 1000)
+         FROM task t, unnest($34::uuid[], $35::text[], $36::text[]) AS w(uuid, limit_name, key)
      )
      SELECT EXISTS (SELECT 1 FROM task) AS created, (SELECT ok FROM current) AS current,
             (SELECT count(*) FROM sent) AS sent`,
@@ -162,7 +191,10 @@ export async function insertTaskGraph(
       task.traceparent,
       task.schedule?.scheduleUuid ?? null,
       task.schedule?.fireAt ?? null,
-      ...newStepArrays(steps, (step) => step.dependsOn.length === 0),
+      ...newStepArrays(
+        steps,
+        (step) => step.dependsOn.length === 0 && limitOf(step.name) === undefined,
+      ),
       edges.map((e) => e[0]),
       edges.map((e) => e[1]),
       processorUuid,
@@ -170,6 +202,11 @@ export async function insertTaskGraph(
       send?.messages ?? [],
       send === undefined ? processorUuid : null,
       task.triggerEventUuid ?? null,
+      task.slots === null ? null : JSON.stringify(task.slots),
+      waiting.map(({ uuid }) => uuid),
+      waiting.map(({ step }) => limitOf(step.name)![0]),
+      waiting.map(({ step }) => limitOf(step.name)![1]),
+      PRIORITY_POINT_MS,
     ],
   );
   const row = rows[0]!;
@@ -181,5 +218,11 @@ export async function insertTaskGraph(
     );
     throw new DuplicateTaskError(existing.rows[0]?.task_uuid ?? 'unknown');
   }
-  return { taskUuid, correlationId, rootSteps, announced: send !== undefined };
+  return {
+    taskUuid,
+    correlationId,
+    rootSteps,
+    waiting: waiting.length,
+    announced: send !== undefined,
+  };
 }

@@ -21,7 +21,7 @@ export async function lockTask(
 }
 
 const LOCKED_TASK_COLUMNS = `t.task_uuid AS "taskUuid", t.state, t.namespace, t.name,
-  t.correlation_id AS "correlationId", t.traceparent`;
+  t.correlation_id AS "correlationId", t.traceparent, t.limited`;
 
 /**
  * Locks every distinct task (in uuid order, so two batches sharing tasks never deadlock), then

@@ -10,6 +10,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { MAX_PRIORITY, MIN_PRIORITY } from '#core';
 import { TemplateRefDto } from './template-ref.dto.js';
 
 export class CreateTaskDto extends TemplateRefDto {
@@ -20,11 +21,17 @@ export class CreateTaskDto extends TemplateRefDto {
   @MaxLength(255)
   idempotencyKey?: string;
 
-  @ApiPropertyOptional({ default: 0 })
+  @ApiPropertyOptional({
+    default: 0,
+    minimum: MIN_PRIORITY,
+    maximum: MAX_PRIORITY,
+    description:
+      'Orders steps waiting for a slot of a limit: each point is worth 1 s of waiting (aging), so a low priority delays work but never starves it',
+  })
   @IsOptional()
   @IsInt()
-  @Min(-1000)
-  @Max(1000)
+  @Min(MIN_PRIORITY)
+  @Max(MAX_PRIORITY)
   priority?: number;
 
   @ApiPropertyOptional()

@@ -1,0 +1,271 @@
+import { ValidationError } from '../errors/tasker.error.js';
+import type { TaskTemplate } from './task-template.js';
+import { isIntegerIn, isMapping, show, unknownKeys } from './template-parse.helpers.js';
+
+/**
+ * Flow control (README "Concurrency and rate limits"). A limit is declared at task level (a slot
+ * is held by the task, from its first step's start to its end) or step level (by one run of the
+ * step, from its enqueue until its result is decided). Slots are counted per key: the value of
+ * a path into the task's context, fixed at submission.
+ */
+export type ConcurrencyStrategy = 'queue' | 'cancel_newest' | 'cancel_in_progress';
+export const CONCURRENCY_STRATEGIES: readonly ConcurrencyStrategy[] = [
+  'queue',
+  'cancel_newest',
+  'cancel_in_progress',
+];
+
+export interface RateLimit {
+  /** Step starts allowed per period and key. */
+  limit: number;
+  periodMs: number;
+}
+
+export interface ConcurrencyLimit {
+  /**
+   * The limit's name: limits of one name share their slots, across steps and templates (a
+   * downstream API's limit). Defaults to `<namespace>.<template>` or `<namespace>.<template>.<step>`.
+   */
+  name: string;
+  /** The path in the context the key is read from (`context.a.b` → ['a', 'b']); absent: one key. */
+  keyPath?: string[];
+  /** The key when the path is absent or null. */
+  defaultKey: string;
+  maxRunning?: number;
+  rate?: RateLimit;
+  strategy: ConcurrencyStrategy;
+}
+
+/** A task's key in one limit: [limit name, key]. */
+export type LimitKey = [name: string, key: string];
+
+/** The limits a task is subject to, with its keys (tasks.slots): null for a task with none. */
+export interface TaskSlots {
+  task?: LimitKey;
+  /** By template step name. */
+  steps?: Record<string, LimitKey>;
+}
+
+export const MAX_CONCURRENCY_KEY_LENGTH = 200;
+export const MAX_RATE_PERIOD_SECONDS = 86400;
+const LIMIT_NAME_PATTERN = /^[a-z][a-z0-9_.-]*$/;
+const LIMIT_NAME_MAX_LENGTH = 200;
+const KEY_PATTERN = /^context(\.[A-Za-z_$][\w$-]*)+$/;
+const CONCURRENCY_KEYS = ['name', 'key', 'default', 'max_running', 'rate', 'strategy'] as const;
+const RATE_KEYS = ['limit', 'per_seconds'] as const;
+
+/**
+ * A `concurrency` mapping (both template formats): undefined when absent; pushes every problem
+ * (prefixed by `what`). `defaultName` names the limit when the mapping does not.
+ */
+export function readConcurrency(
+  raw: unknown,
+  what: string,
+  defaultName: string,
+  problems: string[],
+): ConcurrencyLimit | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isMapping(raw)) {
+    problems.push(`${what} must be a mapping, got ${show(raw)}`);
+    return undefined;
+  }
+  const before = problems.length;
+  problems.push(...unknownKeys(raw, CONCURRENCY_KEYS, `${what}: `));
+  let name = defaultName;
+  if (raw.name !== undefined && raw.name !== null) {
+    if (
+      typeof raw.name === 'string' &&
+      LIMIT_NAME_PATTERN.test(raw.name) &&
+      raw.name.length <= LIMIT_NAME_MAX_LENGTH
+    )
+      name = raw.name;
+    else
+      problems.push(
+        `${what}.name must be lower case letters, digits, '_', '.' or '-' (starting with a letter, at most ${LIMIT_NAME_MAX_LENGTH}), got ${show(raw.name)}`,
+      );
+  }
+  let keyPath: string[] | undefined;
+  if (raw.key !== undefined && raw.key !== null) {
+    if (typeof raw.key === 'string' && KEY_PATTERN.test(raw.key))
+      keyPath = raw.key.split('.').slice(1);
+    else
+      problems.push(
+        `${what}.key must be a path into the task's context such as context.customer_id, got ${show(raw.key)}`,
+      );
+  }
+  let defaultKey = 'default';
+  if (raw.default !== undefined && raw.default !== null) {
+    if (
+      typeof raw.default === 'string' &&
+      raw.default.length > 0 &&
+      raw.default.length <= MAX_CONCURRENCY_KEY_LENGTH
+    )
+      defaultKey = raw.default;
+    else
+      problems.push(
+        `${what}.default must be a string of 1 to ${MAX_CONCURRENCY_KEY_LENGTH} characters, got ${show(raw.default)}`,
+      );
+    if (keyPath === undefined) problems.push(`${what}.default needs a key`);
+  }
+  let maxRunning: number | undefined;
+  if (raw.max_running !== undefined && raw.max_running !== null) {
+    if (isIntegerIn(raw.max_running, 1, 100000)) maxRunning = raw.max_running;
+    else
+      problems.push(
+        `${what}.max_running must be an integer from 1 to 100000, got ${show(raw.max_running)}`,
+      );
+  }
+  const rate = readRate(raw.rate, `${what}.rate`, problems);
+  let strategy: ConcurrencyStrategy = 'queue';
+  if (raw.strategy !== undefined && raw.strategy !== null) {
+    if (
+      typeof raw.strategy === 'string' &&
+      (CONCURRENCY_STRATEGIES as readonly string[]).includes(raw.strategy)
+    )
+      strategy = raw.strategy as ConcurrencyStrategy;
+    else
+      problems.push(
+        `${what}.strategy must be one of ${CONCURRENCY_STRATEGIES.join(', ')}, got ${show(raw.strategy)}`,
+      );
+  }
+  if (raw.max_running == null && raw.rate == null)
+    problems.push(`${what} needs max_running, rate or both`);
+  if (strategy !== 'queue' && raw.max_running == null)
+    problems.push(`${what}.strategy ${strategy} needs max_running`);
+  if (problems.length > before) return undefined;
+  return {
+    name,
+    ...(keyPath ? { keyPath } : {}),
+    defaultKey,
+    ...(maxRunning !== undefined ? { maxRunning } : {}),
+    ...(rate ? { rate } : {}),
+    strategy,
+  };
+}
+
+function readRate(raw: unknown, what: string, problems: string[]): RateLimit | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isMapping(raw)) {
+    problems.push(`${what} must be a mapping with limit and per_seconds, got ${show(raw)}`);
+    return undefined;
+  }
+  problems.push(...unknownKeys(raw, RATE_KEYS, `${what}: `));
+  let ok = true;
+  if (!isIntegerIn(raw.limit, 1, 1000000)) {
+    problems.push(`${what}.limit must be an integer from 1 to 1000000, got ${show(raw.limit)}`);
+    ok = false;
+  }
+  const per = raw.per_seconds;
+  if (
+    typeof per !== 'number' ||
+    !Number.isFinite(per) ||
+    per < 0.001 ||
+    per > MAX_RATE_PERIOD_SECONDS
+  ) {
+    problems.push(
+      `${what}.per_seconds must be a number of seconds from 0.001 to ${MAX_RATE_PERIOD_SECONDS}, got ${show(per)}`,
+    );
+    ok = false;
+  }
+  return ok
+    ? { limit: raw.limit as number, periodMs: Math.round((per as number) * 1000) }
+    : undefined;
+}
+
+/** Whether two declarations of one limit name agree on what the limit is. */
+export function sameLimit(a: ConcurrencyLimit, b: ConcurrencyLimit): boolean {
+  return (
+    a.maxRunning === b.maxRunning &&
+    a.rate?.limit === b.rate?.limit &&
+    a.rate?.periodMs === b.rate?.periodMs &&
+    a.strategy === b.strategy
+  );
+}
+
+/** A task's key in a limit: the value at the limit's path (a string as is, else its JSON). */
+export function concurrencyKeyOf(
+  limit: ConcurrencyLimit,
+  context: Record<string, unknown>,
+): string {
+  if (!limit.keyPath) return limit.defaultKey;
+  let value: unknown = context;
+  for (const part of limit.keyPath) {
+    value = isMapping(value) ? value[part] : undefined;
+  }
+  if (value === undefined || value === null) return limit.defaultKey;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * The limits a task of `template` is subject to, with its keys, or null when the template
+ * declares none. Throws a ValidationError when a key is longer than MAX_CONCURRENCY_KEY_LENGTH.
+ */
+export function taskSlotsOf(
+  template: Pick<TaskTemplate, 'concurrency' | 'steps'>,
+  context: Record<string, unknown>,
+): TaskSlots | null {
+  const keyOf = (limit: ConcurrencyLimit): LimitKey => {
+    const key = concurrencyKeyOf(limit, context);
+    if (key.length > MAX_CONCURRENCY_KEY_LENGTH) {
+      throw new ValidationError(
+        `the context's ${['context', ...(limit.keyPath ?? [])].join('.')} is the key of concurrency limit ${limit.name} and must be at most ${MAX_CONCURRENCY_KEY_LENGTH} characters, got ${key.length}`,
+      );
+    }
+    return [limit.name, key];
+  };
+  const slots: TaskSlots = {};
+  if (template.concurrency) slots.task = keyOf(template.concurrency);
+  for (const step of template.steps) {
+    if (step.concurrency) (slots.steps ??= {})[step.name] = keyOf(step.concurrency);
+  }
+  return slots.task || slots.steps ? slots : null;
+}
+
+/** Every limit the template declares (task level first). */
+export function limitsOf(
+  template: Pick<TaskTemplate, 'concurrency' | 'steps'>,
+): ConcurrencyLimit[] {
+  return [
+    ...(template.concurrency ? [template.concurrency] : []),
+    ...template.steps.flatMap((s) => (s.concurrency ? [s.concurrency] : [])),
+  ];
+}
+
+/**
+ * What is wrong with a template's limits as a whole: a name declared twice with different
+ * settings, or used both by the task and by a step (a task's slot and a step's are not the same).
+ */
+export function concurrencyProblems(
+  task: ConcurrencyLimit | undefined,
+  steps: readonly { name: string; concurrency?: ConcurrencyLimit | undefined }[],
+): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, ConcurrencyLimit>();
+  for (const step of steps) {
+    const limit = step.concurrency;
+    if (!limit) continue;
+    if (task && limit.name === task.name) {
+      problems.push(
+        `step '${step.name}': concurrency limit ${limit.name} is also the task's: a task-level and a step-level limit need different names`,
+      );
+    }
+    const other = seen.get(limit.name);
+    if (other && !sameLimit(other, limit)) {
+      problems.push(
+        `step '${step.name}': concurrency limit ${limit.name} is declared twice with different max_running, rate or strategy`,
+      );
+    }
+    seen.set(limit.name, limit);
+  }
+  return problems;
+}
+
+/**
+ * Aging: a step waiting for a slot is ordered by when it began to wait, made earlier by this
+ * many milliseconds per point of its task's priority (-100..100). A priority only moves a step
+ * ahead of those that waited less than the difference, so a low priority delays work by at most
+ * 200 s against the highest and never starves it.
+ */
+export const PRIORITY_POINT_MS = 1000;
+export const MIN_PRIORITY = -100;
+export const MAX_PRIORITY = 100;

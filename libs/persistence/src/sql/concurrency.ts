@@ -1,0 +1,280 @@
+import {
+  type Admission,
+  type ConcurrencyKey,
+  type ConcurrencyLimit,
+  type LockedTask,
+  TaskerError,
+  type TaskTemplate,
+} from '#core';
+import type { Queryable } from '../database.js';
+
+/**
+ * Flow control's statements (migration 0021). A ready step of a task under a limit waits
+ * (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a slot of
+ * its limit's key; see the migration for the rules and the lock order.
+ */
+
+/**
+ * Leaves the ready steps of these tasks (all under a limit) waiting for a slot: a step back from
+ * a retry wait moves to `pending` (reason `retry_due`), and each gets a waiter row (kept when it
+ * has one), ordered by when it began to wait, earlier by its task's priority × `agingMs`. The
+ * steps are locked first (task → step, the lock order). Answers how many steps of each task
+ * wait.
+ */
+export async function queueReadySteps(
+  q: Queryable,
+  taskUuids: readonly string[],
+  processorUuid: string | null,
+  agingMs: number,
+): Promise<Map<string, number>> {
+  if (taskUuids.length === 0) return new Map();
+  const { rows } = await q.query<{ taskUuid: string; waiting: number }>(
+    `WITH ready AS (
+       SELECT s.workflow_step_uuid,
+              tasker.step_limit_key(t.slots, n.name) AS lk, t.priority
+         FROM tasker.ready_steps($1::uuid[]) r
+         JOIN tasker.workflow_steps s ON s.workflow_step_uuid = r.workflow_step_uuid
+         JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
+         JOIN tasker.named_steps n ON n.named_step_uuid = s.named_step_uuid
+     ),
+     locked AS (
+       SELECT s.workflow_step_uuid, s.task_uuid, r.lk, r.priority
+         FROM tasker.workflow_steps s
+         JOIN ready r ON r.workflow_step_uuid = s.workflow_step_uuid
+        WHERE r.lk IS NOT NULL
+        ORDER BY s.workflow_step_uuid
+          FOR UPDATE OF s
+     ),
+     retired AS (
+       UPDATE tasker.workflow_step_transitions t
+          SET most_recent = false
+         FROM locked l
+        WHERE t.workflow_step_uuid = l.workflow_step_uuid
+          AND t.most_recent
+          AND t.to_state = 'waiting_for_retry'
+       RETURNING t.workflow_step_uuid, t.sort_key
+     ),
+     recorded AS (
+       INSERT INTO tasker.workflow_step_transitions
+         (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent,
+          processor_uuid)
+       SELECT workflow_step_uuid, 'waiting_for_retry', 'pending', '{"reason":"retry_due"}',
+              sort_key + 1, true, $2
+         FROM retired
+     ),
+     cleared AS (
+       UPDATE tasker.workflow_steps s SET next_retry_at = NULL, updated_at = now()
+         FROM retired r WHERE s.workflow_step_uuid = r.workflow_step_uuid
+     ),
+     keyed AS (
+       INSERT INTO tasker.concurrency_keys (limit_name, key)
+       SELECT DISTINCT lk ->> 0, lk ->> 1 FROM locked
+       ON CONFLICT DO NOTHING
+     ),
+     waiting AS (
+       INSERT INTO tasker.concurrency_waiters
+         (workflow_step_uuid, task_uuid, limit_name, key, order_at)
+       SELECT workflow_step_uuid, task_uuid, lk ->> 0, lk ->> 1,
+              clock_timestamp() - make_interval(secs => priority * $3::float8 / 1000)
+         FROM locked
+       ON CONFLICT (workflow_step_uuid) DO NOTHING
+     )
+     SELECT task_uuid AS "taskUuid", count(*)::int AS waiting FROM locked GROUP BY task_uuid`,
+    [taskUuids, processorUuid, agingMs],
+  );
+  return new Map(rows.map((r) => [r.taskUuid, r.waiting]));
+}
+
+/** Runs tasker.admit_waiting and reads what announcing the admitted steps needs. */
+export async function admitWaitingSteps(
+  q: Queryable,
+  taskUuids: readonly string[] | null,
+  processorUuid: string | null,
+): Promise<Admission> {
+  const { rows } = await q.query<{
+    kind: 'admitted' | 'cancel' | 'wake';
+    taskUuid: string | null;
+    stepUuid: string | null;
+    stepName: string | null;
+    limitName: string;
+    wakeAt: Date | null;
+    task: Omit<LockedTask, 'state' | 'limited'> | null;
+  }>(
+    `SELECT a.kind, a.task_uuid AS "taskUuid", a.step_uuid AS "stepUuid", s.name AS "stepName",
+            a.limit_name AS "limitName", a.wake_at AS "wakeAt",
+            CASE WHEN a.kind = 'admitted' THEN
+              json_build_object('taskUuid', t.task_uuid, 'namespace', ns.name, 'name', nt.name,
+                                'correlationId', t.correlation_id,
+                                'traceparent', t.traceparent) END AS task
+       FROM tasker.admit_waiting($1::uuid[], $2) a
+       LEFT JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.step_uuid
+       LEFT JOIN tasker.tasks t ON t.task_uuid = a.task_uuid AND a.kind = 'admitted'
+       LEFT JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+       LEFT JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid`,
+    [taskUuids, processorUuid],
+  );
+  const byTask = new Map<string, Admission['admitted'][number]>();
+  const admission: Admission = {
+    admitted: [],
+    cancel: [],
+    wakeAt: null,
+    startedByLimit: new Map(),
+  };
+  for (const row of rows) {
+    if (row.kind === 'admitted' && row.task && row.stepUuid && row.stepName) {
+      let entry = byTask.get(row.task.taskUuid);
+      if (!entry) {
+        // Its state is not read (the task is not locked here): a waiting task waits for this.
+        entry = {
+          task: { ...row.task, state: 'waiting_for_dependencies', limited: true },
+          steps: [],
+        };
+        byTask.set(row.task.taskUuid, entry);
+        admission.admitted.push(entry);
+      }
+      entry.steps.push({ stepUuid: row.stepUuid, stepName: row.stepName });
+      const started = admission.startedByLimit;
+      started.set(row.limitName, (started.get(row.limitName) ?? 0) + 1);
+    } else if (row.kind === 'cancel' && row.taskUuid) {
+      admission.cancel.push({ taskUuid: row.taskUuid, limit: row.limitName });
+    } else if (row.kind === 'wake' && row.wakeAt) {
+      if (!admission.wakeAt || row.wakeAt < admission.wakeAt) admission.wakeAt = row.wakeAt;
+    }
+  }
+  return admission;
+}
+
+/**
+ * Writes the limits a template declares (registration, in its transaction). A name is shared
+ * by every template that declares it, so a declaration that disagrees with the one another
+ * template made is refused, naming both; the same template may change its own.
+ */
+export async function registerConcurrencyLimits(
+  q: Queryable,
+  template: TaskTemplate,
+): Promise<void> {
+  const declaredBy = `${template.namespace}/${template.name}`;
+  const declared: { level: 'task' | 'step'; limit: ConcurrencyLimit }[] = [
+    ...(template.concurrency ? [{ level: 'task' as const, limit: template.concurrency }] : []),
+    ...template.steps.flatMap((s) =>
+      s.concurrency ? [{ level: 'step' as const, limit: s.concurrency }] : [],
+    ),
+  ];
+  if (declared.length === 0) return;
+  const { rows } = await q.query<{ name: string; declaredBy: string; level: string }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[])
+                AS i(name, level, max_running, rate_limit, rate_period_ms, strategy)
+     ),
+     conflicting AS (
+       SELECT l.name, l.declared_by, l.level FROM tasker.concurrency_limits l
+         JOIN input i ON i.name = l.name
+        WHERE l.declared_by <> $7
+          AND (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy)
+              IS DISTINCT FROM (i.level, i.max_running, i.rate_limit, i.rate_period_ms, i.strategy)
+          FOR UPDATE OF l
+     ),
+     written AS (
+       INSERT INTO tasker.concurrency_limits AS l
+         (name, level, max_running, rate_limit, rate_period_ms, strategy, declared_by)
+       SELECT DISTINCT ON (i.name) i.name, i.level, i.max_running, i.rate_limit,
+              i.rate_period_ms, i.strategy, $7
+         FROM input i WHERE NOT EXISTS (SELECT 1 FROM conflicting)
+       ON CONFLICT (name) DO UPDATE
+          SET level = excluded.level, max_running = excluded.max_running,
+              rate_limit = excluded.rate_limit, rate_period_ms = excluded.rate_period_ms,
+              strategy = excluded.strategy, declared_by = excluded.declared_by,
+              updated_at = now()
+        WHERE (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy)
+              IS DISTINCT FROM (excluded.level, excluded.max_running, excluded.rate_limit,
+                                excluded.rate_period_ms, excluded.strategy)
+     )
+     SELECT name, declared_by AS "declaredBy", level FROM conflicting`,
+    [
+      declared.map((d) => d.limit.name),
+      declared.map((d) => d.level),
+      declared.map((d) => d.limit.maxRunning ?? null),
+      declared.map((d) => d.limit.rate?.limit ?? null),
+      declared.map((d) => d.limit.rate?.periodMs ?? null),
+      declared.map((d) => d.limit.strategy),
+      declaredBy,
+    ],
+  );
+  if (rows.length > 0) {
+    throw new TaskerError(
+      'template_invalid',
+      `${declaredBy}: ${rows
+        .map(
+          (r) =>
+            `concurrency limit ${r.name} is declared by ${r.declaredBy} (${r.level} level) with other settings; limits of one name share their slots, so their declarations must agree`,
+        )
+        .join('; ')}`,
+      { limits: rows.map((r) => r.name) },
+    );
+  }
+}
+
+/**
+ * Every key in use with its running (slots whose holder still holds them) and waiting counts,
+ * busiest first; `limit` filters by limit name.
+ */
+export async function concurrencyKeys(
+  q: Queryable,
+  filter: { limit?: string | undefined; max: number },
+): Promise<ConcurrencyKey[]> {
+  const { rows } = await q.query<
+    Omit<ConcurrencyKey, 'oldestWaitingSince' | 'nextStartAt'> & {
+      oldestWaitingSince: Date | null;
+      nextStartAt: Date | null;
+    }
+  >(
+    `SELECT * FROM (
+     SELECT k.limit_name AS "limit", l.level, k.key, l.max_running AS "maxRunning",
+            l.rate_limit AS "rateLimit", l.rate_period_ms AS "ratePeriodMs", l.strategy,
+            (SELECT count(*)::int FROM tasker.concurrency_slots s
+              WHERE s.limit_name = k.limit_name AND s.key = k.key
+                AND ${HOLDING}) AS running,
+            w.waiting, w.oldest AS "oldestWaitingSince", k.next_start_at AS "nextStartAt"
+       FROM tasker.concurrency_keys k
+       JOIN tasker.concurrency_limits l ON l.name = k.limit_name
+      CROSS JOIN LATERAL (SELECT count(*)::int AS waiting, min(cw.waiting_since) AS oldest
+                            FROM tasker.concurrency_waiters cw
+                           WHERE cw.limit_name = k.limit_name AND cw.key = k.key) w
+      WHERE ($1::text IS NULL OR k.limit_name = $1)) x
+      WHERE x.running > 0 OR x.waiting > 0
+      ORDER BY x.running + x.waiting DESC, x."limit", x.key
+      LIMIT $2`,
+    [filter.limit ?? null, filter.max],
+  );
+  return rows.map((r) => ({
+    ...r,
+    oldestWaitingSince: r.oldestWaitingSince?.toISOString() ?? null,
+    nextStartAt: r.nextStartAt?.toISOString() ?? null,
+  }));
+}
+
+const HOLDING = `CASE WHEN l.level = 'task' THEN
+      EXISTS (SELECT 1 FROM tasker.task_transitions tt
+               WHERE tt.task_uuid = s.holder_uuid AND tt.most_recent
+                 AND tt.to_state NOT IN ('complete', 'error', 'cancelled', 'resolved_manually'))
+    ELSE
+      EXISTS (SELECT 1 FROM tasker.workflow_step_transitions st
+               WHERE st.workflow_step_uuid = s.holder_uuid AND st.most_recent
+                 AND st.to_state IN ('enqueued', 'in_progress', 'enqueued_for_orchestration',
+                                     'enqueued_as_error_for_orchestration'))
+    END`;
+
+/** Slots held (whose holder still holds them) and steps waiting, by limit: the gauges. */
+export async function limitTotals(
+  q: Queryable,
+): Promise<Map<string, { running: number; waiting: number }>> {
+  const { rows } = await q.query<{ limit: string; running: number; waiting: number }>(
+    `SELECT l.name AS "limit",
+            (SELECT count(*)::int FROM tasker.concurrency_slots s
+              WHERE s.limit_name = l.name AND ${HOLDING}) AS running,
+            (SELECT count(*)::int FROM tasker.concurrency_waiters cw
+              WHERE cw.limit_name = l.name) AS waiting
+       FROM tasker.concurrency_limits l`,
+  );
+  return new Map(rows.map((r) => [r.limit, { running: r.running, waiting: r.waiting }]));
+}
