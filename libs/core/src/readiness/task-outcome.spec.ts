@@ -23,6 +23,11 @@ describe('decideTaskOutcome', () => {
     expect(decideTaskOutcome({ waiting_for_retry: 1, complete: 1 }, 0)).toBe('wait_for_retry');
   });
 
+  it('waits while a ready step waits for a slot of its limit, whatever else failed', () => {
+    expect(decideTaskOutcome({ pending: 1, error: 1 }, 0, 1)).toBe('wait_for_dependencies');
+    expect(decideTaskOutcome({ pending: 1, error: 1 }, 0, 0)).toBe('blocked_by_failures');
+  });
+
   it('is blocked when nothing can move and a step failed', () => {
     expect(decideTaskOutcome({ error: 1, pending: 2, complete: 1 }, 0)).toBe('blocked_by_failures');
   });

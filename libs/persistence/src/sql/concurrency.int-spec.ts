@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { parseTemplate } from '#core';
+import { insertTaskRows, useDatabasePool } from '#testing';
+import { admitWaitingSteps, concurrencyKeys, registerConcurrencyLimits } from './concurrency.js';
+
+/**
+ * tasker.admit_waiting on its own: admissions racing on many connections never give a key more
+ * slots than its limit, a slot comes back once its holder moved on (whatever left its row
+ * behind), and registration refuses a shared limit declared two ways.
+ */
+describe('admission to concurrency limits', () => {
+  const db = useDatabasePool(12);
+  const processor = randomUUID();
+
+  const limit = async (name: string, maxRunning: number, level: 'task' | 'step' = 'step') => {
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_limits (name, level, max_running, strategy, declared_by)
+       VALUES ($1, $2, $3, 'queue', 'test/test')`,
+      [name, level, maxRunning],
+    );
+  };
+
+  /** A task of `steps` pending steps, each waiting for a slot of `name`/`key`. */
+  const waitingTask = async (namespace: string, name: string, key: string, steps: number) => {
+    const task = await insertTaskRows(db.pool, {
+      namespace,
+      taskState: 'waiting_for_dependencies',
+      steps: Array.from({ length: steps }, (_, i) => ({ name: `s${i}`, state: 'pending' })),
+    });
+    await db.pool.query(`UPDATE tasker.tasks SET slots = $2 WHERE task_uuid = $1`, [
+      task.taskUuid,
+      JSON.stringify({
+        steps: Object.fromEntries([...Array(steps)].map((_, i) => [`s${i}`, [name, key]])),
+      }),
+    ]);
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_keys (limit_name, key) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      [name, key],
+    );
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_waiters (workflow_step_uuid, task_uuid, limit_name, key, order_at)
+       SELECT s, $2, $3, $4, clock_timestamp() FROM unnest($1::uuid[]) s`,
+      [Object.values(task.stepUuids), task.taskUuid, name, key],
+    );
+    return task;
+  };
+
+  const held = async (name: string) =>
+    Object.fromEntries(
+      (await concurrencyKeys(db.pool, { limit: name, max: 100 })).map((k) => [
+        k.key,
+        [k.running, k.waiting],
+      ]),
+    );
+
+  it('admissions racing on 10 connections never exceed a key’s limit', async () => {
+    await limit('race', 3);
+    const tasks = [];
+    for (let i = 0; i < 10; i++)
+      tasks.push(await waitingTask(`race_${i}`, 'race', i % 2 ? 'odd' : 'even', 4));
+    const admissions = await Promise.all(
+      tasks.map(async (task) => {
+        const client = await db.pool.connect();
+        try {
+          await client.query('BEGIN');
+          const admission = await admitWaitingSteps(client, [task.taskUuid], processor);
+          await client.query('COMMIT');
+          return admission;
+        } finally {
+          client.release();
+        }
+      }),
+    );
+    const started = admissions.flatMap((a) => a.admitted.flatMap((t) => t.steps));
+    expect(started).toHaveLength(6);
+    expect(await held('race')).toEqual({ even: [3, 17], odd: [3, 17] });
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasker.workflow_step_transitions
+        WHERE most_recent AND to_state = 'enqueued' AND metadata->>'limit' = 'race'`,
+    );
+    expect(rows[0]!.n).toBe(6);
+  });
+
+  it('a slot whose step moved on is free, though its row is still there', async () => {
+    await limit('reclaim', 1);
+    const task = await waitingTask('reclaim_ns', 'reclaim', 'k', 2);
+    const first = await admitWaitingSteps(db.pool, [task.taskUuid], processor);
+    expect(first.admitted[0]!.steps).toHaveLength(1);
+    expect(await admitWaitingSteps(db.pool, [task.taskUuid], processor)).toMatchObject({
+      admitted: [],
+    });
+    // The run was decided (here: straight to waiting_for_retry, as after a killed worker's
+    // timeout); nothing deleted the slot row.
+    const stepUuid = first.admitted[0]!.steps[0]!.stepUuid;
+    await db.pool.query(
+      `WITH r AS (UPDATE tasker.workflow_step_transitions SET most_recent = false
+                   WHERE workflow_step_uuid = $1 AND most_recent RETURNING sort_key)
+       INSERT INTO tasker.workflow_step_transitions
+         (workflow_step_uuid, from_state, to_state, sort_key, most_recent)
+       SELECT $1, 'enqueued', 'waiting_for_retry', sort_key + 1, true FROM r`,
+      [stepUuid],
+    );
+    expect(await held('reclaim')).toEqual({ k: [0, 1] });
+    const second = await admitWaitingSteps(db.pool, null, processor);
+    expect(second.admitted.flatMap((t) => t.steps.map((s) => s.stepUuid))).not.toContain(stepUuid);
+    expect(second.admitted.flatMap((t) => t.steps)).toHaveLength(1);
+    expect(await held('reclaim')).toEqual({ k: [1, 0] });
+  });
+
+  it('a waiting step of a task that ended does not start, and its wait is dropped', async () => {
+    await limit('ended', 5);
+    const task = await waitingTask('ended_ns', 'ended', 'k', 1);
+    await db.pool.query(
+      `WITH r AS (UPDATE tasker.task_transitions SET most_recent = false
+                   WHERE task_uuid = $1 AND most_recent RETURNING sort_key)
+       INSERT INTO tasker.task_transitions (task_uuid, to_state, sort_key, most_recent)
+       SELECT $1, 'error', sort_key + 1, true FROM r`,
+      [task.taskUuid],
+    );
+    expect((await admitWaitingSteps(db.pool, null, processor)).admitted).toEqual([]);
+    expect(await held('ended')).toEqual({});
+  });
+
+  it('refuses a shared limit declared two ways by two templates, and lets its template change it', async () => {
+    const declaring = (name: string, max: number) =>
+      parseTemplate(
+        {
+          namespace: 'shared',
+          name,
+          version: '1.0.0',
+          steps: [
+            { name: 'call', handler: 'h.call', concurrency: { name: 'partner', max_running: max } },
+          ],
+        },
+        `${name}.yaml`,
+      );
+    await registerConcurrencyLimits(db.pool, declaring('one', 2));
+    await expect(registerConcurrencyLimits(db.pool, declaring('two', 3))).rejects.toThrow(
+      /concurrency limit partner is declared by shared\/one \(step level\) with other settings/,
+    );
+    await registerConcurrencyLimits(db.pool, declaring('one', 3));
+    const { rows } = await db.pool.query<{ max_running: number }>(
+      `SELECT max_running FROM tasker.concurrency_limits WHERE name = 'partner'`,
+    );
+    expect(rows[0]!.max_running).toBe(3);
+  });
+});
