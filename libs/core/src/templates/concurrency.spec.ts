@@ -23,10 +23,11 @@ const problemsOf = (raw: unknown): string[] => {
 describe('concurrency declarations', () => {
   it('reads a task-level limit with its defaults, and a step-level one named by default', () => {
     const template = parseTemplate(
-      base(
-        { concurrency: { key: 'context.customer.id', max_running: 2 } },
-        { concurrency: { name: 'partner-api', rate: { limit: 100, per_seconds: 60 } } },
-      ),
+      base({ concurrency: { key: 'context.customer.id', max_running: 2 } }),
+      'charge.yaml',
+    );
+    const shared = parseTemplate(
+      base({}, { concurrency: { name: 'partner-api', rate: { limit: 100, per_seconds: 60 } } }),
       'charge.yaml',
     );
     expect(template.concurrency).toEqual({
@@ -36,7 +37,7 @@ describe('concurrency declarations', () => {
       maxRunning: 2,
       strategy: 'queue',
     });
-    expect(template.steps[0]!.concurrency).toEqual({
+    expect(shared.steps[0]!.concurrency).toEqual({
       name: 'partner-api',
       defaultKey: 'default',
       rate: { limit: 100, periodMs: 60000 },
@@ -87,7 +88,7 @@ describe('concurrency declarations', () => {
     );
   });
 
-  it('refuses one name declared twice differently, or by the task and a step', () => {
+  it('refuses one name declared twice differently, or a step limit under a task limit', () => {
     const twice = {
       ...base(),
       steps: [
@@ -100,14 +101,18 @@ describe('concurrency declarations', () => {
       { concurrency: { name: 'api', max_running: 1 } },
       { concurrency: { name: 'api', max_running: 1 } },
     );
-    expect(problemsOf(both).join('\n')).toContain('also the task');
+    expect(problemsOf(both).join('\n')).toContain('declared for the task already');
   });
 });
 
 describe('task slots', () => {
   const template = parseTemplate(
+    base({ concurrency: { key: 'context.customer', default: 'nobody', max_running: 2 } }),
+    'charge.yaml',
+  );
+  const stepLimited = parseTemplate(
     {
-      ...base({ concurrency: { key: 'context.customer', default: 'nobody', max_running: 2 } }),
+      ...base(),
       steps: [
         { name: 'call', handler: 'h.call' },
         {
@@ -124,6 +129,8 @@ describe('task slots', () => {
   it('keys a task by the value at the path: strings as they are, other values as JSON', () => {
     expect(taskSlotsOf(template, { customer: 'c-1', region: 'eu' })).toEqual({
       task: ['billing.charge', 'c-1'],
+    });
+    expect(taskSlotsOf(stepLimited, { customer: 'c-1', region: 'eu' })).toEqual({
       steps: { notify: ['billing.charge.notify', 'eu'] },
     });
     expect(concurrencyKeyOf(template.concurrency!, { customer: 42 })).toBe('42');

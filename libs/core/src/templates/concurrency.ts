@@ -233,7 +233,7 @@ export function limitsOf(
 
 /**
  * What is wrong with a template's limits as a whole: a name declared twice with different
- * settings, or used both by the task and by a step (a task's slot and a step's are not the same).
+ * settings, or a step limit under a task-level limit (a step waits on one limit: the task's).
  */
 export function concurrencyProblems(
   task: ConcurrencyLimit | undefined,
@@ -244,9 +244,9 @@ export function concurrencyProblems(
   for (const step of steps) {
     const limit = step.concurrency;
     if (!limit) continue;
-    if (task && limit.name === task.name) {
+    if (task) {
       problems.push(
-        `step '${step.name}': concurrency limit ${limit.name} is also the task's: a task-level and a step-level limit need different names`,
+        `step '${step.name}': concurrency is declared for the task already (${task.name}); a step of a task under a task-level limit runs under the task's slot and cannot have a limit of its own`,
       );
     }
     const other = seen.get(limit.name);
