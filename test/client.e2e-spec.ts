@@ -139,6 +139,8 @@ describe('TaskerClient against orchestration', () => {
     expect((await client.stats.finishes(10)).items.length).toBeGreaterThan(0);
     const { items: queues } = await client.stats.queues();
     expect(queues.map((q) => q.queue)).toContain('orchestration_step_results');
+    expect(await client.stats.concurrency()).toEqual({ items: [] });
+    expect(await rejection(client.stats.concurrency({ max: 0 }))).toMatchObject({ status: 400 });
   });
 
   it('maps refusals and an unreachable API to their error classes', async () => {

@@ -764,7 +764,7 @@ describe('tasker-ctl', () => {
           'steps:',
           '  - { name: fetch, handler: examples.square, retries: 3 }',
           '  - { name: transform, depends_on: [fetch, missing] }',
-          '  - { name: load, handler: examples.sum, depends_on: [publish] }',
+          '  - { name: load, handler: examples.sum, depends_on: [publish], concurrency: { max_running: 0 } }',
           '  - { name: publish, handler: examples.sum, depends_on: [load] }',
         ].join('\n'),
       );
@@ -785,6 +785,7 @@ describe('tasker-ctl', () => {
           `${broken}: step 'transform': handler is required`,
           `${broken}: step 'transform': depends on unknown step 'missing'`,
           `${broken}: cycle: load -> publish -> load`,
+          `${broken}: step 'load': concurrency.max_running must be an integer from 1 to 100000, got 0`,
           `${join(dir, 'good.yaml')}: ok (examples/linear@1.0.0, 4 steps)`,
         ]),
       );
@@ -797,7 +798,7 @@ describe('tasker-ctl', () => {
         await ctl(['template', 'validate', broken, '-o', 'json']),
       );
       expect(asJson.valid).toBe(false);
-      expect(asJson.files[0]?.problems).toHaveLength(6);
+      expect(asJson.files[0]?.problems).toHaveLength(7);
 
       const examples = await ctl(['template', 'validate', 'config/tasks']);
       expect(examples.code).toBe(0);

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
+  ConcurrencyKey,
   CancelledTask,
   DlqEntryDetailView,
   DlqPage,
@@ -172,6 +173,9 @@ export class TaskerClient {
     queues: () => this.call<ItemList<QueueDepth>>('GET', '/v1/stats/queues'),
     upcomingFires: (limit?: number) =>
       this.call<ItemList<UpcomingFire>>('GET', '/v1/stats/upcoming-fires', { query: { limit } }),
+    /** Keys of the concurrency and rate limits with slots held or steps waiting (max: 1 to 1000). */
+    concurrency: (query: { limit?: string; max?: number } = {}) =>
+      this.call<ItemList<ConcurrencyKey>>('GET', '/v1/concurrency', { query }),
   };
 
   private async waitFor(taskUuid: string, options: WaitOptions): Promise<TaskView> {
