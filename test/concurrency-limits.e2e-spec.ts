@@ -1,5 +1,6 @@
 import { defineHandler, RetryableStepError } from '#core';
 import { pollUntil } from '#testing';
+import { peakOverlap } from './support/overlap.js';
 import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tasker-harness.js';
 
 /**
@@ -128,19 +129,6 @@ const HANDLERS = [
     return { ok: true };
   }),
 ];
-
-/** The most runs of `tag` that overlapped at any moment. */
-function peakOverlap(of: readonly Run[]): number {
-  const edges = of.flatMap((r) => [
-    [r.start, 1],
-    [r.end, -1],
-  ]);
-  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-  let now = 0;
-  let peak = 0;
-  for (const [, d] of edges) peak = Math.max(peak, (now += d!));
-  return peak;
-}
 
 const SETUPS: readonly MessagingSetup[] = [
   { backend: 'pgmq', eventMode: 'Hybrid' },
