@@ -178,6 +178,23 @@ BEGIN
 END
 $$;
 
+-- A started step as admit_waiting answers it, with what announcing it needs. Read here, inside
+-- the function (a fresh snapshot): the statement that calls admit_waiting may have begun before
+-- the step's task was committed, and would not see it.
+CREATE FUNCTION tasker.admitted_step(p_step uuid, p_limit text)
+RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
+               step_name text, namespace text, task_name text, correlation_id text,
+               traceparent text)
+LANGUAGE sql STABLE AS $$
+  SELECT 'admitted', t.task_uuid, s.workflow_step_uuid, p_limit, NULL::timestamptz, s.name,
+         ns.name, nt.name, t.correlation_id, t.traceparent
+    FROM tasker.workflow_steps s
+    JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
+    JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+    JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid
+   WHERE s.workflow_step_uuid = p_step
+$$;
+
 -- Admits waiting steps: for every key of the given tasks' limits (every key with waiters when
 -- p_task_uuids is NULL), in (limit, key) order, under the key's row lock:
 --   1. slots whose holder no longer holds them are deleted (a step no longer enqueued, running
@@ -187,10 +204,13 @@ $$;
 --      key is full, `queue` leaves them waiting; `cancel_newest` answers their tasks to cancel;
 --      `cancel_in_progress` takes, newest waiter first, the oldest holders' slots (their tasks
 --      answered to cancel) and cancels the waiters older than every holder left.
--- Answers the started steps (kind 'admitted', with what announcing them needs), tasks to cancel
+-- Answers the started steps (kind 'admitted', with what announcing them needs: admitted_step),
+-- tasks to cancel
 -- ('cancel') and, per key its rate holds back, when to admit again ('wake').
 CREATE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid)
-RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz)
+RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
+               step_name text, namespace text, task_name text, correlation_id text,
+               traceparent text)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   pool record;
@@ -261,8 +281,7 @@ BEGIN
         EXIT WHEN wait_until IS NOT NULL;
         IF tasker.start_waiter(w.workflow_step_uuid, w.task_uuid, lim, pool.key, NULL,
                                p_processor) THEN
-          RETURN QUERY SELECT 'admitted'::text, w.task_uuid, w.workflow_step_uuid, pool.limit_name,
-                              NULL::timestamptz;
+          RETURN QUERY SELECT * FROM tasker.admitted_step(w.workflow_step_uuid, pool.limit_name);
         END IF;
       END LOOP;
     END IF;
@@ -299,7 +318,8 @@ BEGIN
              WHERE s.limit_name = pool.limit_name AND s.key = pool.key
                AND s.holder_uuid = evicted.holder_uuid;
             room := room + 1;
-            RETURN QUERY SELECT 'cancel'::text, evicted.task_uuid, NULL::uuid, pool.limit_name, NULL::timestamptz;
+            RETURN QUERY SELECT 'cancel'::text, evicted.task_uuid, NULL::uuid, pool.limit_name,
+                                NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
           END IF;
         END IF;
         IF room <= 0 THEN
@@ -309,7 +329,8 @@ BEGIN
           IF FOUND THEN
             DELETE FROM tasker.concurrency_waiters cw
              WHERE cw.workflow_step_uuid = w.workflow_step_uuid;
-            RETURN QUERY SELECT 'cancel'::text, w.task_uuid, NULL::uuid, pool.limit_name, NULL::timestamptz;
+            RETURN QUERY SELECT 'cancel'::text, w.task_uuid, NULL::uuid, pool.limit_name,
+                                NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
           END IF;
           CONTINUE;
         END IF;
@@ -324,8 +345,7 @@ BEGIN
         IF NOT held THEN
           room := room - 1;
         END IF;
-        RETURN QUERY SELECT 'admitted'::text, w.task_uuid, w.workflow_step_uuid, pool.limit_name,
-                            NULL::timestamptz;
+        RETURN QUERY SELECT * FROM tasker.admitted_step(w.workflow_step_uuid, pool.limit_name);
       END IF;
     END LOOP;
     CLOSE cur;
@@ -333,7 +353,8 @@ BEGIN
      WHERE k.limit_name = pool.limit_name AND k.key = pool.key
        AND k.next_start_at IS DISTINCT FROM wait_until;
     IF wait_until IS NOT NULL THEN
-      RETURN QUERY SELECT 'wake'::text, NULL::uuid, NULL::uuid, pool.limit_name, wait_until;
+      RETURN QUERY SELECT 'wake'::text, NULL::uuid, NULL::uuid, pool.limit_name, wait_until,
+                          NULL, NULL, NULL, NULL, NULL;
     END IF;
   END LOOP;
 END

@@ -30,7 +30,7 @@ name: shared_api
 version: 1.0.0
 steps:
   - name: call
-    handler: flow.work
+    handler: flow.gated
     concurrency:
       name: partner-api
       max_running: 1
@@ -46,6 +46,17 @@ steps:
     concurrency:
       key: context.account
       rate: { limit: 3, per_seconds: 1 }
+`;
+
+const BURST = `
+namespace: flow
+name: burst
+version: 1.0.0
+identity_strategy: always_unique
+concurrency: { key: context.tenant, max_running: 10 }
+steps:
+  - name: tick
+    handler: flow.quick
 `;
 
 const NEWEST_LOSES = `
@@ -93,7 +104,11 @@ let slowGate: Promise<void> = Promise.resolve();
 const failedOnce = new Set<string>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const record = async (ctx: { taskUuid: string; context: unknown }, ms: number) => {
+const record = async (
+  ctx: { taskUuid: string; context: unknown },
+  ms: number,
+  gate: Promise<void> = Promise.resolve(),
+) => {
   const context = ctx.context as { tenant?: string; tag?: string; account?: string };
   const run: Run = {
     task: ctx.taskUuid,
@@ -102,6 +117,7 @@ const record = async (ctx: { taskUuid: string; context: unknown }, ms: number) =
     end: 0,
   };
   runs.push(run);
+  await gate;
   await sleep(ms);
   run.end = Date.now();
 };
@@ -109,6 +125,10 @@ const record = async (ctx: { taskUuid: string; context: unknown }, ms: number) =
 const HANDLERS = [
   defineHandler('flow.work', async (ctx) => {
     await record(ctx, 120);
+    return { ok: true };
+  }),
+  defineHandler('flow.gated', async (ctx) => {
+    await record(ctx, 30, slowGate);
     return { ok: true };
   }),
   defineHandler('flow.quick', async (ctx) => {
@@ -131,7 +151,7 @@ const HANDLERS = [
 ];
 
 const SETUPS: readonly MessagingSetup[] = [
-  { backend: 'pgmq', eventMode: 'Hybrid' },
+  { backend: 'pgmq', eventMode: 'EventDrivenOnly' },
   { backend: 'rabbitmq' },
 ];
 
@@ -148,6 +168,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
           'per-tenant.yaml': PER_TENANT,
           'shared.yaml': SHARED_API,
           'rated.yaml': RATED,
+          'burst.yaml': BURST,
           'newest.yaml': NEWEST_LOSES,
           'latest.yaml': LATEST_WINS,
           'flaky.yaml': FLAKY,
@@ -219,8 +240,29 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       expect(after.body.items).toEqual([]);
     });
 
+    it('every step admitted while submissions race is announced', async () => {
+      // Admission may start a step whose task committed after the statement that admits began:
+      // what announcing it needs is read with the start, not from the statement's snapshot.
+      for (let round = 0; round < 6; round++) {
+        const uuids = await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            tasker.submit({
+              namespace: 'flow',
+              name: 'burst',
+              context: { tenant: i % 3 ? 'a' : 'b', round },
+            }),
+          ),
+        );
+        const ended = await finish(uuids, 15000);
+        expect(ended.every((t) => t.status === 'complete')).toBe(true);
+      }
+    });
+
     it('a limit named by steps of any task is one pool; priority orders its waiters', async () => {
-      // The first takes the only slot; the rest wait, and the high priority one goes first.
+      // The first takes the only slot and holds it until all are submitted; the rest wait, and
+      // the high priority one goes first.
+      let open!: () => void;
+      slowGate = new Promise((resolve) => (open = resolve));
       const blocker = await tasker.submit({
         namespace: 'flow',
         name: 'shared_api',
@@ -248,6 +290,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
         context: { tag: 'high' },
         priority: 50,
       });
+      open();
       await finish([blocker, ...low, high]);
       expect(runs.map((r) => r.tag)).toEqual(['blocker', 'high', 'low0', 'low1', 'low2']);
       expect(peakOverlap(runs)).toBe(1);

@@ -98,19 +98,15 @@ export async function admitWaitingSteps(
     stepName: string | null;
     limitName: string;
     wakeAt: Date | null;
-    task: Omit<LockedTask, 'state' | 'limited'> | null;
+    namespace: string | null;
+    taskName: string | null;
+    correlationId: string | null;
+    traceparent: string | null;
   }>(
-    `SELECT a.kind, a.task_uuid AS "taskUuid", a.step_uuid AS "stepUuid", s.name AS "stepName",
-            a.limit_name AS "limitName", a.wake_at AS "wakeAt",
-            CASE WHEN a.kind = 'admitted' THEN
-              json_build_object('taskUuid', t.task_uuid, 'namespace', ns.name, 'name', nt.name,
-                                'correlationId', t.correlation_id,
-                                'traceparent', t.traceparent) END AS task
-       FROM tasker.admit_waiting($1::uuid[], $2) a
-       LEFT JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.step_uuid
-       LEFT JOIN tasker.tasks t ON t.task_uuid = a.task_uuid AND a.kind = 'admitted'
-       LEFT JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
-       LEFT JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid`,
+    `SELECT kind, task_uuid AS "taskUuid", step_uuid AS "stepUuid", step_name AS "stepName",
+            limit_name AS "limitName", wake_at AS "wakeAt", namespace, task_name AS "taskName",
+            correlation_id AS "correlationId", traceparent
+       FROM tasker.admit_waiting($1::uuid[], $2)`,
     [taskUuids, processorUuid],
   );
   const byTask = new Map<string, Admission['admitted'][number]>();
@@ -121,18 +117,24 @@ export async function admitWaitingSteps(
     startedByLimit: new Map(),
   };
   for (const row of rows) {
-    if (row.kind === 'admitted' && row.task && row.stepUuid && row.stepName) {
-      let entry = byTask.get(row.task.taskUuid);
+    if (row.kind === 'admitted') {
+      let entry = byTask.get(row.taskUuid!);
       if (!entry) {
-        // Its state is not read (the task is not locked here): a waiting task waits for this.
-        entry = {
-          task: { ...row.task, state: 'waiting_for_dependencies', limited: true },
-          steps: [],
+        const task: LockedTask = {
+          taskUuid: row.taskUuid!,
+          namespace: row.namespace!,
+          name: row.taskName!,
+          correlationId: row.correlationId!,
+          traceparent: row.traceparent,
+          // Not read (the task is not locked here): a task whose steps wait is waiting for this.
+          state: 'waiting_for_dependencies',
+          limited: true,
         };
-        byTask.set(row.task.taskUuid, entry);
+        entry = { task, steps: [] };
+        byTask.set(task.taskUuid, entry);
         admission.admitted.push(entry);
       }
-      entry.steps.push({ stepUuid: row.stepUuid, stepName: row.stepName });
+      entry.steps.push({ stepUuid: row.stepUuid!, stepName: row.stepName! });
       const started = admission.startedByLimit;
       started.set(row.limitName, (started.get(row.limitName) ?? 0) + 1);
     } else if (row.kind === 'cancel' && row.taskUuid) {
