@@ -132,79 +132,88 @@ BEGIN
 END
 $$;
 
--- Starts one waiting step: takes its row (SKIP LOCKED: its task's unit of work holds it and
--- admits again before it commits), drops the wait, and moves it pending → enqueued
--- (compare-and-swap) unless its task ended; records its slot (p_holder NULL: the task holds one
--- already) and its start for the rate. False when it did not start.
+-- Starts one waiting step, in one statement: takes its row (SKIP LOCKED: its task's unit of
+-- work holds it and admits again before it commits), drops the wait, and unless its task ended
+-- moves it pending → enqueued (compare-and-swap), records its slot (p_holder NULL: the task
+-- holds one already) and its start for the rate. Answers the started step as admit_waiting
+-- does, with what announcing it needs, read here: the statement that calls admit_waiting may
+-- have begun before the step's task was committed, and would not see it. No row: not started.
 CREATE FUNCTION tasker.start_waiter(p_step uuid, p_task uuid, p_limit tasker.concurrency_limits,
                                     p_key text, p_holder uuid, p_processor uuid)
-RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-  sk integer;
-BEGIN
-  PERFORM 1 FROM tasker.workflow_steps s WHERE s.workflow_step_uuid = p_step
-    FOR UPDATE SKIP LOCKED;
-  IF NOT FOUND THEN
-    RETURN false;
-  END IF;
-  DELETE FROM tasker.concurrency_waiters cw WHERE cw.workflow_step_uuid = p_step;
-  IF EXISTS (SELECT 1 FROM tasker.task_transitions tt
-              WHERE tt.task_uuid = p_task AND tt.most_recent
-                AND tt.to_state IN ('complete', 'error', 'cancelled', 'resolved_manually')) THEN
-    RETURN false;
-  END IF;
-  UPDATE tasker.workflow_step_transitions st SET most_recent = false
-   WHERE st.workflow_step_uuid = p_step AND st.most_recent AND st.to_state = 'pending'
-  RETURNING st.sort_key INTO sk;
-  IF NOT FOUND THEN
-    RETURN false;
-  END IF;
-  INSERT INTO tasker.workflow_step_transitions
-    (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
-  VALUES (p_step, 'pending', 'enqueued', jsonb_build_object('limit', p_limit.name, 'key', p_key),
-          sk + 1, true, p_processor);
-  UPDATE tasker.workflow_steps s SET announced_at = clock_timestamp(), updated_at = now()
-   WHERE s.workflow_step_uuid = p_step;
-  IF p_holder IS NOT NULL THEN
-    INSERT INTO tasker.concurrency_slots (limit_name, key, holder_uuid, task_uuid)
-    VALUES (p_limit.name, p_key, p_holder, p_task)
-    ON CONFLICT (limit_name, key, holder_uuid) DO UPDATE SET acquired_at = clock_timestamp();
-  END IF;
-  IF p_limit.rate_limit IS NOT NULL THEN
-    INSERT INTO tasker.concurrency_starts (limit_name, key, started_at)
-    VALUES (p_limit.name, p_key, clock_timestamp());
-  END IF;
-  RETURN true;
-END
-$$;
-
--- A started step as admit_waiting answers it, with what announcing it needs. Read here, inside
--- the function (a fresh snapshot): the statement that calls admit_waiting may have begun before
--- the step's task was committed, and would not see it.
-CREATE FUNCTION tasker.admitted_step(p_step uuid, p_limit text)
 RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
                step_name text, namespace text, task_name text, correlation_id text,
                traceparent text)
-LANGUAGE sql STABLE AS $$
-  SELECT 'admitted', t.task_uuid, s.workflow_step_uuid, p_limit, NULL::timestamptz, s.name,
-         ns.name, nt.name, t.correlation_id, t.traceparent
-    FROM tasker.workflow_steps s
-    JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  RETURN QUERY
+  WITH step AS (
+    SELECT s.workflow_step_uuid FROM tasker.workflow_steps s
+     WHERE s.workflow_step_uuid = p_step
+       FOR UPDATE SKIP LOCKED
+  ),
+  dropped AS (
+    DELETE FROM tasker.concurrency_waiters cw USING step
+     WHERE cw.workflow_step_uuid = step.workflow_step_uuid
+    RETURNING cw.workflow_step_uuid
+  ),
+  live AS (
+    SELECT d.workflow_step_uuid FROM dropped d
+     WHERE NOT EXISTS (SELECT 1 FROM tasker.task_transitions tt
+                        WHERE tt.task_uuid = p_task AND tt.most_recent
+                          AND tt.to_state IN ('complete', 'error', 'cancelled',
+                                              'resolved_manually'))
+  ),
+  retired AS (
+    UPDATE tasker.workflow_step_transitions st SET most_recent = false
+      FROM live l
+     WHERE st.workflow_step_uuid = l.workflow_step_uuid AND st.most_recent
+       AND st.to_state = 'pending'
+    RETURNING st.workflow_step_uuid, st.sort_key
+  ),
+  moved AS (
+    INSERT INTO tasker.workflow_step_transitions
+      (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
+    SELECT r.workflow_step_uuid, 'pending', 'enqueued',
+           jsonb_build_object('limit', p_limit.name, 'key', p_key), r.sort_key + 1, true,
+           p_processor
+      FROM retired r
+  ),
+  stamped AS (
+    UPDATE tasker.workflow_steps s SET announced_at = clock_timestamp(), updated_at = now()
+      FROM retired r
+     WHERE s.workflow_step_uuid = r.workflow_step_uuid
+    RETURNING s.workflow_step_uuid, s.task_uuid, s.name
+  ),
+  held AS (
+    INSERT INTO tasker.concurrency_slots (limit_name, key, holder_uuid, task_uuid)
+    SELECT p_limit.name, p_key, p_holder, p_task FROM retired WHERE p_holder IS NOT NULL
+    ON CONFLICT ON CONSTRAINT concurrency_slots_pkey
+      DO UPDATE SET acquired_at = clock_timestamp()
+  ),
+  logged AS (
+    INSERT INTO tasker.concurrency_starts (limit_name, key, started_at)
+    SELECT p_limit.name, p_key, clock_timestamp() FROM retired
+     WHERE p_limit.rate_limit IS NOT NULL
+  )
+  SELECT 'admitted'::text, t.task_uuid, st.workflow_step_uuid, p_limit.name,
+         NULL::timestamptz, st.name, ns.name, nt.name, t.correlation_id, t.traceparent
+    FROM stamped st
+    JOIN tasker.tasks t ON t.task_uuid = st.task_uuid
     JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
-    JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid
-   WHERE s.workflow_step_uuid = p_step
+    JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid;
+END
 $$;
 
 -- Admits waiting steps: for every key of the given tasks' limits (every key with waiters when
 -- p_task_uuids is NULL), in (limit, key) order, under the key's row lock:
 --   1. slots whose holder no longer holds them are deleted (a step no longer enqueued, running
 --      or awaiting its decision; a task that ended), so no crash path leaks a slot;
---   2. waiters of tasks that already hold the key's task-level slot start (no new slot);
---   3. the others start in order_at order while a slot is free and the rate allows. When the
+--   2. waiters start in order_at order while a slot is free and the rate allows (a step of a
+--      task that holds the key's task-level slot needs no new one). When the
 --      key is full, `queue` leaves them waiting; `cancel_newest` answers their tasks to cancel;
 --      `cancel_in_progress` takes, newest waiter first, the oldest holders' slots (their tasks
 --      answered to cancel) and cancels the waiters older than every holder left.
--- Answers the started steps (kind 'admitted', with what announcing them needs: admitted_step),
+-- Answers the started steps (kind 'admitted', with what announcing them needs: start_waiter),
 -- tasks to cancel
 -- ('cancel') and, per key its rate holds back, when to admit again ('wake').
 CREATE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid)
@@ -221,6 +230,8 @@ DECLARE
   room integer;
   wait_until timestamptz;
   held boolean;
+  started integer;
+  sibling record;
   evicted record;
 BEGIN
   FOR pool IN
@@ -248,8 +259,11 @@ BEGIN
       CONTINUE;
     END IF;
 
+    -- Only the given tasks' slots can have been given up by the work that calls this (every
+    -- path that ends a hold names its task); the sweep (NULL) checks every slot.
     DELETE FROM tasker.concurrency_slots s
      WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+       AND (p_task_uuids IS NULL OR s.task_uuid = ANY (p_task_uuids))
        AND NOT CASE WHEN lim.level = 'task' THEN
              EXISTS (SELECT 1 FROM tasker.task_transitions tt
                       WHERE tt.task_uuid = s.holder_uuid AND tt.most_recent
@@ -267,26 +281,7 @@ BEGIN
     room := coalesce(lim.max_running - running, 2147483647);
     wait_until := NULL;
 
-    -- 2. Steps of tasks that hold the key's slot already.
-    IF lim.level = 'task' THEN
-      FOR w IN
-        SELECT cw.workflow_step_uuid, cw.task_uuid
-          FROM tasker.concurrency_slots s
-          JOIN tasker.concurrency_waiters cw ON cw.task_uuid = s.holder_uuid
-         WHERE s.limit_name = pool.limit_name AND s.key = pool.key
-           AND cw.limit_name = pool.limit_name AND cw.key = pool.key
-         ORDER BY cw.order_at
-      LOOP
-        wait_until := tasker.rate_wait(lim, pool.key);
-        EXIT WHEN wait_until IS NOT NULL;
-        IF tasker.start_waiter(w.workflow_step_uuid, w.task_uuid, lim, pool.key, NULL,
-                               p_processor) THEN
-          RETURN QUERY SELECT * FROM tasker.admitted_step(w.workflow_step_uuid, pool.limit_name);
-        END IF;
-      END LOOP;
-    END IF;
-
-    -- 3. New holders: in order, or newest first for cancel_in_progress.
+    -- New holders: in order, or newest first for cancel_in_progress.
     IF lim.strategy = 'cancel_in_progress' THEN
       OPEN cur FOR SELECT cw.workflow_step_uuid, cw.task_uuid, cw.waiting_since
                      FROM tasker.concurrency_waiters cw
@@ -335,17 +330,33 @@ BEGIN
           CONTINUE;
         END IF;
       END IF;
-      wait_until := tasker.rate_wait(lim, pool.key);
-      EXIT WHEN wait_until IS NOT NULL;
-      IF tasker.start_waiter(w.workflow_step_uuid, w.task_uuid, lim, pool.key,
-                             CASE WHEN held THEN NULL
-                                  WHEN lim.level = 'task' THEN w.task_uuid
-                                  ELSE w.workflow_step_uuid END,
-                             p_processor) THEN
-        IF NOT held THEN
-          room := room - 1;
+      IF lim.rate_limit IS NOT NULL THEN
+        wait_until := tasker.rate_wait(lim, pool.key);
+        EXIT WHEN wait_until IS NOT NULL;
+      END IF;
+      RETURN QUERY SELECT * FROM tasker.start_waiter(
+                     w.workflow_step_uuid, w.task_uuid, lim, pool.key,
+                     CASE WHEN held THEN NULL
+                          WHEN lim.level = 'task' THEN w.task_uuid
+                          ELSE w.workflow_step_uuid END,
+                     p_processor);
+      GET DIAGNOSTICS started = ROW_COUNT;
+      IF started > 0 AND NOT held THEN
+        room := room - 1;
+        -- A task that just took its slot runs its other waiting steps of the key under it (a
+        -- task's ready steps wait only until it holds its slot: queueReadySteps).
+        IF lim.level = 'task' THEN
+          FOR sibling IN
+            SELECT cw.workflow_step_uuid FROM tasker.concurrency_waiters cw
+             WHERE cw.task_uuid = w.task_uuid
+               AND cw.limit_name = pool.limit_name AND cw.key = pool.key
+             ORDER BY cw.order_at
+          LOOP
+            RETURN QUERY SELECT * FROM tasker.start_waiter(sibling.workflow_step_uuid,
+                                                           w.task_uuid, lim, pool.key, NULL,
+                                                           p_processor);
+          END LOOP;
         END IF;
-        RETURN QUERY SELECT * FROM tasker.admitted_step(w.workflow_step_uuid, pool.limit_name);
       END IF;
     END LOOP;
     CLOSE cur;

@@ -2,31 +2,32 @@ import { Injectable, Logger } from '@nestjs/common';
 import { errorMessage, GroupCommit } from '#core';
 
 /**
- * Asks, after a commit, that waiting steps of these tasks' limits be admitted: a submission
- * whose root steps wait for a slot, a cancellation that freed one. OrchestrationUnitOfWork serves
- * the requests (it comes after these services in the dependency graph, so they cannot call it);
- * requests made together are admitted in one unit of work. A failure is logged, never passed to
+ * Asks, after a commit, that waiting steps of these tasks' limit keys be admitted: a unit of work
+ * that moved tasks under a limit, a submission whose root steps wait for a slot, a cancellation
+ * that freed one. OrchestrationUnitOfWork serves the requests (submissions and cancellations
+ * come before it in the dependency graph, so they cannot call it); requests made together are
+ * admitted in one short unit of work. A failure is logged, never passed to
  * the caller, whose work is committed: the readiness sweep admits what it leaves.
  */
 @Injectable()
 export class AdmissionRequests {
   private readonly logger = new Logger(AdmissionRequests.name);
   private admit: ((taskUuids: readonly string[]) => Promise<void>) | null = null;
-  private readonly batches = new GroupCommit<string, void>(
-    async (taskUuids) => {
-      await this.admit?.([...new Set(taskUuids)]);
-      return taskUuids.map(() => undefined);
+  private readonly batches = new GroupCommit<readonly string[], void>(
+    async (requests) => {
+      await this.admit?.([...new Set(requests.flat())]);
+      return requests.map(() => undefined);
     },
-    { maxBatch: 500 },
+    { maxBatch: 100 },
   );
 
   serve(admit: (taskUuids: readonly string[]) => Promise<void>): void {
     this.admit = admit;
   }
 
-  async request(taskUuid: string): Promise<void> {
+  async request(taskUuids: readonly string[]): Promise<void> {
     try {
-      await this.batches.submit(taskUuid);
+      await this.batches.submit(taskUuids);
     } catch (err) {
       this.logger.warn(`admitting waiting steps failed (the sweep retries): ${errorMessage(err)}`);
     }

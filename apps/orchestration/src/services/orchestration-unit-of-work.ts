@@ -40,11 +40,6 @@ export interface UnitOfWorkOutcome<T> {
   consumed?: readonly MessageRow[];
   /** Durable domain events this work recorded (DomainEventPublisher.record): to publish. */
   events?: readonly DomainEvent[];
-  /**
-   * Limit keys to admit waiting steps of, besides those of the limited tasks in `progress`:
-   * other tasks' (a submission, a cancellation), or `all` (the sweep, a rate limit's wake-up).
-   */
-  admit?: readonly string[] | 'all';
 }
 
 /**
@@ -62,6 +57,7 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
   /** The next admission a rate limit asked for, and when. */
   private wake: { timer: NodeJS.Timeout; at: number } | null = null;
   private stopped = false;
+  private readonly admissions: AdmissionRequests;
 
   constructor(
     private readonly store: TaskStore,
@@ -75,6 +71,7 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
     admissions: AdmissionRequests,
   ) {
     admissions.serve((taskUuids) => this.admit(taskUuids));
+    this.admissions = admissions;
   }
 
   onApplicationShutdown(): void {
@@ -83,11 +80,21 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
   }
 
   /**
-   * Admits the waiting steps of these tasks' limit keys (every key: null) in a unit of work of
-   * its own, and announces them.
+   * Admits the waiting steps of these tasks' limit keys (`all`: of every key) in a unit of work
+   * of its own, short so that the keys' locks are held briefly, and announces them; then cancels
+   * what a cancel strategy turned away and keeps a timer for a rate limit's wait.
    */
-  admit(taskUuids: readonly string[] | 'all'): Promise<void> {
-    return this.run(() => Promise.resolve({ progress: [], value: undefined, admit: taskUuids }));
+  async admit(taskUuids: readonly string[] | 'all'): Promise<void> {
+    let admission: Admission | null = null;
+    await this.commit(async (uow) => {
+      const admitted = await uow.admitWaitingSteps(taskUuids === 'all' ? null : taskUuids);
+      admission = admitted;
+      return {
+        progress: admitted.admitted.map(({ task, steps }) => ({ task, steps, ended: null })),
+        value: undefined,
+      };
+    });
+    if (admission) await this.followUp(admission);
   }
 
   /** What a decision's or batch's outcome may add (TASKER_DECISION_*, TASKER_BATCH_MAX_WORKERS). */
@@ -103,32 +110,25 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
     return this.bus.queuesInDatabase;
   }
 
+  /**
+   * Runs the work as one unit (commit), then, if it moved tasks under a limit, admits waiting
+   * steps of their keys in a unit of its own (AdmissionRequests, group-committed): the work's
+   * transaction never waits for a key's lock, nor holds one while it commits.
+   */
   async run<T>(work: (uow: TaskUnitOfWork) => Promise<UnitOfWorkOutcome<T>>): Promise<T> {
-    const {
-      progress,
-      value,
-      events = [],
-      admission,
-    } = await this.store.unitOfWork(async (uow) => {
-      const worked = await work(uow);
-      const keysOf =
-        worked.admit === 'all'
-          ? null
-          : [
-              ...worked.progress.filter((p) => p.task.limited).map((p) => p.task.taskUuid),
-              ...(worked.admit ?? []),
-            ];
-      // After the work's moves, so the slots its steps and tasks gave up are free.
-      const admission =
-        keysOf === null || keysOf.length > 0 ? await uow.admitWaitingSteps(keysOf) : null;
-      const outcome = {
-        ...worked,
-        progress: [
-          ...worked.progress,
-          ...(admission?.admitted ?? []).map(({ task, steps }) => ({ task, steps, ended: null })),
-        ],
-        admission,
-      };
+    const { progress, value } = await this.commit(work);
+    const limited = [
+      ...new Set(progress.filter((p) => p.task.limited).map((p) => p.task.taskUuid)),
+    ];
+    if (limited.length > 0) await this.admissions.request(limited);
+    return value;
+  }
+
+  private async commit<T>(
+    work: (uow: TaskUnitOfWork) => Promise<UnitOfWorkOutcome<T>>,
+  ): Promise<UnitOfWorkOutcome<T>> {
+    const outcome = await this.store.unitOfWork(async (uow) => {
+      const outcome = await work(uow);
       if (this.sendsWithState) {
         await uow.sendMessages(
           [
@@ -149,6 +149,7 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
       }
       return outcome;
     });
+    const { progress, events = [] } = outcome;
     for (const { task, ended } of progress) {
       if (ended) this.metrics.taskEnded(task.namespace, task.name, ended);
     }
@@ -159,13 +160,12 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
       await this.events.publish(events);
     }
     await this.intake.receiveDomainEvents(events);
-    if (admission) await this.followUp(admission);
-    return value;
+    return outcome;
   }
 
   /**
    * After an admission's commit: cancels the tasks a cancel strategy turned away or evicted
-   * (each in a unit of work of its own, which admits for its keys again), and keeps a timer
+   * (each in a unit of work of its own), admits for their keys again, and keeps a timer
    * for the earliest start a rate limit held back. A crash before this leaves an evicted task
    * running until it ends, and a held-back step to the sweep.
    */
@@ -173,8 +173,11 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
     for (const [limit, steps] of admission.startedByLimit) {
       this.metrics.limitAdmittedSteps(limit, steps);
     }
+    const cancelled: string[] = [];
     for (const { taskUuid, limit } of admission.cancel) {
-      const ended = await this.run(async (uow) => {
+      // commit, not run: this may run inside AdmissionRequests' flush, which must not wait for
+      // a request of its own; the admission for the cancelled tasks' keys follows below.
+      const { value: ended } = await this.commit(async (uow) => {
         const task = await uow.lockTask(taskUuid);
         if (!task || isTerminalTaskState(task.state)) return { progress: [], value: null };
         const [moved] = await uow.moveTasks([
@@ -185,16 +188,15 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
             metadata: { reason: `concurrency limit ${limit}` },
           },
         ]);
-        return {
-          progress: moved ? [{ task, steps: [], ended: null }] : [],
-          value: moved ? task : null,
-        };
+        return { progress: [], value: moved ? task : null };
       });
       if (ended) {
+        cancelled.push(taskUuid);
         this.metrics.taskEnded(ended.namespace, ended.name, 'cancelled');
         this.metrics.limitCancelled(limit);
       }
     }
+    if (cancelled.length > 0) await this.admit(cancelled);
     if (admission.wakeAt) this.wakeAt(admission.wakeAt.getTime());
   }
 

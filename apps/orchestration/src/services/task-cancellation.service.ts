@@ -41,7 +41,7 @@ export class TaskCancellationService {
     });
     this.metrics.taskEnded(done.task.namespace, done.task.name, 'cancelled');
     // Its slots are free: the steps waiting for them go now, not at the next sweep.
-    if (done.task.limited) await this.admissions.request(taskUuid);
+    if (done.task.limited) await this.admissions.request([taskUuid]);
     return { cancelledSteps: done.cancelledSteps };
   }
 }

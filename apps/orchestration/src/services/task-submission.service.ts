@@ -223,7 +223,7 @@ export class TaskSubmissionService {
       traceId: traceIdOf(traceparent) ?? undefined,
     };
     withLogContext(fields, () => this.logger.debug(`submitted ${templateKey(template)}`));
-    if (created.waiting > 0) await this.admissions.request(created.taskUuid);
+    if (created.waiting > 0) await this.admissions.request([created.taskUuid]);
     if (created.announced || created.steps.length === 0) return;
     // Never fails the request: the task is committed, with its first messages recorded as owed
     // (StepAnnouncer sends them when the broker takes them). Failing would invite a duplicate.

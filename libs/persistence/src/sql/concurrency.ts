@@ -15,7 +15,8 @@ import type { Queryable } from '../database.js';
  */
 
 /**
- * Leaves the ready steps of these tasks (all under a limit) waiting for a slot: a step back from
+ * Leaves the ready steps of these tasks (all under a limit) waiting for a slot, but those of a
+ * task that holds its task-level slot already (enqueueReadySteps then enqueues them): a step back from
  * a retry wait moves to `pending` (reason `retry_due`), and each gets a waiter row (kept when it
  * has one), ordered by when it began to wait, earlier by its task's priority × `agingMs`. The
  * steps are locked first (task → step, the lock order). Answers how many steps of each task
@@ -31,7 +32,12 @@ export async function queueReadySteps(
   const { rows } = await q.query<{ taskUuid: string; waiting: number }>(
     `WITH ready AS (
        SELECT s.workflow_step_uuid,
-              tasker.step_limit_key(t.slots, n.name) AS lk, t.priority
+              tasker.step_limit_key(t.slots, n.name) AS lk, t.priority,
+              -- A task that holds its task-level slot runs its steps under it: no wait.
+              EXISTS (SELECT 1 FROM tasker.concurrency_slots cs
+                       WHERE cs.limit_name = t.slots -> 'task' ->> 0
+                         AND cs.key = t.slots -> 'task' ->> 1
+                         AND cs.holder_uuid = t.task_uuid) AS holds
          FROM tasker.ready_steps($1::uuid[]) r
          JOIN tasker.workflow_steps s ON s.workflow_step_uuid = r.workflow_step_uuid
          JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
@@ -41,7 +47,7 @@ export async function queueReadySteps(
        SELECT s.workflow_step_uuid, s.task_uuid, r.lk, r.priority
          FROM tasker.workflow_steps s
          JOIN ready r ON r.workflow_step_uuid = s.workflow_step_uuid
-        WHERE r.lk IS NOT NULL
+        WHERE r.lk IS NOT NULL AND NOT r.holds
         ORDER BY s.workflow_step_uuid
           FOR UPDATE OF s
      ),
