@@ -2,9 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { errorMessage, GroupCommit } from '#core';
 
 /**
- * Asks, after a commit, that waiting steps of these tasks' limit keys be admitted: a unit of work
- * that moved tasks under a limit, a submission whose root steps wait for a slot, a cancellation
- * that freed one. OrchestrationUnitOfWork serves the requests (submissions and cancellations
+ * Asks, after a commit, that waiting steps of these tasks' limit keys be admitted: a submission
+ * whose root steps wait for a slot, a cancellation that freed one. OrchestrationUnitOfWork serves the requests (submissions and cancellations
  * come before it in the dependency graph, so they cannot call it); requests made together are
  * admitted in one short unit of work. A failure is logged, never passed to
  * the caller, whose work is committed: the readiness sweep admits what it leaves.

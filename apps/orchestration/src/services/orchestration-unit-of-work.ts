@@ -57,7 +57,6 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
   /** The next admission a rate limit asked for, and when. */
   private wake: { timer: NodeJS.Timeout; at: number } | null = null;
   private stopped = false;
-  private readonly admissions: AdmissionRequests;
 
   constructor(
     private readonly store: TaskStore,
@@ -71,7 +70,6 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
     admissions: AdmissionRequests,
   ) {
     admissions.serve((taskUuids) => this.admit(taskUuids));
-    this.admissions = admissions;
   }
 
   onApplicationShutdown(): void {
@@ -111,16 +109,31 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
   }
 
   /**
-   * Runs the work as one unit (commit), then, if it moved tasks under a limit, admits waiting
-   * steps of their keys in a unit of its own (AdmissionRequests, group-committed): the work's
-   * transaction never waits for a key's lock, nor holds one while it commits.
+   * Runs the work as one unit (commit). If it moved tasks under a limit, the unit also admits
+   * waiting steps of their keys, after its moves (so the slots it freed count) and before its
+   * messages are sent, so the steps it starts go out with its commit. Measured against admitting
+   * in a unit of its own after the commit: that took a key's lock for less time but added a
+   * commit to every slot's hand-over, and made a lone key's steps wait longer.
    */
   async run<T>(work: (uow: TaskUnitOfWork) => Promise<UnitOfWorkOutcome<T>>): Promise<T> {
-    const { progress, value } = await this.commit(work);
-    const limited = [
-      ...new Set(progress.filter((p) => p.task.limited).map((p) => p.task.taskUuid)),
-    ];
-    if (limited.length > 0) await this.admissions.request(limited);
+    let admission: Admission | null = null;
+    const { value } = await this.commit(async (uow) => {
+      const outcome = await work(uow);
+      const limited = [
+        ...new Set(outcome.progress.filter((p) => p.task.limited).map((p) => p.task.taskUuid)),
+      ];
+      if (limited.length === 0) return outcome;
+      const admitted = await uow.admitWaitingSteps(limited);
+      admission = admitted;
+      return {
+        ...outcome,
+        progress: [
+          ...outcome.progress,
+          ...admitted.admitted.map(({ task, steps }) => ({ task, steps, ended: null })),
+        ],
+      };
+    });
+    if (admission) await this.followUp(admission);
     return value;
   }
 
