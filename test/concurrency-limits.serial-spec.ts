@@ -17,6 +17,7 @@ import {
   startApp,
   waitReady,
 } from '../scripts/support/app-process.js';
+import { faultTestEnv } from './support/fault-env.js';
 import { peakOverlap } from './support/overlap.js';
 
 /**
@@ -103,17 +104,12 @@ describe('concurrency limits on real processes', () => {
       name,
       port: await freePort(),
       env: {
-        DATABASE_URL: database.url,
-        TASKER_ENV: 'test',
-        TASKER_MESSAGING_BACKEND: backend,
-        ...(vhost ? { RABBITMQ_URL: vhost.url } : {}),
-        TASKER_EVENT_MODE: 'Hybrid',
-        TASKER_TEMPLATE_PATH: templates,
-        TASKER_STEP_VISIBILITY_TIMEOUT_MS: '2000',
-        TASKER_RESULT_VISIBILITY_TIMEOUT_MS: '2000',
-        TASKER_REANNOUNCE_AFTER_MS: '2000',
-        TASKER_SWEEP_INTERVAL_MS: '250',
-        TASKER_RABBITMQ_RECONNECT_MAX_MS: '1000',
+        ...faultTestEnv({
+          databaseUrl: database.url,
+          backend,
+          rabbitmqUrl: vhost?.url,
+          templatePath: templates,
+        }),
         ...env,
       },
       onLine: (line) => {

@@ -14,7 +14,9 @@ import {
   measureDrain,
   measureIdle,
   measureLatency,
+  measureLimitsCost,
   measureLongDrain,
+  measureNoisyNeighbour,
   measureRss,
   measureScaling,
   measureTransitions,
@@ -121,6 +123,14 @@ async function measure(
       progress.phase(`${heading} scaling`);
       result.scaling = await measureScaling(subject, settings, progress);
     }
+    if (wants('noisy-neighbour')) {
+      progress.phase(`${heading} noisy neighbour`);
+      result.noisyNeighbour = await measureNoisyNeighbour(subject, settings, progress);
+    }
+    if (wants('limits-cost')) {
+      progress.phase(`${heading} limits cost`);
+      result.limitsCost = await measureLimitsCost(subject, settings, progress);
+    }
     if (wants('long-drain')) {
       progress.phase(`${heading} long drain`);
       result.longDrain = await measureLongDrain(subject, settings, progress);
@@ -142,6 +152,10 @@ function summaryLine(r: SystemResult): string {
       `loaded transition p50 ${r.transitionUnderLoad.transition.p50.toFixed(2)} ms p99 ${r.transitionUnderLoad.transition.p99.toFixed(1)} ms (${r.transitionUnderLoad.chains} chains, load ${Math.round(r.transitionUnderLoad.loadStepsPerSecond)} steps/s)`,
     r.scaling &&
       `scaling ${r.scaling.map((p) => `${p.orchestrations}×${p.workers} ${Math.round(p.drain.stepsPerSecond)}`).join(', ')} steps/s`,
+    r.noisyNeighbour &&
+      `tenant B p50 ${r.noisyNeighbour.idle.p50.toFixed(0)} → ${r.noisyNeighbour.noisy.p50.toFixed(0)} ms, p95 ${r.noisyNeighbour.idle.p95.toFixed(0)} → ${r.noisyNeighbour.noisy.p95.toFixed(0)} ms beside ${r.noisyNeighbour.backlogTasks} of A (${r.noisyNeighbour.backlogLeft} left at B's end)`,
+    r.limitsCost &&
+      `limits cost ${r.limitsCost.costPercent.toFixed(1)}% (${Math.round(r.limitsCost.plain.stepsPerSecond)} → ${Math.round(r.limitsCost.limited.stepsPerSecond)} steps/s)`,
     r.longDrain &&
       `long drain ${Math.round(r.longDrain.stepsPerSecond)} steps/s, first 10% ${Math.round(r.longDrain.firstTenthStepsPerSecond)}, last 10% ${Math.round(r.longDrain.lastTenthStepsPerSecond)}`,
   ].filter(Boolean);

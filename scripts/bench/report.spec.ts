@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import {
   type BenchReport,
   bestPeer,
@@ -8,7 +10,12 @@ import {
   RESULTS_START,
   spliceResults,
 } from './report.js';
-import { parseBenchArgs, type BenchSettings } from './settings.js';
+import {
+  LIMITS_COST_MAX_RUNNING,
+  NOISY_MAX_RUNNING,
+  parseBenchArgs,
+  type BenchSettings,
+} from './settings.js';
 import type { SystemResult } from './subject.js';
 
 const latency = (p50: number, p99: number) => ({
@@ -210,12 +217,96 @@ describe('bench report', () => {
       ).toBe(true);
     });
 
+    const limited: SystemResult = {
+      ...systems[0]!,
+      noisyNeighbour: {
+        maxRunning: 10,
+        idle: latency(40, 80),
+        noisy: latency(60, 200),
+        backlogTasks: 10000,
+        backlogStepsPerSecond: 612.4,
+        backlogLeft: 9000,
+      },
+      limitsCost: {
+        tenants: 20,
+        maxRunning: 50,
+        drains: [
+          { template: 'plain', drain: drain(1000) },
+          { template: 'limited', drain: drain(900) },
+          { template: 'limited', drain: drain(950) },
+          { template: 'plain', drain: drain(1100) },
+        ],
+        plain: { tasks: 600, steps: 600, seconds: 0.6, stepsPerSecond: 1000 },
+        limited: { tasks: 600, steps: 600, seconds: 0.64, stepsPerSecond: 937.5 },
+        costPercent: 6.25,
+      },
+    };
+
+    it('reports the noisy neighbour against the idle tenant, and checks it against 2×', () => {
+      const markdown = renderMarkdown(report([limited]));
+      expect(markdown).toContain('### Noisy neighbour');
+      expect(markdown).toContain(
+        '| Tasker PGMQ EventDrivenOnly | 100 | 40.0 | 80.0 | 60.0 | 200 | 1.50× | 2.50× | 10,000 | 612 | 9,000 |',
+      );
+      const target = (r: SystemResult) =>
+        checkTargets([r]).find((t) => t.target.includes('tenant B'));
+      expect(target(limited)).toEqual({
+        target:
+          "Tasker PGMQ EventDrivenOnly: tenant B's p50 and p95 beside tenant A's backlog ≤ 2× idle",
+        measured: 'p50 60.0 ms vs 40.0 ms (1.50×), p95 200 ms vs 80.0 ms (2.50×)',
+        met: false,
+      });
+      const fair = { ...limited.noisyNeighbour!, noisy: latency(60, 150) };
+      expect(target({ ...limited, noisyNeighbour: fair })?.met).toBe(true);
+      // B did not run beside the backlog: nothing to check.
+      const late = target({ ...limited, noisyNeighbour: { ...fair, backlogLeft: 0 } });
+      expect(late?.met).toBeNull();
+      expect(late?.measured).toContain("A's backlog ended first");
+    });
+
+    it('reports the cost of a limit that does not bind, and checks it against 10%', () => {
+      const markdown = renderMarkdown(report([limited]));
+      expect(markdown).toContain(
+        '| Tasker PGMQ EventDrivenOnly | 20 × 50 | 600 | 1,000 (1,000, 1,100) | 938 (900, 950) | 6.3% |',
+      );
+      const target = (r: SystemResult) =>
+        checkTargets([r]).find((t) => t.target.includes('limit that does not bind'));
+      expect(target(limited)).toEqual({
+        target:
+          'Tasker PGMQ EventDrivenOnly: a drain under a limit that does not bind ≤ 10% slower than without',
+        measured: '938/s vs 1,000/s (cost 6.3%)',
+        met: true,
+      });
+      const costly = { ...limited.limitsCost!, costPercent: 12 };
+      expect(target({ ...limited, limitsCost: costly })?.met).toBe(false);
+    });
+
+    it("declares the limits the report states in the bench's templates", () => {
+      const maxRunning = (file: string) =>
+        (
+          parse(readFileSync(`scripts/bench/templates/${file}`, 'utf8')) as {
+            concurrency?: { key?: string; max_running?: number };
+          }
+        ).concurrency;
+      expect(maxRunning('fair.yaml')).toEqual({
+        key: 'context.tenant',
+        max_running: NOISY_MAX_RUNNING,
+      });
+      expect(maxRunning('limited.yaml')).toEqual({
+        key: 'context.tenant',
+        max_running: LIMITS_COST_MAX_RUNNING,
+      });
+      expect(maxRunning('unlimited.yaml')).toBeUndefined();
+    });
+
     it('leaves out the sections of scenarios nobody ran', () => {
       const markdown = renderMarkdown(report(systems));
       expect(markdown).toContain('### Step → next step transition (ms)');
       expect(markdown).not.toContain('beside a single-step drain');
       expect(markdown).not.toContain('### Scaling');
       expect(markdown).not.toContain('### Long drain');
+      expect(markdown).not.toContain('### Noisy neighbour');
+      expect(markdown).not.toContain('### Limits cost');
     });
   });
 

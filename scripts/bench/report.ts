@@ -1,6 +1,12 @@
 // The bench's results as JSON and as Markdown tables (pure functions but for writeReport).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { BenchSettings, Topology } from './settings.js';
+import {
+  type BenchSettings,
+  LIMITS_COST_MAX_RUNNING,
+  LIMITS_COST_TENANTS,
+  NOISY_MAX_RUNNING,
+  type Topology,
+} from './settings.js';
 import type { Percentiles } from './stats.js';
 import type { SystemResult } from './subject.js';
 
@@ -208,6 +214,78 @@ function longDrainTable(systems: readonly SystemResult[]): string {
   );
 }
 
+function noisyNeighbourTable(systems: readonly SystemResult[]): string {
+  const rows = systems
+    .filter((s) => s.noisyNeighbour)
+    .map((s) => {
+      const n = s.noisyNeighbour!;
+      return [
+        s.label,
+        String(n.noisy.count),
+        formatMs(n.idle.p50),
+        formatMs(n.idle.p95),
+        formatMs(n.noisy.p50),
+        formatMs(n.noisy.p95),
+        formatRatio(n.noisy.p50, n.idle.p50),
+        formatRatio(n.noisy.p95, n.idle.p95),
+        n.backlogTasks.toLocaleString('en-US'),
+        formatRate(n.backlogStepsPerSecond),
+        n.backlogLeft.toLocaleString('en-US'),
+      ];
+    });
+  return table(
+    [
+      'System',
+      'B tasks',
+      'idle p50',
+      'idle p95',
+      'noisy p50',
+      'noisy p95',
+      'p50 ÷ idle',
+      'p95 ÷ idle',
+      'A tasks',
+      'A steps/s',
+      "A left at B's end",
+    ],
+    rows,
+  );
+}
+
+/** A cost in %, one decimal: "6.3%"; below 0 the limited drain was the faster. */
+export const formatPercent = (n: number) => `${n.toFixed(1)}%`;
+
+function limitsCostTable(systems: readonly SystemResult[]): string {
+  const rows = systems
+    .filter((s) => s.limitsCost)
+    .map((s) => {
+      const c = s.limitsCost!;
+      const rates = (template: 'plain' | 'limited') =>
+        c.drains
+          .filter((d) => d.template === template)
+          .map((d) => formatRate(d.drain.stepsPerSecond))
+          .join(', ');
+      return [
+        s.label,
+        `${c.tenants} × ${c.maxRunning}`,
+        c.plain.steps.toLocaleString('en-US'),
+        `${formatRate(c.plain.stepsPerSecond)} (${rates('plain')})`,
+        `${formatRate(c.limited.stepsPerSecond)} (${rates('limited')})`,
+        formatPercent(c.costPercent),
+      ];
+    });
+  return table(
+    [
+      'System',
+      'tenants × max_running',
+      'tasks per template',
+      'plain steps/s',
+      'limited steps/s',
+      'cost',
+    ],
+    rows,
+  );
+}
+
 function idleTable(systems: readonly SystemResult[]): string {
   const best = bestPeer(systems, (s) => s.idle?.worker, 'lower');
   const rows = systems
@@ -339,6 +417,25 @@ export function checkTargets(systems: readonly SystemResult[]): Target[] {
         ms,
       );
     }
+    if (s.noisyNeighbour) {
+      const { idle, noisy, backlogLeft } = s.noisyNeighbour;
+      targets.push({
+        target: `${s.label}: tenant B's p50 and p95 beside tenant A's backlog ≤ 2× idle`,
+        measured:
+          `p50 ${ms(noisy.p50)} vs ${ms(idle.p50)} (${formatRatio(noisy.p50, idle.p50)}), ` +
+          `p95 ${ms(noisy.p95)} vs ${ms(idle.p95)} (${formatRatio(noisy.p95, idle.p95)})` +
+          (backlogLeft > 0 ? '' : "; A's backlog ended first"),
+        met: backlogLeft > 0 ? noisy.p50 <= 2 * idle.p50 && noisy.p95 <= 2 * idle.p95 : null,
+      });
+    }
+    if (s.limitsCost) {
+      const { plain, limited, costPercent } = s.limitsCost;
+      targets.push({
+        target: `${s.label}: a drain under a limit that does not bind ≤ 10% slower than without`,
+        measured: `${rate(limited.stepsPerSecond)} vs ${rate(plain.stepsPerSecond)} (cost ${formatPercent(costPercent)})`,
+        met: costPercent <= 10,
+      });
+    }
     if (s.longDrain) {
       const { firstTenthStepsPerSecond: first, lastTenthStepsPerSecond: last } = s.longDrain;
       targets.push({
@@ -409,7 +506,9 @@ export function renderMarkdown(report: BenchReport): string {
       `idle windows of ${s.idleWindowMs / 1000} s after ${s.idleSettleMs / 1000} s settling. ` +
       `Tasker only: transitions under load beside a drain of ${s.loadBacklog.toLocaleString('en-US')} single-step tasks, ` +
       `scaling drains of ${s.backlogSingle.toLocaleString('en-US')} single-step tasks with ${s.scaling.map(topologyName).join(', ')} orchestration × worker processes, ` +
-      `a long drain of ${s.longDrainTasks.toLocaleString('en-US')} single-step tasks.`,
+      `a long drain of ${s.longDrainTasks.toLocaleString('en-US')} single-step tasks, ` +
+      `a noisy neighbour: ${s.noisySamples} tasks of tenant B beside ${s.noisyBacklog.toLocaleString('en-US')} of tenant A (max_running ${NOISY_MAX_RUNNING} per tenant), ` +
+      `the cost of limits: drains of ${s.limitsCostTasks.toLocaleString('en-US')} single-step tasks over ${LIMITS_COST_TENANTS} tenants (max_running ${LIMITS_COST_MAX_RUNNING} each) and without a limit, plain, limited, limited, plain.`,
     '',
     "Ratios divide our figure by the best peer's in the same run: below 1 is better for times, queries and memory; above 1 is better for throughput.",
     '',
@@ -439,6 +538,16 @@ export function renderMarkdown(report: BenchReport): string {
       systems.some((x) => x.longDrain),
       '### Long drain: steps/s at the start and at the end',
       longDrainTable(systems),
+    ),
+    ...section(
+      systems.some((x) => x.noisyNeighbour),
+      "### Noisy neighbour: tenant B's tasks, submission → completion (ms), beside tenant A's backlog",
+      `${noisyNeighbourTable(systems)}\n\nA task-level limit of ${NOISY_MAX_RUNNING} tasks per tenant (bench/fair). "A left at B's end": tenant A's tasks that completed after tenant B's last; 0 means the backlog did not outlast B and the noisy figures say nothing.`,
+    ),
+    ...section(
+      systems.some((x) => x.limitsCost),
+      '### Limits cost: single-step drain steps/s with a limit that does not bind and without',
+      `${limitsCostTable(systems)}\n\nIn brackets: each drain's rate, in the order they ran. Cost: (plain − limited) ÷ plain.`,
     ),
     '### Idle cost (queries per second per replica)',
     '',

@@ -1,17 +1,26 @@
 // The measurements, written once against the Subject interface: the same code measures
-// Tasker in every mode and the peers. Transitions under load, scaling and the long drain need
-// more of a system (TaskerBenchSubject) and measure Tasker only.
+// Tasker in every mode and the peers. Transitions under load, scaling, the long drain, the noisy
+// neighbour and the cost of limits need more of a system (TaskerBenchSubject) and measure
+// Tasker only.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type HandlerRun, monoMs } from './handler-run.js';
 import { rssMiB, transactionCount } from './infra.js';
 import type { Progress } from './progress.js';
-import type { BenchSettings } from './settings.js';
+import {
+  type BenchSettings,
+  LIMITS_COST_MAX_RUNNING,
+  LIMITS_COST_TENANTS,
+  NOISY_MAX_RUNNING,
+} from './settings.js';
 import { completionRate, edgeRates, type Percentiles, summarize } from './stats.js';
 import type {
+  BatchTemplate,
   Drain,
   IdleCost,
+  LimitsCost,
   LoadedTransitions,
   LongDrain,
+  NoisyNeighbour,
   ScalingPoint,
   Subject,
   TaskerBenchSubject,
@@ -202,29 +211,177 @@ export async function measureLongDrain(
   settings: BenchSettings,
   progress: Progress,
 ): Promise<LongDrain> {
-  const tasks = settings.longDrainTasks;
-  const batch = 'long-drain';
+  const { drain, times } = await drainBatch(
+    subject,
+    'long-drain',
+    settings.longDrainTasks,
+    'single',
+    progress,
+  );
+  const { first, last } = edgeRates(times, 0.1);
+  return { ...drain, firstTenthStepsPerSecond: first, lastTenthStepsPerSecond: last };
+}
+
+/**
+ * Tasker only. Queues `tasks` single-step tasks of `template` under the correlation id `batch`
+ * with the workers stopped, starts them and times the drain as measureDrain does: from the
+ * first handler start to the last completed_at. Also returns every completed_at, ascending, in
+ * monotonic ms.
+ */
+async function drainBatch(
+  subject: TaskerBenchSubject,
+  batch: string,
+  tasks: number,
+  template: BatchTemplate,
+  progress: Progress,
+  note = '',
+  tenantOf?: (i: number) => string,
+): Promise<{ drain: Drain; times: number[] }> {
   await subject.stopWorkers();
   subject.feed.reset();
-  await subject.queueBatch(batch, tasks, 'single', (done) =>
-    progress.update(`queued ${done}/${tasks}`),
+  await subject.queueBatch(
+    batch,
+    tasks,
+    template,
+    (done) => progress.update(`${note}queued ${done}/${tasks}`),
+    tenantOf,
   );
   await subject.startWorkers();
   await subject.feed.waitForCount(tasks, drainTimeoutMs(tasks), () =>
-    progress.update(`${subject.feed.count}/${tasks} steps`),
+    progress.update(`${note}${subject.feed.count}/${tasks} steps`),
   );
   const times = await subject.completionTimes(batch, tasks);
   const seconds = (times[times.length - 1]! - subject.feed.firstStart) / 1000;
-  const { first, last } = edgeRates(times, 0.1);
+  return { drain: { tasks, steps: tasks, seconds, stepsPerSecond: tasks / seconds }, times };
+}
+
+/**
+ * Tasker only. Tenant B's tasks of bench/fair (a task-level limit of NOISY_MAX_RUNNING per
+ * tenant), `noisySamples` submitted at once, on an idle system and then beside tenant A's
+ * backlog of `noisyBacklog`: each B task's time from just before its POST to its completed_at.
+ * A's backlog is queued with the workers stopped; B is submitted once A's drain runs, and the
+ * drain is waited for to its end. A warm-up round of B (its key's first slots, the template's
+ * first tasks) runs first and is not counted.
+ */
+export async function measureNoisyNeighbour(
+  subject: TaskerBenchSubject,
+  settings: BenchSettings,
+  progress: Progress,
+): Promise<NoisyNeighbour> {
+  const backlog = settings.noisyBacklog;
+  const samples = settings.noisySamples;
+  const timeoutMs = drainTimeoutMs(backlog);
+  await subject.reshape({ orchestrations: 1, workers: settings.workers }, false);
+  await subject.startWorkers();
+  subject.feed.reset();
+  await sleep(1000);
+  progress.update('warm-up');
+  await tenantTimes(subject, 'fair-warmup', WARMUP, SAMPLE_TIMEOUT_MS);
+  progress.update(`idle: ${samples} tasks of tenant B`);
+  const idle = await tenantTimes(subject, 'fair-idle', samples, SAMPLE_TIMEOUT_MS);
+
+  await subject.stopWorkers();
+  subject.feed.reset();
+  const backlogBatch = 'fair-a';
+  await subject.queueBatch(
+    backlogBatch,
+    backlog,
+    'fair',
+    (done) => progress.update(`queued ${done}/${backlog} tasks of tenant A`),
+    () => 'A',
+  );
+  await subject.startWorkers();
+  // B meets A's drain under way, not the workers starting.
+  await subject.feed.waitForCount(Math.min(100, Math.ceil(backlog / 10)), timeoutMs);
+  progress.update(`noisy: ${samples} tasks of tenant B beside ${backlog} of tenant A`);
+  const noisy = await tenantTimes(subject, 'fair-noisy', samples, timeoutMs);
+  await subject.feed.waitForCount(backlog + samples, timeoutMs, () =>
+    progress.update(`draining tenant A: ${subject.feed.count - samples}/${backlog} steps`),
+  );
+  const aDone = [...(await subject.completedAtByKey(backlogBatch, backlog, 120000)).values()];
+  aDone.sort((a, b) => a - b);
   return {
-    tasks,
-    steps: tasks,
-    seconds,
-    stepsPerSecond: tasks / seconds,
-    firstTenthStepsPerSecond: first,
-    lastTenthStepsPerSecond: last,
+    maxRunning: NOISY_MAX_RUNNING,
+    idle: summarize(idle.times),
+    noisy: summarize(noisy.times),
+    backlogTasks: backlog,
+    backlogStepsPerSecond: completionRate(aDone, 0, aDone.length - 1),
+    backlogLeft: aDone.filter((t) => t > noisy.lastCompletedAt).length,
   };
 }
+
+/**
+ * Submits `count` bench/fair tasks of tenant B under `batch` at once; each one's time from just
+ * before its POST to its completed_at (both wall-clock, this machine's), in ms, and the last
+ * completed_at (wall-clock ms).
+ */
+async function tenantTimes(
+  subject: TaskerBenchSubject,
+  batch: string,
+  count: number,
+  timeoutMs: number,
+): Promise<{ times: number[]; lastCompletedAt: number }> {
+  const submitted = await subject.submitAtOnce(batch, count, 'fair', 'B');
+  const completed = await subject.completedAtByKey(batch, count, timeoutMs);
+  const times = [...submitted].map(([key, at]) => {
+    const done = completed.get(key);
+    if (done === undefined) throw new Error(`task ${key} of ${batch} has no completed_at`);
+    return done - at;
+  });
+  return { times, lastCompletedAt: Math.max(...completed.values()) };
+}
+
+/**
+ * Tasker only. The single-step drain of `limitsCostTasks` tasks spread over LIMITS_COST_TENANTS
+ * tenants, of bench/limited (a task-level limit of LIMITS_COST_MAX_RUNNING per tenant: more
+ * slots than handlers, so it never holds a step back, yet every step is admitted through it) and
+ * of bench/unlimited (the same template without the limit), in the order plain, limited,
+ * limited, plain so that a drift over the run weighs on both alike. Each drain as measureDrain
+ * takes it; each template's rate is its two drains' steps over their seconds.
+ */
+export async function measureLimitsCost(
+  subject: TaskerBenchSubject,
+  settings: BenchSettings,
+  progress: Progress,
+): Promise<LimitsCost> {
+  const tasks = settings.limitsCostTasks;
+  const tenantOf = (i: number) => `tenant-${i % LIMITS_COST_TENANTS}`;
+  const order = ['plain', 'limited', 'limited', 'plain'] as const;
+  await subject.reshape({ orchestrations: 1, workers: settings.workers }, false);
+  const drains: LimitsCost['drains'] = [];
+  for (const [i, template] of order.entries()) {
+    const { drain } = await drainBatch(
+      subject,
+      `cost-${i + 1}-${template}`,
+      tasks,
+      template === 'plain' ? 'unlimited' : 'limited',
+      progress,
+      `${template} ${i + 1}/${order.length}: `,
+      tenantOf,
+    );
+    drains.push({ template, drain });
+  }
+  await subject.startWorkers();
+  const total = (template: 'plain' | 'limited'): Drain => {
+    const of = drains.filter((d) => d.template === template).map((d) => d.drain);
+    const steps = of.reduce((n, d) => n + d.steps, 0);
+    const seconds = of.reduce((n, d) => n + d.seconds, 0);
+    return { tasks: steps, steps, seconds, stepsPerSecond: steps / seconds };
+  };
+  const plain = total('plain');
+  const limited = total('limited');
+  return {
+    tenants: LIMITS_COST_TENANTS,
+    maxRunning: LIMITS_COST_MAX_RUNNING,
+    drains,
+    plain,
+    limited,
+    costPercent: limitsCostPercent(plain.stepsPerSecond, limited.stepsPerSecond),
+  };
+}
+
+/** What a limit costs a drain, in %: (plain − limited) ÷ plain; below 0 when it ran faster. */
+const limitsCostPercent = (plain: number, limited: number) => ((plain - limited) / plain) * 100;
 
 export async function measureRss(subject: Subject): Promise<{ process: string; mib: number }[]> {
   const sizes = await Promise.all(

@@ -5,6 +5,8 @@ export const SCENARIOS = [
   'idle',
   'transition-load',
   'scaling',
+  'noisy-neighbour',
+  'limits-cost',
   'long-drain',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -19,6 +21,16 @@ export const SYSTEMS = [
   'pg-boss',
 ] as const;
 export type SystemId = (typeof SYSTEMS)[number];
+
+/**
+ * max_running of the bench templates' task-level limits, per tenant: bench/fair (noisy-neighbour,
+ * half the handler slots of 2 workers × 10) and bench/limited (limits-cost, over
+ * LIMITS_COST_TENANTS tenants: more slots than handlers, so the limit never binds). The
+ * templates in scripts/bench/templates say the same (report.spec.ts checks).
+ */
+export const NOISY_MAX_RUNNING = 10;
+export const LIMITS_COST_MAX_RUNNING = 50;
+export const LIMITS_COST_TENANTS = 20;
 
 /** Orchestration and worker processes of one Tasker configuration. */
 export interface Topology {
@@ -45,6 +57,14 @@ export interface BenchSettings {
   loadBacklog: number;
   /** Single-step tasks of the long drain (Tasker only); scaling drains backlogSingle each. */
   longDrainTasks: number;
+  /** noisy-neighbour (Tasker only): tenant A's backlog, and tenant B's tasks per phase. */
+  noisyBacklog: number;
+  noisySamples: number;
+  /**
+   * limits-cost (Tasker only): tasks of each drain; it drains plain, limited, limited, plain,
+   * so each template drains twice this.
+   */
+  limitsCostTasks: number;
   /** Quiet time before an idle window (PostgreSQL publishes an idle backend's counts late). */
   idleSettleMs: number;
   idleWindowMs: number;
@@ -66,6 +86,9 @@ const FULL = {
   backlogDiamonds: 2500,
   loadBacklog: 40000,
   longDrainTasks: 100000,
+  noisyBacklog: 10000,
+  noisySamples: 50,
+  limitsCostTasks: 5000,
   idleSettleMs: 12000,
   idleWindowMs: 30000,
 };
@@ -77,6 +100,10 @@ const QUICK = {
   backlogDiamonds: 40,
   loadBacklog: 4000,
   longDrainTasks: 2000,
+  noisyBacklog: 1000,
+  noisySamples: 50,
+  // More than the 1,000 slots of 20 tenants, so that some tasks wait and are admitted.
+  limitsCostTasks: 2000,
   idleSettleMs: 1000,
   idleWindowMs: 2000,
 };

@@ -49,8 +49,9 @@ export interface Subject {
 }
 
 /**
- * What the Tasker-only scenarios (transition-load, scaling, long-drain) need besides Subject:
- * more processes, a second namespace, and when each task of a batch completed.
+ * What the Tasker-only scenarios (transition-load, scaling, long-drain, noisy-neighbour,
+ * limits-cost) need besides Subject: more processes, a second namespace, more templates, and
+ * when each task of a batch completed.
  */
 export interface TaskerBenchSubject extends Subject {
   readonly kind: 'tasker';
@@ -61,21 +62,47 @@ export interface TaskerBenchSubject extends Subject {
    */
   reshape(topology: Topology, withLoad: boolean): Promise<void>;
   /**
-   * Queues `count` single-step tasks under the correlation id `batch`, of bench/single or
-   * (`load`) bench_load/single, whose handlers report the keys `${batch}-<i>`.
+   * Queues `count` single-step tasks of `template` under the correlation id `batch`, whose
+   * handlers report the keys `${batch}-<i>`, `submitParallelism` at a time; with `tenantOf`,
+   * the i-th task's context has `tenant: tenantOf(i)`.
    */
   queueBatch(
     batch: string,
     count: number,
-    template: 'single' | 'load',
+    template: BatchTemplate,
     onProgress: (done: number) => void,
+    tenantOf?: (i: number) => string,
   ): Promise<void>;
+  /**
+   * Submits `count` tasks of `template` for `tenant` under `batch` all at once, a POST each,
+   * concurrently; resolves when all were accepted, with each task's key (`${batch}-<i>`) and
+   * the wall-clock time (ms since the epoch) taken just before its request.
+   */
+  submitAtOnce(
+    batch: string,
+    count: number,
+    template: BatchTemplate,
+    tenant: string,
+  ): Promise<Map<string, number>>;
   /**
    * Waits until all `count` tasks of `batch` have completed; returns their completed_at in
    * ascending order, in monotonic ms.
    */
   completionTimes(batch: string, count: number): Promise<number[]>;
+  /**
+   * Waits, at most `timeoutMs`, until all `count` tasks of `batch` have completed; returns
+   * each one's completed_at by key, in wall-clock ms since the epoch (the database server's
+   * clock, which is this machine's).
+   */
+  completedAtByKey(batch: string, count: number, timeoutMs: number): Promise<Map<string, number>>;
 }
+
+/**
+ * The single-step templates a batch is made of: bench/single, bench_load/single (`load`),
+ * bench/fair (tenant-limited, noisy-neighbour), and bench/limited and its twin without a limit,
+ * bench/unlimited (limits-cost).
+ */
+export type BatchTemplate = 'single' | 'load' | 'fair' | 'limited' | 'unlimited';
 
 export interface Drain {
   tasks: number;
@@ -106,6 +133,35 @@ export interface LoadedTransitions {
   loadStepsPerSecond: number;
 }
 
+/**
+ * Tenant B's tasks (bench/fair, limited per tenant) on an idle system and beside tenant A's
+ * backlog: each task's submission → its completed_at, in ms.
+ */
+export interface NoisyNeighbour {
+  /** max_running per tenant of bench/fair. */
+  maxRunning: number;
+  idle: Percentiles;
+  noisy: Percentiles;
+  /** Tenant A's backlog: its tasks and its steps/s from its first to its last completed_at. */
+  backlogTasks: number;
+  backlogStepsPerSecond: number;
+  /** A's tasks that completed after B's last one: B ran beside the backlog when above 0. */
+  backlogLeft: number;
+}
+
+/** A single-step drain with a task-level limit per tenant that does not bind, and without. */
+export interface LimitsCost {
+  tenants: number;
+  maxRunning: number;
+  /** Every drain, in the order they ran. */
+  drains: { template: 'plain' | 'limited'; drain: Drain }[];
+  /** Each template's drains together: their steps over their seconds. */
+  plain: Drain;
+  limited: Drain;
+  /** What the limit costs: (plain − limited) ÷ plain steps/s, in %; below 0 when faster. */
+  costPercent: number;
+}
+
 export interface IdleCost {
   windowSeconds: number;
   /** Queries (transactions) per second per replica, by role. */
@@ -128,6 +184,9 @@ export interface SystemResult {
   transitionUnderLoad?: LoadedTransitions;
   scaling?: ScalingPoint[];
   longDrain?: LongDrain;
+  // Tasker only: concurrency limits (noisy-neighbour, limits-cost).
+  noisyNeighbour?: NoisyNeighbour;
+  limitsCost?: LimitsCost;
   /** MiB at the end of the throughput runs, by process. */
   rss?: { process: string; mib: number }[];
   error?: string;

@@ -10,7 +10,7 @@ import {
 } from '../infra.js';
 import { RunFeed } from '../run-feed.js';
 import type { BenchSettings, SystemId, Topology } from '../settings.js';
-import type { SubjectProcess, TaskerBenchSubject } from '../subject.js';
+import type { BatchTemplate, SubjectProcess, TaskerBenchSubject } from '../subject.js';
 
 const WORKER_ENTRY = 'dist/scripts/bench/tasker/bench-worker.js';
 export const BENCH_TEMPLATE_PATH = 'scripts/bench/templates';
@@ -18,6 +18,15 @@ export const BENCH_TEMPLATE_PATH = 'scripts/bench/templates';
 /** The namespace of the bench templates, and of the load that transition-load runs beside. */
 const NAMESPACE = 'bench';
 const LOAD_NAMESPACE = 'bench_load';
+
+/** The namespace and name of each batch template. */
+const BATCH_TEMPLATES: Record<BatchTemplate, [namespace: string, name: string]> = {
+  single: [NAMESPACE, 'single'],
+  load: [LOAD_NAMESPACE, 'single'],
+  fair: [NAMESPACE, 'fair'],
+  limited: [NAMESPACE, 'limited'],
+  unlimited: [NAMESPACE, 'unlimited'],
+};
 
 /**
  * Tasker as deployed: orchestration (one process, more for the scaling scenario) and the bench's
@@ -137,32 +146,59 @@ export class TaskerSubject implements TaskerBenchSubject {
   async queueBatch(
     batch: string,
     count: number,
-    template: 'single' | 'load',
+    template: BatchTemplate,
     onProgress: (done: number) => void,
+    tenantOf?: (i: number) => string,
   ): Promise<void> {
-    const namespace = template === 'load' ? LOAD_NAMESPACE : NAMESPACE;
+    const [namespace, name] = BATCH_TEMPLATES[template];
     await this.submitMany(
       count,
-      (i) => this.submit(namespace, 'single', `${batch}-${i}`, batch),
+      (i) =>
+        this.submit(
+          namespace,
+          name,
+          `${batch}-${i}`,
+          batch,
+          tenantOf ? { tenant: tenantOf(i) } : {},
+        ),
       onProgress,
     );
   }
 
+  async submitAtOnce(
+    batch: string,
+    count: number,
+    template: BatchTemplate,
+    tenant: string,
+  ): Promise<Map<string, number>> {
+    const [namespace, name] = BATCH_TEMPLATES[template];
+    const submitted = new Map<string, number>();
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => {
+        const key = `${batch}-${i}`;
+        submitted.set(key, Date.now());
+        return this.submit(namespace, name, key, batch, { tenant });
+      }),
+    );
+    return submitted;
+  }
+
+  async completedAtByKey(
+    batch: string,
+    count: number,
+    timeoutMs: number,
+  ): Promise<Map<string, number>> {
+    await this.waitCompleted(batch, count, timeoutMs);
+    const { rows } = await this.query<{ key: string; t: number }>(
+      `SELECT context->>'key' AS key, (extract(epoch FROM completed_at) * 1000)::float8 AS t
+         FROM tasker.tasks WHERE correlation_id = $1`,
+      [batch],
+    );
+    return new Map(rows.map((r) => [r.key, r.t]));
+  }
+
   async completionTimes(batch: string, count: number): Promise<number[]> {
-    const deadline = Date.now() + 120000;
-    for (;;) {
-      const { rows } = await this.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM tasker.tasks
-          WHERE correlation_id = $1 AND completed_at IS NOT NULL`,
-        [batch],
-      );
-      const done = rows[0]?.n ?? 0;
-      if (done >= count) break;
-      if (Date.now() > deadline) {
-        throw new Error(`only ${done} tasks of ${batch} completed; expected ${count}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await this.waitCompleted(batch, count, 120000);
     const { rows } = await this.query<{ t: number }>(
       `SELECT (extract(epoch FROM completed_at) * 1000)::float8 AS t FROM tasker.tasks
         WHERE correlation_id = $1 ORDER BY completed_at`,
@@ -171,6 +207,41 @@ export class TaskerSubject implements TaskerBenchSubject {
     // completed_at is wall-clock time; the runs are monotonic: shift by the clocks' offset.
     const offset = Date.now() - monoMs();
     return rows.map((r) => r.t - offset);
+  }
+
+  /** Waits, at most `timeoutMs`, until `count` tasks of `batch` have completed_at. */
+  private async waitCompleted(batch: string, count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await this.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM tasker.tasks
+          WHERE correlation_id = $1 AND completed_at IS NOT NULL`,
+        [batch],
+      );
+      const done = rows[0]?.n ?? 0;
+      if (done >= count) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `only ${done} tasks of ${batch} completed; expected ${count}; the others' steps: ${await this.openSteps(batch)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** The current states of the steps of `batch`'s tasks not completed, counted: a diagnosis. */
+  private async openSteps(batch: string): Promise<string> {
+    const { rows } = await this.query<{ state: string; n: number }>(
+      `SELECT coalesce(st.to_state, 'none') AS state, count(*)::int AS n
+         FROM tasker.tasks t
+         JOIN tasker.workflow_steps s ON s.task_uuid = t.task_uuid
+         LEFT JOIN tasker.workflow_step_transitions st
+           ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+        WHERE t.correlation_id = $1 AND t.completed_at IS NULL
+        GROUP BY 1 ORDER BY 1`,
+      [batch],
+    );
+    return rows.map((r) => `${r.n} ${r.state}`).join(', ') || 'none';
   }
 
   async finishedAt(tasks: number): Promise<number> {
@@ -256,13 +327,14 @@ export class TaskerSubject implements TaskerBenchSubject {
     name: string,
     key: string,
     correlationId?: string,
+    context: Record<string, unknown> = {},
   ): Promise<void> {
     const submitTo = this.orchestrations[0];
     if (!submitTo) throw new Error('not set up');
     const reply = await fetch(`${submitTo.url}/v1/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ namespace, name, context: { key }, correlationId }),
+      body: JSON.stringify({ namespace, name, context: { ...context, key }, correlationId }),
     });
     if (reply.status !== 201) {
       throw new Error(
