@@ -1,5 +1,3 @@
-import type { ConcurrencyLimit } from './concurrency.js';
-
 /** A validated task template: a named, versioned DAG of steps (ARCHITECTURE §4). */
 export type IdentityStrategy = 'strict' | 'caller_provided' | 'always_unique';
 
@@ -170,4 +168,38 @@ export const DEFAULT_STEP_TIMEOUT_SECONDS = 30;
 
 export function templateKey(t: { namespace: string; name: string; version: string }): string {
   return `${t.namespace}/${t.name}@${t.version}`;
+}
+
+/**
+ * Flow control (README "Concurrency and rate limits"). A limit is declared at task level (a slot
+ * is held by the task, from its first step's start to its end) or step level (by one run of the
+ * step, from its enqueue until its result is decided). Slots are counted per key: the value of
+ * a path into the task's context, fixed at submission.
+ */
+export type ConcurrencyStrategy = 'queue' | 'cancel_newest' | 'cancel_in_progress';
+export const CONCURRENCY_STRATEGIES: readonly ConcurrencyStrategy[] = [
+  'queue',
+  'cancel_newest',
+  'cancel_in_progress',
+];
+
+export interface RateLimit {
+  /** Step starts allowed per period and key. */
+  limit: number;
+  periodMs: number;
+}
+
+export interface ConcurrencyLimit {
+  /**
+   * The limit's name: limits of one name share their slots, across steps and templates (a
+   * downstream API's limit). Defaults to `<namespace>.<template>` or `<namespace>.<template>.<step>`.
+   */
+  name: string;
+  /** The path in the context the key is read from (`context.a.b` → ['a', 'b']); absent: one key. */
+  keyPath?: string[];
+  /** The key when the path is absent or null. */
+  defaultKey: string;
+  maxRunning?: number;
+  rate?: RateLimit;
+  strategy: ConcurrencyStrategy;
 }
