@@ -55,6 +55,10 @@ describe.each<MessagingBackend>(['pgmq', 'rabbitmq'])(
 
     afterAll(async () => {
       const codes = await Promise.all(apps.map((app) => app.stop()));
+      // Say why a process did not stop cleanly: its last lines.
+      apps.forEach((app, i) => {
+        if (codes[i] !== 0) console.error(`${app.name} exited with ${codes[i]}:\n${app.tail(80)}`);
+      });
       await pool?.end();
       await database?.drop();
       await vhost?.drop();
