@@ -57,7 +57,8 @@ describe.each<MessagingBackend>(['pgmq', 'rabbitmq'])(
       const codes = await Promise.all(apps.map((app) => app.stop()));
       // Say why a process did not stop cleanly: its last lines.
       apps.forEach((app, i) => {
-        if (codes[i] !== 0) console.error(`${app.name} exited with ${codes[i]}:\n${app.tail(80)}`);
+        if (codes[i] !== 0)
+          process.stderr.write(`${app.name} exited with ${codes[i]}:\n${app.tail(80)}\n`);
       });
       await pool?.end();
       await database?.drop();
