@@ -193,16 +193,6 @@ export function taskSlotsOf(
   return slots.task || slots.steps ? slots : null;
 }
 
-/** Every limit the template declares (task level first). */
-export function limitsOf(
-  template: Pick<TaskTemplate, 'concurrency' | 'steps'>,
-): ConcurrencyLimit[] {
-  return [
-    ...(template.concurrency ? [template.concurrency] : []),
-    ...template.steps.flatMap((s) => (s.concurrency ? [s.concurrency] : [])),
-  ];
-}
-
 /**
  * What is wrong with a template's limits as a whole: a name declared twice with different
  * settings, or a step limit under a task-level limit (a step waits on one limit: the task's).
