@@ -9,9 +9,9 @@ import {
 import type { Queryable } from '../database.js';
 
 /**
- * Flow control's statements (migration 0021). A ready step of a task under a limit waits
- * (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a slot of
- * its limit's key; see the migration for the rules and the lock order.
+ * Flow control's statements (migrations 0021 and 0022). A ready step of a task under a limit
+ * waits (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a
+ * slot of its limit's key; see the migrations for the rules and the lock order.
  */
 
 /**
@@ -261,16 +261,8 @@ export async function concurrencyKeys(
   }));
 }
 
-const HOLDING = `CASE WHEN l.level = 'task' THEN
-      EXISTS (SELECT 1 FROM tasker.task_transitions tt
-               WHERE tt.task_uuid = s.holder_uuid AND tt.most_recent
-                 AND tt.to_state NOT IN ('complete', 'error', 'cancelled', 'resolved_manually'))
-    ELSE
-      EXISTS (SELECT 1 FROM tasker.workflow_step_transitions st
-               WHERE st.workflow_step_uuid = s.holder_uuid AND st.most_recent
-                 AND st.to_state IN ('enqueued', 'in_progress', 'enqueued_for_orchestration',
-                                     'enqueued_as_error_for_orchestration'))
-    END`;
+/** A slot whose holder still holds it (migration 0022). */
+const HOLDING = `tasker.slot_held(l.level, s.holder_uuid)`;
 
 /** Slots held (whose holder still holds them) and steps waiting, by limit: the gauges. */
 export async function limitTotals(
