@@ -4,6 +4,29 @@
 -- admitting into free room takes: units of work finishing tasks of one key no longer wait for
 -- each other's commits. Also one definition of "the holder still holds its slot".
 
+-- A key's row is only its lock and its rate's next start: the rows of its waiters, slots and
+-- starts no longer refer to it, so the sweep can delete the row of a key nothing uses any more
+-- (tasker.prune_concurrency_keys) without racing a waiter being inserted; admission creates the
+-- row again when it needs the lock (tasker.lock_concurrency_key).
+ALTER TABLE tasker.concurrency_slots DROP CONSTRAINT concurrency_slots_limit_name_key_fkey;
+ALTER TABLE tasker.concurrency_waiters DROP CONSTRAINT concurrency_waiters_limit_name_key_fkey;
+ALTER TABLE tasker.concurrency_starts DROP CONSTRAINT concurrency_starts_limit_name_key_fkey;
+
+-- Takes a key's row lock, creating its row if the sweep deleted it. NO KEY UPDATE: inserting
+-- waiters, slots and starts of the key never waits for it; deleting the row does.
+CREATE FUNCTION tasker.lock_concurrency_key(p_limit text, p_key text)
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  LOOP
+    PERFORM 1 FROM tasker.concurrency_keys k
+      WHERE k.limit_name = p_limit AND k.key = p_key FOR NO KEY UPDATE;
+    EXIT WHEN FOUND;
+    INSERT INTO tasker.concurrency_keys (limit_name, key) VALUES (p_limit, p_key)
+    ON CONFLICT DO NOTHING;
+  END LOOP;
+END
+$$;
+
 -- Whether a slot's holder still holds it: a task (task-level limit) until it ends; a step
 -- (step-level) while its run is enqueued, in progress or awaiting its decision. A slot whose
 -- holder moved on is free, whether or not its row is gone yet.
@@ -211,9 +234,7 @@ BEGIN
                     WHERE x.limit_name = p.limit_name AND x.key = p.key)
      ORDER BY p.limit_name, p.key
   LOOP
-    -- NO KEY UPDATE: inserting waiters of the key (their foreign key's KEY SHARE) never waits.
-    PERFORM 1 FROM tasker.concurrency_keys k
-      WHERE k.limit_name = pool.limit_name AND k.key = pool.key FOR NO KEY UPDATE;
+    PERFORM tasker.lock_concurrency_key(pool.limit_name, pool.key);
     SELECT * INTO lim FROM tasker.concurrency_limits l WHERE l.name = pool.limit_name;
     IF NOT FOUND THEN
       CONTINUE;
@@ -319,4 +340,42 @@ BEGIN
     END IF;
   END LOOP;
 END
+$$;
+
+-- Deletes up to p_max keys nothing uses: no waiter, no slot held, no start inside the rate's
+-- window, no rate wait pending; with their starts past the window and slots given up. A key
+-- locked by an admission is skipped.
+CREATE FUNCTION tasker.prune_concurrency_keys(p_max integer)
+RETURNS integer LANGUAGE sql VOLATILE AS $$
+  WITH idle AS (
+    SELECT k.limit_name, k.key, l.level
+      FROM tasker.concurrency_keys k
+      JOIN tasker.concurrency_limits l ON l.name = k.limit_name
+     WHERE k.next_start_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM tasker.concurrency_waiters cw
+                        WHERE cw.limit_name = k.limit_name AND cw.key = k.key)
+       AND NOT EXISTS (SELECT 1 FROM tasker.concurrency_slots s
+                        WHERE s.limit_name = k.limit_name AND s.key = k.key
+                          AND tasker.slot_held(l.level, s.holder_uuid))
+       AND NOT EXISTS (SELECT 1 FROM tasker.concurrency_starts cs
+                        WHERE cs.limit_name = k.limit_name AND cs.key = k.key
+                          AND cs.started_at > clock_timestamp()
+                              - make_interval(secs => l.rate_period_ms / 1000.0))
+     LIMIT p_max
+       FOR UPDATE OF k SKIP LOCKED
+  ),
+  starts AS (
+    DELETE FROM tasker.concurrency_starts cs USING idle i
+     WHERE cs.limit_name = i.limit_name AND cs.key = i.key
+  ),
+  slots AS (
+    DELETE FROM tasker.concurrency_slots s USING idle i
+     WHERE s.limit_name = i.limit_name AND s.key = i.key
+  ),
+  pruned AS (
+    DELETE FROM tasker.concurrency_keys k USING idle i
+     WHERE k.limit_name = i.limit_name AND k.key = i.key
+    RETURNING 1
+  )
+  SELECT count(*)::int FROM pruned
 $$;

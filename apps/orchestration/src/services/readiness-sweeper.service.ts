@@ -8,7 +8,13 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { orchestrationConfig } from '#config';
 import { type Evaluation, evaluateTasks, type LockedTask, type TaskUnitOfWork } from '#core';
-import { Database, findTasksDue, ProcessIdentity, takeOverAnnouncements } from '#persistence';
+import {
+  Database,
+  findTasksDue,
+  ProcessIdentity,
+  pruneConcurrencyKeys,
+  takeOverAnnouncements,
+} from '#persistence';
 import { OrchestrationUnitOfWork } from './orchestration-unit-of-work.js';
 import { EventIntake } from './event-intake.service.js';
 import { PeriodicJob } from './periodic-job.js';
@@ -21,10 +27,10 @@ const SWEEP_BATCH = 100;
  * has come; on brokers outside the database, takes over the step messages a replica that died
  * still owed (their lease ran out) and sends them, publishes domain events whose publish
  * failed and hands those a crash left behind to the templates they trigger; and, as the last
- * safety net,
- * re-announces steps left `enqueued` longer than TASKER_REANNOUNCE_AFTER_MS; and admits steps
- * waiting for a slot of a limit, whatever left them waiting. Tasks and owed
- * messages are taken with SKIP LOCKED, so replicas sweeping at once work on disjoint sets.
+ * safety net, re-announces steps left `enqueued` longer than TASKER_REANNOUNCE_AFTER_MS, admits
+ * steps waiting for a slot of a limit, whatever left them waiting, and deletes the rows of
+ * limit keys nothing uses any more. Tasks, owed messages and keys are taken with SKIP LOCKED,
+ * so replicas sweeping at once work on disjoint sets.
  */
 @Injectable()
 export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -77,6 +83,8 @@ export class ReadinessSweeper implements OnApplicationBootstrap, BeforeApplicati
     }
     // Steps a skipped lock, a crash or a rate limit left waiting with a slot free.
     if (due.stepsWaitForSlots) await this.work.admit('all');
+    // Keys such as customer ids come and go: their rows go once nothing uses them.
+    if (due.limitKeysKept) await pruneConcurrencyKeys(this.database.pool, SWEEP_BATCH);
     return moved + orphaned;
   }
 

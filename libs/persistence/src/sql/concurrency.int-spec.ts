@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { type Admission, parseTemplate } from '#core';
 import { insertTaskRows, useDatabasePool } from '#testing';
-import { admitWaitingSteps, concurrencyKeys, registerConcurrencyLimits } from './concurrency.js';
+import {
+  admitWaitingSteps,
+  concurrencyKeys,
+  pruneConcurrencyKeys,
+  registerConcurrencyLimits,
+} from './concurrency.js';
 
 /**
  * tasker.admit_waiting on its own: admissions racing on many connections never give a key more
@@ -222,6 +227,44 @@ describe('admission to concurrency limits', () => {
     expect(new Set(started).size).toBe(3);
     expect(started).toHaveLength(3);
     expect(await held('relay')).toEqual({ k: [3, 9] });
+  });
+
+  it('prunes the rows of keys nothing uses, keeps the others, and admits to a pruned key', async () => {
+    await limit('prune', 1);
+    const keys = async () =>
+      (
+        await db.pool.query<{ key: string }>(
+          `SELECT key FROM tasker.concurrency_keys WHERE limit_name = 'prune' ORDER BY key`,
+        )
+      ).rows.map((r) => r.key);
+    const running = await waitingTask('prune_a', 'prune', 'running', 1);
+    const [runningStep] = startedSteps(
+      await admitWaitingSteps(db.pool, [running.taskUuid], processor),
+    );
+    await waitingTask('prune_b', 'prune', 'running', 1);
+    const done = await waitingTask('prune_c', 'prune', 'done', 1);
+    const [doneStep] = startedSteps(await admitWaitingSteps(db.pool, [done.taskUuid], processor));
+    await moveStep(db.pool, doneStep!, 'complete');
+    await waitingTask('prune_d', 'prune', 'waiting', 1);
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_keys (limit_name, key) VALUES ('prune', 'unused')`,
+    );
+    expect(await keys()).toEqual(['done', 'running', 'unused', 'waiting']);
+    // Keys of other tests' limits may be pruned as well: count only this limit's.
+    await pruneConcurrencyKeys(db.pool, 1000);
+    expect(await keys()).toEqual(['running', 'waiting']);
+    expect(await held('prune')).toEqual({ running: [1, 1], waiting: [0, 1] });
+
+    // The running key's row goes too once its step is decided and its waiter took the slot
+    // and finished; admission recreates a row it needs.
+    await db.pool.query(`DELETE FROM tasker.concurrency_keys WHERE limit_name = 'prune'`);
+    await moveStep(db.pool, runningStep!, 'complete');
+    const next = startedSteps(await admitWaitingSteps(db.pool, [running.taskUuid], processor));
+    expect(next).toHaveLength(1);
+    const waiting = startedSteps(await admitWaitingSteps(db.pool, null, processor));
+    expect(waiting).toHaveLength(1);
+    expect(await keys()).toEqual(['waiting']);
+    expect(await held('prune')).toEqual({ running: [1, 0], waiting: [1, 0] });
   });
 
   it('refuses a shared limit declared two ways by two templates, and lets its template change it', async () => {

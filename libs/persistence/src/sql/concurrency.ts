@@ -223,6 +223,19 @@ export async function registerConcurrencyLimits(
 }
 
 /**
+ * Deletes the rows of up to `max` keys nothing uses any more (no waiter, no slot held, no start
+ * in the rate's window: tasker.prune_concurrency_keys), so that keys such as customer ids do
+ * not pile up; answers how many.
+ */
+export async function pruneConcurrencyKeys(q: Queryable, max: number): Promise<number> {
+  const { rows } = await q.query<{ pruned: number }>(
+    `SELECT tasker.prune_concurrency_keys($1) AS pruned`,
+    [max],
+  );
+  return rows[0]!.pruned;
+}
+
+/**
  * Every key in use with its running (slots whose holder still holds them) and waiting counts,
  * busiest first; `limit` filters by limit name.
  */
@@ -236,19 +249,26 @@ export async function concurrencyKeys(
       nextStartAt: Date | null;
     }
   >(
-    `SELECT * FROM (
-     SELECT k.limit_name AS "limit", l.level, k.key, l.max_running AS "maxRunning",
+    `WITH in_use AS (
+       SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+        WHERE $1::text IS NULL OR cw.limit_name = $1
+       UNION
+       SELECT s.limit_name, s.key FROM tasker.concurrency_slots s
+        WHERE $1::text IS NULL OR s.limit_name = $1
+     )
+     SELECT * FROM (
+     SELECT u.limit_name AS "limit", l.level, u.key, l.max_running AS "maxRunning",
             l.rate_limit AS "rateLimit", l.rate_period_ms AS "ratePeriodMs", l.strategy,
             (SELECT count(*)::int FROM tasker.concurrency_slots s
-              WHERE s.limit_name = k.limit_name AND s.key = k.key
+              WHERE s.limit_name = u.limit_name AND s.key = u.key
                 AND ${HOLDING}) AS running,
             w.waiting, w.oldest AS "oldestWaitingSince", k.next_start_at AS "nextStartAt"
-       FROM tasker.concurrency_keys k
-       JOIN tasker.concurrency_limits l ON l.name = k.limit_name
+       FROM in_use u
+       JOIN tasker.concurrency_limits l ON l.name = u.limit_name
+       LEFT JOIN tasker.concurrency_keys k ON k.limit_name = u.limit_name AND k.key = u.key
       CROSS JOIN LATERAL (SELECT count(*)::int AS waiting, min(cw.waiting_since) AS oldest
                             FROM tasker.concurrency_waiters cw
-                           WHERE cw.limit_name = k.limit_name AND cw.key = k.key) w
-      WHERE ($1::text IS NULL OR k.limit_name = $1)) x
+                           WHERE cw.limit_name = u.limit_name AND cw.key = u.key) w) x
       WHERE x.running > 0 OR x.waiting > 0
       ORDER BY x.running + x.waiting DESC, x."limit", x.key
       LIMIT $2`,

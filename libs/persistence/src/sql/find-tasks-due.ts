@@ -11,14 +11,23 @@ import type { Queryable } from '../database.js';
  * (the inner ORDER BY … LIMIT keeps a generic plan of a prepared statement on it). The state
  * checks keep a row that should not be there (a retry time or an announcement of work that
  * will not run) from taking a place in the batch: a batch of those would stop the sweep.
- * Also says whether any step waits for a slot of a limit (the sweep then admits).
+ * Also says whether any step waits for a slot of a limit (the sweep then admits), and whether
+ * any limit key has a row (the sweep then prunes those nothing uses).
  */
 export async function findTasksDue(
   q: Queryable,
   limit: number,
   reannounceAfterMs: number,
-): Promise<{ dueRetries: string[]; staleAnnouncements: string[]; stepsWaitForSlots: boolean }> {
-  const { rows } = await q.query<{ task_uuid: string | null; kind: 'retry' | 'stale' | 'waiting' }>(
+): Promise<{
+  dueRetries: string[];
+  staleAnnouncements: string[];
+  stepsWaitForSlots: boolean;
+  limitKeysKept: boolean;
+}> {
+  const { rows } = await q.query<{
+    task_uuid: string | null;
+    kind: 'retry' | 'stale' | 'waiting' | 'keys';
+  }>(
     `SELECT DISTINCT task_uuid, 'retry' AS kind
        FROM (SELECT s.task_uuid
                FROM tasker.workflow_steps s
@@ -43,12 +52,15 @@ export async function findTasksDue(
               ORDER BY st.created_at
               LIMIT $1) stale
      UNION ALL
-     SELECT NULL, 'waiting' WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters)`,
+     SELECT NULL, 'waiting' WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters)
+     UNION ALL
+     SELECT NULL, 'keys' WHERE EXISTS (SELECT 1 FROM tasker.concurrency_keys)`,
     [limit, reannounceAfterMs, EVALUABLE_TASK_STATES, TERMINAL_TASK_STATES],
   );
   return {
     dueRetries: rows.filter((r) => r.kind === 'retry').map((r) => r.task_uuid!),
     staleAnnouncements: rows.filter((r) => r.kind === 'stale').map((r) => r.task_uuid!),
     stepsWaitForSlots: rows.some((r) => r.kind === 'waiting'),
+    limitKeysKept: rows.some((r) => r.kind === 'keys'),
   };
 }
