@@ -27,6 +27,43 @@ BEGIN
 END
 $$;
 
+-- Fair limits (`fair_by`): the waiters of a key take turns by their task's group (a tenant),
+-- round robin, instead of one queue in order of waiting. The turn is fixed when a step begins
+-- to wait, as order_at already is (start-time fair queueing): a group's next waiter comes one
+-- turn (1 ms of order_at) after its group's last, and a group with none waiting starts at the
+-- key's head; ties go to the earlier waiter (waiting_since). So admission still reads one
+-- index in order, and a group with 10,000 waiting alternates with one that has 5.
+ALTER TABLE tasker.concurrency_waiters ADD COLUMN fair_group text;
+DROP INDEX tasker.concurrency_waiters_order;
+CREATE INDEX concurrency_waiters_order
+  ON tasker.concurrency_waiters (limit_name, key, order_at, waiting_since);
+CREATE INDEX concurrency_waiters_group
+  ON tasker.concurrency_waiters (limit_name, key, fair_group, order_at)
+  WHERE fair_group IS NOT NULL;
+
+-- When a step that begins to wait for a key is due (order_at): now, or for a fair limit
+-- (p_group set) its group's turn, p_turn turns after the first of its group this statement
+-- queues; made earlier by its task's priority × p_point_ms either way.
+CREATE FUNCTION tasker.waiter_order(p_limit text, p_key text, p_group text, p_turn integer,
+                                    p_priority integer, p_point_ms float8)
+RETURNS timestamptz LANGUAGE sql VOLATILE AS $$
+  SELECT CASE WHEN p_group IS NULL THEN clock_timestamp()
+         ELSE coalesce(
+                greatest(
+                  (SELECT cw.order_at FROM tasker.concurrency_waiters cw
+                    WHERE cw.limit_name = p_limit AND cw.key = p_key
+                    ORDER BY cw.order_at LIMIT 1),
+                  (SELECT cw.order_at + interval '1 millisecond'
+                     FROM tasker.concurrency_waiters cw
+                    WHERE cw.limit_name = p_limit AND cw.key = p_key
+                      AND cw.fair_group = p_group
+                    ORDER BY cw.order_at DESC LIMIT 1)),
+                clock_timestamp())
+              + make_interval(secs => p_turn / 1000.0)
+         END
+         - make_interval(secs => p_priority * p_point_ms / 1000)
+$$;
+
 -- Whether a slot's holder still holds it: a task (task-level limit) until it ends; a step
 -- (step-level) while its run is enqueued, in progress or awaiting its decision. A slot whose
 -- holder moved on is free, whether or not its row is gone yet.
@@ -78,7 +115,7 @@ LANGUAGE sql VOLATILE AS $$
                  WHERE e.task_uuid = cw.task_uuid
                    AND e.limit_name = cw.limit_name AND e.key = cw.key
                    AND (e.order_at, e.workflow_step_uuid) < (cw.order_at, cw.workflow_step_uuid)))
-        ORDER BY cw.order_at
+        ORDER BY cw.order_at, cw.waiting_since
         LIMIT f.n
           FOR UPDATE OF s SKIP LOCKED) p
   ),
@@ -262,7 +299,7 @@ BEGIN
       OPEN cur FOR SELECT cw.workflow_step_uuid, cw.task_uuid, cw.waiting_since
                      FROM tasker.concurrency_waiters cw
                     WHERE cw.limit_name = pool.limit_name AND cw.key = pool.key
-                    ORDER BY cw.order_at;
+                    ORDER BY cw.order_at, cw.waiting_since;
     END IF;
     LOOP
       EXIT WHEN wait_until IS NOT NULL;

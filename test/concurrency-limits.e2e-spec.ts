@@ -36,6 +36,17 @@ steps:
       max_running: 1
 `;
 
+const FAIR_POOL = `
+namespace: flow
+name: fair_pool
+version: 1.0.0
+identity_strategy: always_unique
+steps:
+  - name: call
+    handler: flow.gated
+    concurrency: { name: fair-api, max_running: 1, fair_by: context.tenant }
+`;
+
 const RATED = `
 namespace: flow
 name: rated
@@ -167,6 +178,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
         templates: {
           'per-tenant.yaml': PER_TENANT,
           'shared.yaml': SHARED_API,
+          'fair.yaml': FAIR_POOL,
           'rated.yaml': RATED,
           'burst.yaml': BURST,
           'newest.yaml': NEWEST_LOSES,
@@ -293,6 +305,26 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       open();
       await finish([blocker, ...low, high]);
       expect(runs.map((r) => r.tag)).toEqual(['blocker', 'high', 'low0', 'low1', 'low2']);
+      expect(peakOverlap(runs)).toBe(1);
+    });
+
+    it('a fair pool takes turns by tenant: one with 4 waiting alternates with those with fewer', async () => {
+      let open!: () => void;
+      slowGate = new Promise((resolve) => (open = resolve));
+      const submit = (tenant: string, tag: string) =>
+        tasker.submit({ namespace: 'flow', name: 'fair_pool', context: { tenant, tag } });
+      const uuids = [await submit('x', 'blocker')];
+      await pollUntil(
+        () => Promise.resolve(runs.length),
+        (n) => n > 0,
+        { description: 'the blocker to start' },
+      );
+      for (let i = 0; i < 4; i++) uuids.push(await submit('a', `a${i}`));
+      for (let i = 0; i < 2; i++) uuids.push(await submit('b', `b${i}`));
+      uuids.push(await submit('c', 'c0'));
+      open();
+      await finish(uuids);
+      expect(runs.map((r) => r.tag)).toEqual(['blocker', 'a0', 'b0', 'c0', 'a1', 'b1', 'a2', 'a3']);
       expect(peakOverlap(runs)).toBe(1);
     });
 

@@ -75,7 +75,11 @@ describe('concurrency declarations', () => {
     [{ concurrency: { rate: { limit: 5 }, strategy: 'cancel_newest' } }, 'needs max_running'],
     [{ concurrency: { rate: { limit: 5, per_seconds: 0 } } }, 'rate.per_seconds must be'],
     [{ concurrency: { rate: { limit: 0, per_seconds: 1 } } }, 'rate.limit must be'],
-    [{ concurrency: { max_running: 1, default: 'x' } }, 'concurrency.default needs a key'],
+    [
+      { concurrency: { max_running: 1, default: 'x' } },
+      'concurrency.default needs a key or fair_by',
+    ],
+    [{ concurrency: { max_running: 1, fair_by: 'tenant' } }, 'concurrency.fair_by must be a path'],
     [{ concurrency: { max_running: 1, name: 'Bad Name' } }, 'concurrency.name must be'],
     [{ concurrency: { max_running: 1, maxrunning: 2 } }, "unknown key 'maxrunning'"],
   ])('refuses %j', (extra, problem) => {
@@ -135,6 +139,34 @@ describe('task slots', () => {
     });
     expect(concurrencyKeyOf(template.concurrency!, { customer: 42 })).toBe('42');
     expect(concurrencyKeyOf(template.concurrency!, { customer: { id: 1 } })).toBe('{"id":1}');
+  });
+
+  it('adds the fairness group of a fair limit, with the default when its path is absent', () => {
+    const fair = parseTemplate(
+      base(
+        {},
+        {
+          concurrency: {
+            name: 'partner-api',
+            max_running: 10,
+            fair_by: 'context.tenant.id',
+            default: 'shared',
+          },
+        },
+      ),
+      'charge.yaml',
+    );
+    expect(fair.steps[0]!.concurrency).toMatchObject({
+      fairPath: ['tenant', 'id'],
+      defaultKey: 'shared',
+    });
+    expect(taskSlotsOf(fair, { tenant: { id: 't-7' } })).toEqual({
+      steps: { call: ['partner-api', 'shared', 't-7'] },
+    });
+    expect(taskSlotsOf(fair, {})).toEqual({ steps: { call: ['partner-api', 'shared', 'shared'] } });
+    expect(() => taskSlotsOf(fair, { tenant: { id: 'x'.repeat(201) } })).toThrow(
+      /context.tenant.id is the fairness group of concurrency limit partner-api/,
+    );
   });
 
   it('uses the default when the path is absent or null', () => {

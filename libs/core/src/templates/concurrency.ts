@@ -8,8 +8,8 @@ import {
 } from './task-template.js';
 import { isIntegerIn, isMapping, show, unknownKeys } from './template-parse.helpers.js';
 
-/** A task's key in one limit: [limit name, key]. */
-export type LimitKey = [name: string, key: string];
+/** A task's key in one limit: [limit name, key], and its fairness group when the limit has one. */
+export type LimitKey = [name: string, key: string] | [name: string, key: string, group: string];
 
 /** The limits a task is subject to, with its keys (tasks.slots): null for a task with none. */
 export interface TaskSlots {
@@ -23,7 +23,15 @@ export const MAX_RATE_PERIOD_SECONDS = 86400;
 const LIMIT_NAME_PATTERN = /^[a-z][a-z0-9_.-]*$/;
 const LIMIT_NAME_MAX_LENGTH = 200;
 const KEY_PATTERN = /^context(\.[A-Za-z_$][\w$-]*)+$/;
-const CONCURRENCY_KEYS = ['name', 'key', 'default', 'max_running', 'rate', 'strategy'] as const;
+const CONCURRENCY_KEYS = [
+  'name',
+  'key',
+  'default',
+  'fair_by',
+  'max_running',
+  'rate',
+  'strategy',
+] as const;
 const RATE_KEYS = ['limit', 'per_seconds'] as const;
 
 /**
@@ -56,15 +64,8 @@ export function readConcurrency(
         `${what}.name must be lower case letters, digits, '_', '.' or '-' (starting with a letter, at most ${LIMIT_NAME_MAX_LENGTH}), got ${show(raw.name)}`,
       );
   }
-  let keyPath: string[] | undefined;
-  if (raw.key !== undefined && raw.key !== null) {
-    if (typeof raw.key === 'string' && KEY_PATTERN.test(raw.key))
-      keyPath = raw.key.split('.').slice(1);
-    else
-      problems.push(
-        `${what}.key must be a path into the task's context such as context.customer_id, got ${show(raw.key)}`,
-      );
-  }
+  const keyPath = readContextPath(raw.key, `${what}.key`, 'context.customer_id', problems);
+  const fairPath = readContextPath(raw.fair_by, `${what}.fair_by`, 'context.tenant', problems);
   let defaultKey = 'default';
   if (raw.default !== undefined && raw.default !== null) {
     if (
@@ -77,7 +78,8 @@ export function readConcurrency(
       problems.push(
         `${what}.default must be a string of 1 to ${MAX_CONCURRENCY_KEY_LENGTH} characters, got ${show(raw.default)}`,
       );
-    if (keyPath === undefined) problems.push(`${what}.default needs a key`);
+    if (keyPath === undefined && fairPath === undefined)
+      problems.push(`${what}.default needs a key or fair_by`);
   }
   let maxRunning: number | undefined;
   if (raw.max_running !== undefined && raw.max_running !== null) {
@@ -109,10 +111,26 @@ export function readConcurrency(
     name,
     ...(keyPath ? { keyPath } : {}),
     defaultKey,
+    ...(fairPath ? { fairPath } : {}),
     ...(maxRunning !== undefined ? { maxRunning } : {}),
     ...(rate ? { rate } : {}),
     strategy,
   };
+}
+
+/** A `context.a.b` path (as ['a', 'b']): undefined when absent; pushes a problem when malformed. */
+function readContextPath(
+  raw: unknown,
+  what: string,
+  example: string,
+  problems: string[],
+): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string' && KEY_PATTERN.test(raw)) return raw.split('.').slice(1);
+  problems.push(
+    `${what} must be a path into the task's context such as ${example}, got ${show(raw)}`,
+  );
+  return undefined;
 }
 
 function readRate(raw: unknown, what: string, problems: string[]): RateLimit | undefined {
@@ -159,12 +177,20 @@ export function concurrencyKeyOf(
   limit: ConcurrencyLimit,
   context: Record<string, unknown>,
 ): string {
-  if (!limit.keyPath) return limit.defaultKey;
+  return valueAt(limit.keyPath, context, limit.defaultKey);
+}
+
+function valueAt(
+  path: readonly string[] | undefined,
+  context: Record<string, unknown>,
+  fallback: string,
+): string {
+  if (!path) return fallback;
   let value: unknown = context;
-  for (const part of limit.keyPath) {
+  for (const part of path) {
     value = isMapping(value) ? value[part] : undefined;
   }
-  if (value === undefined || value === null) return limit.defaultKey;
+  if (value === undefined || value === null) return fallback;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -176,14 +202,20 @@ export function taskSlotsOf(
   template: Pick<TaskTemplate, 'concurrency' | 'steps'>,
   context: Record<string, unknown>,
 ): TaskSlots | null {
-  const keyOf = (limit: ConcurrencyLimit): LimitKey => {
-    const key = concurrencyKeyOf(limit, context);
-    if (key.length > MAX_CONCURRENCY_KEY_LENGTH) {
+  const read = (limit: ConcurrencyLimit, path: string[] | undefined, role: string): string => {
+    const value = valueAt(path, context, limit.defaultKey);
+    if (value.length > MAX_CONCURRENCY_KEY_LENGTH) {
       throw new ValidationError(
-        `the context's ${['context', ...(limit.keyPath ?? [])].join('.')} is the key of concurrency limit ${limit.name} and must be at most ${MAX_CONCURRENCY_KEY_LENGTH} characters, got ${key.length}`,
+        `the context's ${['context', ...(path ?? [])].join('.')} is the ${role} of concurrency limit ${limit.name} and must be at most ${MAX_CONCURRENCY_KEY_LENGTH} characters, got ${value.length}`,
       );
     }
-    return [limit.name, key];
+    return value;
+  };
+  const keyOf = (limit: ConcurrencyLimit): LimitKey => {
+    const key = read(limit, limit.keyPath, 'key');
+    return limit.fairPath
+      ? [limit.name, key, read(limit, limit.fairPath, 'fairness group')]
+      : [limit.name, key];
   };
   const slots: TaskSlots = {};
   if (template.concurrency) slots.task = keyOf(template.concurrency);

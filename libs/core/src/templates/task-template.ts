@@ -197,8 +197,13 @@ export interface ConcurrencyLimit {
   name: string;
   /** The path in the context the key is read from (`context.a.b` → ['a', 'b']); absent: one key. */
   keyPath?: string[];
-  /** The key when the path is absent or null. */
+  /** The key (and the fairness group) when its path is absent or null. */
   defaultKey: string;
+  /**
+   * The path in the context of the task's fairness group: the key's waiting steps take turns
+   * by group (round robin), not one queue in order of waiting; absent: one queue.
+   */
+  fairPath?: string[];
   maxRunning?: number;
   rate?: RateLimit;
   strategy: ConcurrencyStrategy;

@@ -16,11 +16,11 @@ import type { Queryable } from '../database.js';
 
 /**
  * Leaves the ready steps of these tasks (all under a limit) waiting for a slot, but those of a
- * task that holds its task-level slot already (enqueueReadySteps then enqueues them): a step back from
- * a retry wait moves to `pending` (reason `retry_due`), and each gets a waiter row (kept when it
- * has one), ordered by when it began to wait, earlier by its task's priority × `agingMs`. The
- * steps are locked first (task → step, the lock order). Answers how many steps of each task
- * wait.
+ * task that holds its task-level slot already (enqueueReadySteps then enqueues them): a step
+ * back from a retry wait moves to `pending` (reason `retry_due`), and each gets a waiter row
+ * (kept when it has one), ordered by when it began to wait (for a fair limit, by its group's
+ * turn), earlier by its task's priority × `agingMs` (tasker.waiter_order). The steps are locked
+ * first (task → step, the lock order). Answers how many steps of each task wait.
  */
 export async function queueReadySteps(
   q: Queryable,
@@ -33,6 +33,8 @@ export async function queueReadySteps(
     `WITH ready AS (
        SELECT s.workflow_step_uuid,
               tasker.step_limit_key(t.slots, n.name) AS lk, t.priority,
+              -- A fair limit's turns are taken by tasks (task level) or steps (step level).
+              CASE WHEN t.slots ? 'task' THEN t.task_uuid ELSE s.workflow_step_uuid END AS unit,
               -- A task that holds its task-level slot runs its steps under it: no wait.
               EXISTS (SELECT 1 FROM tasker.concurrency_slots cs
                        WHERE cs.limit_name = t.slots -> 'task' ->> 0
@@ -44,7 +46,7 @@ export async function queueReadySteps(
          JOIN tasker.named_steps n ON n.named_step_uuid = s.named_step_uuid
      ),
      locked AS (
-       SELECT s.workflow_step_uuid, s.task_uuid, r.lk, r.priority
+       SELECT s.workflow_step_uuid, s.task_uuid, r.lk, r.priority, r.unit
          FROM tasker.workflow_steps s
          JOIN ready r ON r.workflow_step_uuid = s.workflow_step_uuid
         WHERE r.lk IS NOT NULL AND NOT r.holds
@@ -79,9 +81,12 @@ export async function queueReadySteps(
      ),
      waiting AS (
        INSERT INTO tasker.concurrency_waiters
-         (workflow_step_uuid, task_uuid, limit_name, key, order_at)
-       SELECT workflow_step_uuid, task_uuid, lk ->> 0, lk ->> 1,
-              clock_timestamp() - make_interval(secs => priority * $3::float8 / 1000)
+         (workflow_step_uuid, task_uuid, limit_name, key, fair_group, order_at)
+       SELECT workflow_step_uuid, task_uuid, lk ->> 0, lk ->> 1, lk ->> 2,
+              tasker.waiter_order(lk ->> 0, lk ->> 1, lk ->> 2,
+                                  (dense_rank() OVER (PARTITION BY lk ->> 0, lk ->> 1, lk ->> 2
+                                                      ORDER BY unit))::int - 1,
+                                  priority, $3)
          FROM locked
        ON CONFLICT (workflow_step_uuid) DO NOTHING
      )

@@ -93,6 +93,16 @@ export async function insertTaskGraph(
   // A root step under a limit waits for a slot instead of starting enqueued.
   const limitOf = (name: string) => task.slots?.task ?? task.slots?.steps?.[name];
   const waiting = roots.filter(({ step }) => limitOf(step.name) !== undefined);
+  // A fair limit's turns (tasker.waiter_order): the task takes one (task level), each of its
+  // steps under a step-level limit one of that limit.
+  const turnsTaken = new Map<string, number>();
+  const waiterTurns = waiting.map(({ step }) => {
+    if (task.slots?.task) return 0;
+    const [limit] = limitOf(step.name)!;
+    const turn = turnsTaken.get(limit) ?? 0;
+    turnsTaken.set(limit, turn + 1);
+    return turn;
+  });
   const rootSteps = roots
     .filter(({ step }) => limitOf(step.name) === undefined)
     .map(({ step, uuid }) => ({ stepUuid: uuid, stepName: step.name }));
@@ -169,10 +179,12 @@ export async function insertTaskGraph(
      ),
      waiters AS (
        INSERT INTO tasker.concurrency_waiters
-         (workflow_step_uuid, task_uuid, limit_name, key, order_at)
-       SELECT w.uuid, t.task_uuid, w.limit_name, w.key,
-              clock_timestamp() - make_interval(secs => $6::int * $37::float8 / 1000)
-         FROM task t, unnest($34::uuid[], $35::text[], $36::text[]) AS w(uuid, limit_name, key)
+         (workflow_step_uuid, task_uuid, limit_name, key, fair_group, order_at)
+       SELECT w.uuid, t.task_uuid, w.limit_name, w.key, w.fair_group,
+              tasker.waiter_order(w.limit_name, w.key, w.fair_group, w.turn, $6, $37)
+         FROM task t,
+              unnest($34::uuid[], $35::text[], $36::text[], $38::text[], $39::int[])
+                AS w(uuid, limit_name, key, fair_group, turn)
      )
      SELECT EXISTS (SELECT 1 FROM task) AS created, (SELECT ok FROM current) AS current,
             (SELECT count(*) FROM sent) AS sent`,
@@ -207,6 +219,8 @@ export async function insertTaskGraph(
       waiting.map(({ step }) => limitOf(step.name)![0]),
       waiting.map(({ step }) => limitOf(step.name)![1]),
       PRIORITY_POINT_MS,
+      waiting.map(({ step }) => limitOf(step.name)![2] ?? null),
+      waiterTurns,
     ],
   );
   const row = rows[0]!;
