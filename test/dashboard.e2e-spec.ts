@@ -2,8 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import { defineHandler, PermanentStepError } from '#core';
+import { pollUntil } from '#testing';
 import { EXAMPLE_HANDLERS } from '../apps/worker/src/handlers/example.handlers.js';
 import { TaskerHarness } from './support/tasker-harness.js';
 import { ensureBuilt } from './support/build.js';
@@ -27,6 +34,30 @@ const handlers = [
     return { value: x * x };
   }),
 ];
+
+/** One task at a time per tenant: a tenant's other tasks wait for its slot. */
+const ONE_PER_TENANT = `
+namespace: dash
+name: one_per_tenant
+version: 1.0.0
+identity_strategy: always_unique
+concurrency: { key: context.tenant, max_running: 1 }
+steps:
+  - name: hold
+    handler: dash.hold
+`;
+
+/** A step under a named limit with a rate, one run at a time across tasks. */
+const PARTNER_CALL = `
+namespace: dash
+name: partner_call
+version: 1.0.0
+identity_strategy: always_unique
+steps:
+  - name: call
+    handler: dash.hold
+    concurrency: { name: partner-api, max_running: 1, rate: { limit: 3, per_seconds: 1 } }
+`;
 
 /**
  * The dashboard in a real Chromium (Debian's, driven by playwright-core) against orchestration
@@ -328,6 +359,127 @@ describe('the web dashboard', () => {
       await pick.selectOption(w7.stepUuid);
       await page.locator('[data-step-panel="w7"]').getByText('examples.sleep').waitFor();
       await page.screenshot({ path: `${SCREENSHOTS}/folded.png`, fullPage: true });
+    });
+  });
+
+  describe('concurrency limits', () => {
+    let tasker: TaskerHarness;
+    /** `dash.hold` runs wait until this is called, holding their limits' slots. */
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+
+    beforeAll(async () => {
+      tasker = await TaskerHarness.start({
+        handlers: [
+          defineHandler('dash.hold', async () => {
+            await held;
+            return { released: true };
+          }),
+        ],
+        templates: { 'one-per-tenant.yaml': ONE_PER_TENANT, 'partner-call.yaml': PARTNER_CALL },
+      });
+    });
+
+    afterAll(async () => {
+      // A failed test must not leave handlers blocking the worker's shutdown.
+      release();
+      await tasker?.stop();
+    });
+
+    it('lists the keys holding slots or waiting, filters them by limit, and empties when the work ends', async () => {
+      const submit = (name: string, context: Record<string, unknown>) =>
+        tasker.submit({ namespace: 'dash', name, context });
+      const tasks = [
+        await submit('one_per_tenant', { tenant: 'acme' }),
+        await submit('one_per_tenant', { tenant: 'acme' }),
+        await submit('one_per_tenant', { tenant: 'acme' }),
+        await submit('one_per_tenant', { tenant: 'globex' }),
+        await submit('partner_call', {}),
+        await submit('partner_call', {}),
+      ];
+
+      const page = await newPage();
+      await page.goto(`${tasker.baseUrl}/ui/`);
+      await page
+        .getByRole('navigation', { name: 'Views' })
+        .getByRole('link', { name: 'Limits' })
+        .click();
+      await page.getByRole('heading', { name: 'Limits' }).waitFor();
+      const rows = page.locator('table.limits tbody tr');
+      const row = (limit: string, key: string) =>
+        page.locator(`table.limits tbody tr[data-limit="${limit}"][data-key="${key}"]`);
+      /** A row's cells by their column headers, as the page shows them. */
+      const cells = async (of: Locator): Promise<Record<string, string | undefined>> => {
+        const headers = await page.locator('table.limits thead th').allInnerTexts();
+        const texts = await of.locator('td').allInnerTexts();
+        return Object.fromEntries(headers.map((header, i) => [header, texts[i]]));
+      };
+      const shownWith = (of: Locator, waiting: string) =>
+        pollUntil(
+          () => cells(of),
+          (shown) => shown.Waiting === waiting,
+          { timeoutMs: UI_TIMEOUT_MS, description: `a row with ${waiting} waiting` },
+        );
+      const acme = row('dash.one_per_tenant', 'acme');
+      const globex = row('dash.one_per_tenant', 'globex');
+      const partner = row('partner-api', 'default');
+
+      expect(await shownWith(acme, '2')).toEqual({
+        Limit: 'dash.one_per_tenant',
+        Level: 'task',
+        Key: 'acme',
+        Running: '1 / 1',
+        Waiting: '2',
+        'Longest wait': expect.stringMatching(/^\d+(\.\d+)? (ms|s)$/),
+        Rate: '—',
+        'Next start': '—',
+        Strategy: 'queue',
+      });
+      expect(await shownWith(partner, '1')).toEqual({
+        Limit: 'partner-api',
+        Level: 'step',
+        Key: 'default',
+        Running: '1 / 1',
+        Waiting: '1',
+        'Longest wait': expect.stringMatching(/^\d+(\.\d+)? (ms|s)$/),
+        Rate: '3 per 1 s',
+        'Next start': '—',
+        Strategy: 'queue',
+      });
+      expect(await shownWith(globex, '0')).toMatchObject({
+        Running: '1 / 1',
+        'Longest wait': '—',
+      });
+      // Busiest first: acme's 3 tasks, then the 2 partner calls, then globex's task.
+      const order = await Promise.all(
+        (await rows.all()).map(async (tr) => [
+          await tr.getAttribute('data-limit'),
+          await tr.getAttribute('data-key'),
+        ]),
+      );
+      expect(order).toEqual([
+        ['dash.one_per_tenant', 'acme'],
+        ['partner-api', 'default'],
+        ['dash.one_per_tenant', 'globex'],
+      ]);
+      await page.screenshot({ path: `${SCREENSHOTS}/limits.png`, fullPage: true });
+
+      const filter = page.getByLabel('Limit name');
+      await filter.fill('partner-api');
+      await acme.waitFor({ state: 'detached' });
+      expect(await rows.count()).toBe(1);
+      expect(await partner.count()).toBe(1);
+      await filter.fill('dash.none');
+      await page
+        .getByText('No key of the limit dash.none has slots held or steps waiting.')
+        .waitFor();
+      await filter.fill('');
+      await globex.waitFor();
+
+      release();
+      for (const task of tasks) await tasker.waitForStatus(task, ['complete']);
+      await page.getByText('No limit has slots held or steps waiting.').waitFor();
+      expect(await page.locator('table.limits tr[data-limit]').count()).toBe(0);
     });
   });
 

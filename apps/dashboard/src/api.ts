@@ -8,6 +8,7 @@ export type {
   TaskView,
 } from '../../../libs/core/src/views/task-views';
 
+import type { ConcurrencyKey } from '../../../libs/core/src/views/concurrency-views';
 import type { DlqEntryDetailView, DlqPage, DlqStats } from '../../../libs/core/src/views/dlq-views';
 import type {
   ScheduleRunPage,
@@ -15,6 +16,7 @@ import type {
   ScheduleView,
 } from '../../../libs/core/src/views/schedule-views';
 
+export type { ConcurrencyKey } from '../../../libs/core/src/views/concurrency-views';
 export type {
   DlqEntryDetailView,
   DlqEntryView,
@@ -208,6 +210,12 @@ export const dlqApi = {
     entryUuid: string,
     body: { resolutionStatus: string; resolutionNotes: string; resolvedBy: string },
   ) => api<DlqEntryDetailView>('PATCH', `/dlq/${encodeURIComponent(entryUuid)}`, body),
+};
+
+export const limitsApi = {
+  /** Keys with slots held or steps waiting, busiest first; `limit`: one limit's whole name. */
+  keys: (filter: { limit?: string }, max: number) =>
+    api<{ items: ConcurrencyKey[] }>('GET', `/concurrency${query({ ...filter, max })}`),
 };
 
 export const schedulesApi = {

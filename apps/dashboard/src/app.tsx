@@ -3,6 +3,7 @@ import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { api, ApiError, onUnauthorized, storedKey, storeKey } from './api';
 import { DlqPage } from './dlq-page';
 import { KeyForm } from './key-form';
+import { LimitsPage } from './limits-page';
 import { Overview } from './overview';
 import { SchedulesPage } from './schedules-page';
 import { TaskPage } from './task-page';
@@ -89,6 +90,7 @@ export function App() {
             <Route path="/ui/tasks" component={TasksList} />
             <Route path="/ui/dlq" component={DlqPage} />
             <Route path="/ui/schedules" component={SchedulesPage} />
+            <Route path="/ui/limits" component={LimitsPage} />
             <Route path="/ui/templates" component={TemplatesPage} />
             <Route default component={Overview} />
           </Router>
@@ -103,6 +105,7 @@ const VIEWS = [
   ['/ui/tasks', 'Tasks'],
   ['/ui/dlq', 'DLQ'],
   ['/ui/schedules', 'Schedules'],
+  ['/ui/limits', 'Limits'],
   ['/ui/templates', 'Templates'],
 ] as const;
 
