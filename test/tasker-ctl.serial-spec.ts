@@ -6,6 +6,7 @@ import { DateTime } from 'luxon';
 import pg from 'pg';
 import { loadConfigSource, parseOrchestrationConfig } from '#config';
 import type {
+  ConcurrencyKey,
   DlqEntryDetailView,
   DlqPage,
   DlqStats,
@@ -807,11 +808,77 @@ describe('tasker-ctl', () => {
         'config/tasks/examples/diamond.yaml: ok (examples/diamond@1.0.0, 4 steps)',
         'config/tasks/examples/flaky.yaml: ok (examples/flaky@1.0.0, 2 steps)',
         'config/tasks/examples/linear.yaml: ok (examples/linear@1.0.0, 4 steps)',
+        'config/tasks/examples/per_customer.yaml: ok (examples/per_customer@1.0.0, 1 steps)',
         'config/tasks/examples/sleep.yaml: ok (examples/sleep@1.0.0, 1 steps)',
       ]);
       const missing = await ctl(['template', 'validate', join(dir, 'nope.yaml')]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('nope.yaml: no such file or directory');
+    });
+  });
+
+  describe('limits', () => {
+    // Each task sleeps 4 s, so acme's third is submitted while its first still runs.
+    it('shows a key whose slot is held with its waiting tasks, then nothing once they ran', async () => {
+      const submit = async (customer: string) =>
+        json<TaskView>(
+          await api([
+            'task',
+            'create',
+            '--namespace',
+            'examples',
+            '--name',
+            'per_customer',
+            '--context',
+            JSON.stringify({ customer, sleepMs: 4000 }),
+            '-o',
+            'json',
+          ]),
+        ).taskUuid;
+      const uuids = [];
+      for (let i = 0; i < 3; i++) uuids.push(await submit('acme'));
+      uuids.push(await submit('globex'));
+      const keys = await pollUntil(
+        async () => json<ConcurrencyKey[]>(await api(['limits', '-o', 'json'])),
+        (items) => items.some((k) => k.key === 'acme' && k.running === 1 && k.waiting === 2),
+        { description: 'acme to hold its slot with two tasks waiting', timeoutMs: 15000 },
+      );
+      expect(keys[0]).toMatchObject({
+        limit: 'examples.per_customer',
+        level: 'task',
+        key: 'acme',
+        maxRunning: 1,
+        strategy: 'queue',
+      });
+      const table = await api(['limits', '--limit', 'examples.per_customer']);
+      expect(table.code).toBe(0);
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]?.split(/\s{2,}/)).toEqual([
+        'LIMIT',
+        'KEY',
+        'RUNNING',
+        'WAITING',
+        'OLDEST WAIT',
+        'RATE',
+        'NEXT START',
+        'STRATEGY',
+      ]);
+      expect(lines[1]?.split(/\s{2,}/).slice(0, 4)).toEqual([
+        'examples.per_customer',
+        'acme',
+        '1/1',
+        '2',
+      ]);
+      for (const taskUuid of uuids) {
+        await pollUntil(
+          () => getTask(taskUuid),
+          (task) => task.status === 'complete',
+          { description: `task ${taskUuid} to complete`, timeoutMs: 30000 },
+        );
+      }
+      const none = await api(['limits']);
+      expect(none.stdout).toBe('No limit has a slot held or a step waiting.\n');
+      expect(json<ConcurrencyKey[]>(await api(['limits', '-o', 'json']))).toEqual([]);
     });
   });
 

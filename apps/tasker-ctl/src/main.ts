@@ -16,6 +16,7 @@ import { registerConfigCommands } from './commands/config.command.js';
 import { registerDevCommands } from './commands/dev.command.js';
 import { registerDlqCommands } from './commands/dlq.command.js';
 import { registerEventCommands } from './commands/event.command.js';
+import { registerLimitsCommands } from './commands/limits.command.js';
 import { registerMigrateCommands } from './commands/migrate.command.js';
 import { registerScheduleCommands } from './commands/schedule.command.js';
 import { registerStepCommands } from './commands/step.command.js';
@@ -49,6 +50,7 @@ function createProgram(): Command {
   registerDlqCommands(program);
   registerScheduleCommands(program);
   registerEventCommands(program);
+  registerLimitsCommands(program);
   registerDevCommands(program);
   return program;
 }
