@@ -94,7 +94,11 @@ $$;
 CREATE FUNCTION tasker.hand_over_slots(p_limits text[], p_keys text[], p_counts integer[],
                                        p_processor uuid)
 RETURNS TABLE (kind text, step_uuid uuid, limit_name text, key text)
-LANGUAGE sql VOLATILE AS $$
+-- PL/pgSQL for its plan cache: a SQL function's statement is planned at every call.
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   WITH freed AS (
     SELECT f.limit_name, f.key, f.n, l.level
       FROM unnest(p_limits, p_keys, p_counts) f(limit_name, key, n)
@@ -119,13 +123,15 @@ LANGUAGE sql VOLATILE AS $$
         LIMIT f.n
           FOR UPDATE OF s SKIP LOCKED) p
   ),
+  -- The picked steps, and a picked task's other waiting steps of the key (by task: an index).
   members AS (
+    SELECT p.limit_name, p.key, p.level, p.task_uuid, p.workflow_step_uuid
+      FROM picked p
+    UNION
     SELECT p.limit_name, p.key, p.level, cw.task_uuid, cw.workflow_step_uuid
       FROM picked p
-      JOIN tasker.concurrency_waiters cw
-        ON cw.limit_name = p.limit_name AND cw.key = p.key
-       AND (cw.workflow_step_uuid = p.workflow_step_uuid
-            OR (p.level = 'task' AND cw.task_uuid = p.task_uuid))
+      JOIN tasker.concurrency_waiters cw ON cw.task_uuid = p.task_uuid
+     WHERE p.level = 'task' AND cw.limit_name = p.limit_name AND cw.key = p.key
   ),
   claimed AS (
     SELECT m.* FROM members m
@@ -184,7 +190,8 @@ LANGUAGE sql VOLATILE AS $$
   UNION ALL
   SELECT 'short', NULL, f.limit_name, f.key
     FROM unnest(p_limits, p_keys, p_counts) f(limit_name, key, n)
-   WHERE f.n > (SELECT count(*) FROM held h WHERE h.limit_name = f.limit_name AND h.key = f.key)
+   WHERE f.n > (SELECT count(*) FROM held h WHERE h.limit_name = f.limit_name AND h.key = f.key);
+END
 $$;
 
 -- Admits waiting steps, given the tasks a unit of work moved (NULL: the sweep, every key with
