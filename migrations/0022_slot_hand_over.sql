@@ -37,6 +37,9 @@ ALTER TABLE tasker.concurrency_waiters ADD COLUMN fair_group text;
 DROP INDEX tasker.concurrency_waiters_order;
 CREATE INDEX concurrency_waiters_order
   ON tasker.concurrency_waiters (limit_name, key, order_at, waiting_since);
+-- A task's waiters of a key: a hand-over starts a task's other waiting steps with the first.
+DROP INDEX tasker.concurrency_waiters_task;
+CREATE INDEX concurrency_waiters_task ON tasker.concurrency_waiters (task_uuid, limit_name, key);
 CREATE INDEX concurrency_waiters_group
   ON tasker.concurrency_waiters (limit_name, key, fair_group, order_at)
   WHERE fair_group IS NOT NULL;

@@ -21,7 +21,7 @@ import { faultTestEnv } from './support/fault-env.js';
 import { peakOverlap } from './support/overlap.js';
 
 /**
- * Concurrency limits (migration 0021) on real processes: three orchestration replicas admitting
+ * Concurrency limits (migrations 0021, 0022) on real processes: three orchestration replicas admitting
  * for the same keys at once, four workers, one of them killed with SIGKILL while its steps hold
  * slots. What a step held is read back from the append-only transition table, so the limit is
  * measured, not assumed: a step-level slot is held from the step's admission (`pending →
@@ -55,6 +55,23 @@ steps:
   - name: render
     handler: examples.sleep
     timeout_seconds: 30
+`;
+
+/** One shared pool, rate-limited, whose waiting steps take turns by tenant. */
+const FAIR_API = `
+namespace: climits
+name: fair_api
+version: 1.0.0
+identity_strategy: always_unique
+steps:
+  - name: call
+    handler: examples.sleep
+    timeout_seconds: 10
+    concurrency:
+      name: climits-api
+      max_running: 1
+      rate: { limit: 4, per_seconds: 1 }
+      fair_by: context.tenant
 `;
 
 const TENANTS = 20;
@@ -394,6 +411,7 @@ describe('concurrency limits on real processes', () => {
       templates = await mkdtemp(join(tmpdir(), 'tasker-climits-'));
       await writeFile(join(templates, 'tenant-nap.yaml'), TENANT_NAP);
       await writeFile(join(templates, 'latest-doc.yaml'), LATEST_DOC);
+      await writeFile(join(templates, 'fair-api.yaml'), FAIR_API);
       apps = [];
       workerIds.clear();
       // The first replica migrates and registers alone; the rest start together.
@@ -512,6 +530,50 @@ describe('concurrency limits on real processes', () => {
           `${lost[0]!.n} lost runs retried; all ${uuids.length} tasks complete at ${Date.now() - began} ms\n`,
       );
     }, 150000);
+
+    it('a rate-limited fair pool across replicas: one at a time, at most 4 starts a second, tenants take turns', async () => {
+      // Tenant a's eight tasks arrive first, then b's three, each through the next replica.
+      const tenants = [
+        ...Array<string>(8).fill(`${backend}-a`),
+        ...Array<string>(3).fill(`${backend}-b`),
+      ];
+      const uuids: string[] = [];
+      for (const [i, tenant] of tenants.entries()) {
+        uuids.push(
+          await submit(replicas[i % replicas.length]!, 'fair_api', { tenant, sleepMs: 50 }),
+        );
+      }
+      await allEnded(uuids, 30000);
+      const { rows } = await pool.query<{ tenant: string; start: string; end: string }>(
+        `SELECT t.context ->> 'tenant' AS tenant,
+                (extract(epoch FROM a.created_at) * 1000000)::bigint::text AS start,
+                (SELECT (extract(epoch FROM b.created_at) * 1000000)::bigint::text
+                   FROM tasker.workflow_step_transitions b
+                  WHERE b.workflow_step_uuid = a.workflow_step_uuid AND b.sort_key > a.sort_key
+                    AND b.to_state <> ALL ($2::text[])
+                  ORDER BY b.sort_key LIMIT 1) AS end
+           FROM tasker.workflow_step_transitions a
+           JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.workflow_step_uuid
+           JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
+          WHERE t.task_uuid = ANY($1::uuid[])
+            AND a.from_state = 'pending' AND a.to_state = 'enqueued'
+          ORDER BY a.created_at`,
+        [uuids, HOLDING_STATES],
+      );
+      const starts = rows.map((r) => ({ ...r, start: Number(r.start), end: Number(r.end) }));
+      expect(starts).toHaveLength(uuids.length);
+      expect(peakOverlap(starts)).toBe(1);
+      // Any five consecutive starts span the window (µs of the database's clock; a start's
+      // transition and its entry in the rate's log are written by one statement, a few µs apart).
+      for (let i = 0; i + 4 < starts.length; i++) {
+        expect(starts[i + 4]!.start - starts[i]!.start).toBeGreaterThanOrEqual(999000);
+      }
+      // In arrival order b's three would start last; taking turns, the last two starts are a's.
+      const order = starts.map((r) => (r.tenant.endsWith('-a') ? 'a' : 'b'));
+      expect(order.slice(-2)).toEqual(['a', 'a']);
+      expect(order.filter((t) => t === 'b')).toHaveLength(3);
+      process.stdout.write(`${backend}: fair pool start order ${order.join('')}\n`);
+    }, 60000);
 
     it('cancel_in_progress across replicas: a newer task of a document submitted on another replica cancels the running one and completes', async () => {
       const doc = `doc-${backend}`;

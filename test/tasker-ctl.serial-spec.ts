@@ -64,6 +64,23 @@ describe('tasker-ctl', () => {
   const getTask = async (taskUuid: string) =>
     json<TaskView>(await api(['task', 'get', taskUuid, '-o', 'json']));
 
+  /** A task of examples/`name` created with `task create -o json`: its uuid. */
+  const createTask = async (name: string, context: Record<string, unknown>) =>
+    json<TaskView>(
+      await api([
+        'task',
+        'create',
+        '--namespace',
+        'examples',
+        '--name',
+        name,
+        '--context',
+        JSON.stringify(context),
+        '-o',
+        'json',
+      ]),
+    ).taskUuid;
+
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'tasker-ctl-'));
     database = await createTestDatabase();
@@ -501,20 +518,7 @@ describe('tasker-ctl', () => {
     });
 
     it('shows the entry of a task past its lifetime with its snapshot, and records a resolution', async () => {
-      const { taskUuid } = json<{ taskUuid: string }>(
-        await api([
-          'task',
-          'create',
-          '--namespace',
-          'examples',
-          '--name',
-          'sleep',
-          '--context',
-          '{"sleepMs": 4000}',
-          '-o',
-          'json',
-        ]),
-      );
+      const taskUuid = await createTask('sleep', { sleepMs: 4000 });
       await pollUntil(
         () => getTask(taskUuid),
         (task) => task.steps[0]?.state === 'in_progress',
@@ -820,21 +824,7 @@ describe('tasker-ctl', () => {
   describe('limits', () => {
     // Each task sleeps 4 s, so acme's third is submitted while its first still runs.
     it('shows a key whose slot is held with its waiting tasks, then nothing once they ran', async () => {
-      const submit = async (customer: string) =>
-        json<TaskView>(
-          await api([
-            'task',
-            'create',
-            '--namespace',
-            'examples',
-            '--name',
-            'per_customer',
-            '--context',
-            JSON.stringify({ customer, sleepMs: 4000 }),
-            '-o',
-            'json',
-          ]),
-        ).taskUuid;
+      const submit = (customer: string) => createTask('per_customer', { customer, sleepMs: 4000 });
       const uuids = [];
       for (let i = 0; i < 3; i++) uuids.push(await submit('acme'));
       uuids.push(await submit('globex'));

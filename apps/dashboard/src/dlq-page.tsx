@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import { ApiError, dlqApi, type DlqEntryView } from './api';
+import { dlqApi, type DlqEntryView } from './api';
 import { ConfirmAction } from './confirm-action';
-import { formatDuration, formatTime, json, StatusBadge } from './format';
+import { formatDuration, formatTime, json, PollProblem, StatusBadge } from './format';
 import { Pager } from './pager';
 import { usePoll } from './use-poll';
 
@@ -49,11 +49,7 @@ export function DlqPage() {
         </label>
       </form>
       <div aria-live="polite">{notice && <p class="ok">{notice}</p>}</div>
-      {page.error && (
-        <p role="alert" class="error">
-          {page.error instanceof ApiError ? page.error.describe() : page.error.message}
-        </p>
-      )}
+      <PollProblem page={page} />
       {page.data && (
         <table class="dlq">
           <thead>

@@ -1,4 +1,5 @@
 import { TERMINAL_TASK_STATES } from '../../../libs/core/src/states/task-state';
+import { ApiError } from './api';
 
 export { TASK_STATES } from '../../../libs/core/src/states/task-state';
 
@@ -31,4 +32,22 @@ export function StatusBadge({ status }: { status: string }) {
       {status.replace(/_/g, ' ')}
     </span>
   );
+}
+
+/** A polled page's failure as an alert, and (with `loading`) a status line until its first data. */
+export function PollProblem({
+  page,
+  loading = false,
+}: {
+  page: { data?: unknown; error?: Error };
+  loading?: boolean;
+}) {
+  if (page.error) {
+    return (
+      <p role="alert" class="error">
+        {page.error instanceof ApiError ? page.error.describe() : page.error.message}
+      </p>
+    );
+  }
+  return loading && page.data === undefined ? <p role="status">Loading…</p> : null;
 }

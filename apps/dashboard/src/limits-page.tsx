@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { ApiError, limitsApi } from './api';
-import { formatDuration, formatTime } from './format';
+import { limitsApi } from './api';
+import { formatDuration, formatTime, PollProblem } from './format';
 import { usePoll } from './use-poll';
 
 /** Keys asked for (the API's default); a list this long may have left quieter keys out. */
@@ -32,12 +32,7 @@ export function LimitsPage() {
           />
         </label>
       </form>
-      {page.error && (
-        <p role="alert" class="error">
-          {page.error instanceof ApiError ? page.error.describe() : page.error.message}
-        </p>
-      )}
-      {!page.data && !page.error && <p role="status">Loading…</p>}
+      <PollProblem page={page} loading />
       {page.data && (
         <table class="limits">
           <thead>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import { ApiError, schedulesApi, type ScheduleView } from './api';
+import { schedulesApi, type ScheduleView } from './api';
 import { ConfirmAction } from './confirm-action';
-import { formatTime, StatusBadge } from './format';
+import { formatTime, PollProblem, StatusBadge } from './format';
 import { Pager } from './pager';
 import { usePoll } from './use-poll';
 
@@ -29,11 +29,7 @@ export function SchedulesPage() {
     <section aria-labelledby="schedules-title">
       <h1 id="schedules-title">Schedules</h1>
       <div aria-live="polite">{notice && <p class="ok">{notice}</p>}</div>
-      {page.error && (
-        <p role="alert" class="error">
-          {page.error instanceof ApiError ? page.error.describe() : page.error.message}
-        </p>
-      )}
+      <PollProblem page={page} />
       {page.data && (
         <table>
           <thead>

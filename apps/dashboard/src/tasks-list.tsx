@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiError, type TaskPage, type TaskFilter, tasksApi } from './api';
-import { formatTime, StatusBadge, TASK_STATES, UUID } from './format';
+import { formatTime, PollProblem, StatusBadge, TASK_STATES, UUID } from './format';
 import { Pager } from './pager';
 import { usePoll } from './use-poll';
 
@@ -143,12 +143,7 @@ export function TasksList() {
           />
         </label>
       </form>
-      {page.error && (
-        <p role="alert" class="error">
-          {page.error instanceof ApiError ? page.error.describe() : page.error.message}
-        </p>
-      )}
-      {!page.data && !page.error && <p role="status">Loading…</p>}
+      <PollProblem page={page} loading />
       {page.data && (
         <>
           <table class="tasks">
