@@ -272,6 +272,14 @@ describe('concurrency limits on real processes', () => {
       [uuids, TENANT_LIMIT],
     );
     expect(bypassed).toEqual([]);
+    return admissionHolds(uuids);
+  }
+
+  /**
+   * Each admission of the tasks' steps (`pending → enqueued`) as a hold, from the admission to
+   * the first later transition out of the holding states (null: still held), oldest first.
+   */
+  async function admissionHolds(uuids: readonly string[]): Promise<Hold[]> {
     const { rows } = await pool.query<{
       step: string;
       tenant: string;
@@ -289,7 +297,8 @@ describe('concurrency limits on real processes', () => {
          JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.workflow_step_uuid
          JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
         WHERE t.task_uuid = ANY($1::uuid[])
-          AND a.from_state = 'pending' AND a.to_state = 'enqueued'`,
+          AND a.from_state = 'pending' AND a.to_state = 'enqueued'
+        ORDER BY a.created_at`,
       [uuids, HOLDING_STATES],
     );
     // Microseconds since the epoch: exact, so touching ends and starts compare as they were.
@@ -532,35 +541,21 @@ describe('concurrency limits on real processes', () => {
     }, 150000);
 
     it('a rate-limited fair pool across replicas: one at a time, at most 4 starts a second, tenants take turns', async () => {
-      // Tenant a's eight tasks arrive first, then b's three, each through the next replica.
-      const tenants = [
-        ...Array<string>(8).fill(`${backend}-a`),
-        ...Array<string>(3).fill(`${backend}-b`),
-      ];
-      const uuids: string[] = [];
-      for (const [i, tenant] of tenants.entries()) {
-        uuids.push(
-          await submit(replicas[i % replicas.length]!, 'fair_api', { tenant, sleepMs: 50 }),
+      // Tenant a's eight tasks arrive first, then b's three, spread over the replicas; each
+      // group at once, so b's arrive while most of a's wait for the rate.
+      const submitAll = (tenant: string, count: number) =>
+        Promise.all(
+          Array.from({ length: count }, (_, i) =>
+            submit(replicas[i % replicas.length]!, 'fair_api', { tenant, sleepMs: 50 }),
+          ),
         );
-      }
+      const uuids = [
+        ...(await submitAll(`${backend}-a`, 8)),
+        ...(await submitAll(`${backend}-b`, 3)),
+      ];
       await allEnded(uuids, 30000);
-      const { rows } = await pool.query<{ tenant: string; start: string; end: string }>(
-        `SELECT t.context ->> 'tenant' AS tenant,
-                (extract(epoch FROM a.created_at) * 1000000)::bigint::text AS start,
-                (SELECT (extract(epoch FROM b.created_at) * 1000000)::bigint::text
-                   FROM tasker.workflow_step_transitions b
-                  WHERE b.workflow_step_uuid = a.workflow_step_uuid AND b.sort_key > a.sort_key
-                    AND b.to_state <> ALL ($2::text[])
-                  ORDER BY b.sort_key LIMIT 1) AS end
-           FROM tasker.workflow_step_transitions a
-           JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.workflow_step_uuid
-           JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
-          WHERE t.task_uuid = ANY($1::uuid[])
-            AND a.from_state = 'pending' AND a.to_state = 'enqueued'
-          ORDER BY a.created_at`,
-        [uuids, HOLDING_STATES],
-      );
-      const starts = rows.map((r) => ({ ...r, start: Number(r.start), end: Number(r.end) }));
+      const starts = await admissionHolds(uuids);
+      expect(starts.filter((h) => h.end === null)).toEqual([]);
       expect(starts).toHaveLength(uuids.length);
       expect(peakOverlap(starts)).toBe(1);
       // Any five consecutive starts span the window (µs of the database's clock; a start's
