@@ -17,8 +17,25 @@ export interface AppProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
+/** Ports freePort handed out in this process. */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port nobody listens on right now, never one this process handed out before: the kernel
+ * may give a released port to the next bind, and two apps of one test on one port make the
+ * second fail to listen while the first answers its readiness checks (seen in CI).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
