@@ -267,6 +267,145 @@ describe('admission to concurrency limits', () => {
     expect(await held('prune')).toEqual({ running: [1, 0], waiting: [1, 0] });
   });
 
+  /**
+   * Queues one waiting step for each of `count` new tasks of tenant `group` of a fair limit,
+   * each in a transaction of its own, all open at once: none sees the others' waiters, as when
+   * a tenant's burst arrives through several replicas. Answers the tasks' uuids.
+   */
+  const queueAtOnce = async (name: string, group: string, count: number) => {
+    const tasks = [];
+    for (let i = 0; i < count; i++) {
+      tasks.push(
+        await insertTaskRows(db.pool, {
+          namespace: `${name}_${group}${i}`,
+          taskState: 'waiting_for_dependencies',
+          steps: [{ name: 's0', state: 'pending' }],
+        }),
+      );
+    }
+    const clients = await Promise.all(tasks.map(() => db.pool.connect()));
+    try {
+      for (const client of clients) await client.query('BEGIN');
+      for (const [i, task] of tasks.entries()) {
+        await clients[i]!.query(
+          `INSERT INTO tasker.concurrency_waiters
+             (workflow_step_uuid, task_uuid, limit_name, key, fair_group, order_at)
+           VALUES ($1, $2, $3, 'k', $4, tasker.waiter_order($3, 'k', $4, 0, 0, 1000))`,
+          [task.stepUuids.s0, task.taskUuid, name, group],
+        );
+      }
+      for (const client of clients) await client.query('COMMIT');
+    } finally {
+      for (const client of clients) client.release();
+    }
+    return tasks.map((t) => t.taskUuid);
+  };
+
+  it('a tenant’s waiters queued by concurrent transactions take turns with another tenant’s, slot by slot and all at once', async () => {
+    // Tenant z waits first; then tenant a's four and b's two arrive, each tenant's at once.
+    // Unable to see each other, a's take z's turn, as do b's; each start passes the turn on.
+    const queueTenants = async (name: string) => {
+      const tenantOf = new Map<string, string>();
+      for (const [group, count] of [
+        ['z', 1],
+        ['a', 4],
+        ['b', 2],
+      ] as const) {
+        for (const t of await queueAtOnce(name, group, count)) tenantOf.set(t, group);
+      }
+      return tenantOf;
+    };
+
+    // One slot handed on from task to task.
+    await limit('turns', 1);
+    const holder = await waitingTask('turns_h', 'turns', 'k', 1);
+    const [holding] = startedSteps(await admitWaitingSteps(db.pool, [holder.taskUuid], processor));
+    let tenantOf = await queueTenants('turns');
+    let step = holding!;
+    let task = holder.taskUuid;
+    const handedTo: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      await moveStep(db.pool, step, 'complete');
+      const [next] = (await admitWaitingSteps(db.pool, [task], processor)).admitted;
+      handedTo.push(tenantOf.get(next!.task.taskUuid)!);
+      task = next!.task.taskUuid;
+      step = next!.steps[0]!.stepUuid;
+    }
+    expect(handedTo.join('')).toBe('zababaa');
+
+    // Seven slots free at once: one admission starts them in turn.
+    await limit('turns_all', 7);
+    tenantOf = await queueTenants('turns_all');
+    const all = await admitWaitingSteps(db.pool, null, processor);
+    expect(all.admitted.map((t) => tenantOf.get(t.task.taskUuid)).join('')).toBe('zababaa');
+  });
+
+  it('the sweep admits where there is room and checks the slots of 64 other keys a pass, in rotation', async () => {
+    // The rotation spans every limit: the waits earlier tests left would take turns in it.
+    await db.pool.query(`DELETE FROM tasker.concurrency_waiters`);
+    await limit('sweep', 1);
+    const holders = [];
+    for (let i = 0; i < 70; i++) {
+      const key = `full${String(i).padStart(2, '0')}`;
+      holders.push(await waitingTask(`sweep_h${i}`, 'sweep', key, 1));
+      await waitingTask(`sweep_w${i}`, 'sweep', key, 1);
+    }
+    expect(
+      startedSteps(
+        await admitWaitingSteps(
+          db.pool,
+          holders.map((h) => h.taskUuid),
+          processor,
+        ),
+      ),
+    ).toHaveLength(70);
+    // One holder moved on without its unit of work naming its task to admission.
+    await moveStep(db.pool, holders[42]!.stepUuids.s0!, 'complete');
+    const roomy = await waitingTask('sweep_roomy', 'sweep', 'roomy', 1);
+    await db.pool.query(
+      `UPDATE tasker.concurrency_keys SET checked_at = now()
+        WHERE limit_name = 'sweep' AND key = 'roomy'`,
+    );
+    /** Sweeps once; answers the steps it started and how many keys it checked. */
+    const sweep = async () => {
+      const client = await db.pool.connect();
+      try {
+        const { rows } = await client.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+        const started = startedSteps(await admitWaitingSteps(client, null, processor));
+        const { rows: checked } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM tasker.concurrency_keys
+            WHERE limit_name = 'sweep' AND checked_at >= $1`,
+          [rows[0]!.at],
+        );
+        return { started, checked: checked[0]!.n };
+      } finally {
+        client.release();
+      }
+    };
+    const first = await sweep();
+    // The key with room, and the 64 full keys never checked; the other 6 come next.
+    expect(first.checked).toBe(65);
+    expect(first.started).toContain(roomy.stepUuids.s0);
+    const second = await sweep();
+    expect(second.checked).toBe(64);
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasker.concurrency_keys
+        WHERE limit_name = 'sweep' AND checked_at IS NULL`,
+    );
+    expect(rows[0]!.n).toBe(0);
+    // By then the slot its holder gave up was found, and its key's waiter took it.
+    expect([...first.started, ...second.started]).toHaveLength(2);
+    const keys = await held('sweep');
+    expect(Object.keys(keys)).toHaveLength(71);
+    expect(Object.entries(keys).filter(([, [running]]) => running !== 1)).toEqual([]);
+    expect(
+      Object.entries(keys)
+        .filter(([, [, waiting]]) => waiting === 0)
+        .map(([key]) => key)
+        .sort(),
+    ).toEqual(['full42', 'roomy']);
+  });
+
   it('refuses a shared limit declared two ways by two templates, and lets its template change it', async () => {
     const declaring = (name: string, max: number) =>
       parseTemplate(

@@ -9,7 +9,7 @@ import {
 import type { Queryable } from '../database.js';
 
 /**
- * Flow control's statements (migrations 0021 and 0022). A ready step of a task under a limit
+ * Flow control's statements (migrations 0021 to 0023). A ready step of a task under a limit
  * waits (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a
  * slot of its limit's key; see the migrations for the rules and the lock order.
  */
@@ -286,7 +286,7 @@ export async function concurrencyKeys(
   }));
 }
 
-/** A slot whose holder still holds it (migration 0022). */
+/** A slot whose holder still holds it (migrations 0022, 0023). */
 const HOLDING = `tasker.slot_held(l.level, s.holder_uuid)`;
 
 /** Slots held (whose holder still holds them) and steps waiting, by limit: the gauges. */
