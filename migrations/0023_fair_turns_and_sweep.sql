@@ -174,13 +174,13 @@ BEGIN
      WHERE cw.workflow_step_uuid = c.workflow_step_uuid
     RETURNING cw.workflow_step_uuid
   ),
+  -- Their tasks' current states, read by task (0023: as NOT EXISTS of a terminal state, its
+  -- generic plan scanned every ended task's current transition at each hand-over).
   live AS (
     SELECT c.* FROM claimed c
       JOIN dropped d ON d.workflow_step_uuid = c.workflow_step_uuid
-     WHERE NOT EXISTS (SELECT 1 FROM tasker.task_transitions tt
-                        WHERE tt.task_uuid = c.task_uuid AND tt.most_recent
-                          AND tt.to_state IN ('complete', 'error', 'cancelled',
-                                              'resolved_manually'))
+      JOIN tasker.task_transitions tt ON tt.task_uuid = c.task_uuid AND tt.most_recent
+     WHERE tt.to_state NOT IN ('complete', 'error', 'cancelled', 'resolved_manually')
   ),
   retired AS (
     UPDATE tasker.workflow_step_transitions st SET most_recent = false

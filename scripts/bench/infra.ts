@@ -65,6 +65,21 @@ export function transactionCount(database: string): Promise<number> {
   });
 }
 
+/**
+ * VACUUM (ANALYZE) of every table of `database`, as pgbench does before each run: this machine
+ * runs PostgreSQL with autovacuum off (CI's setting), so without it each phase would inherit
+ * the dead rows of all before it, which autovacuum clears in production.
+ */
+export async function vacuumDatabase(database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl(database) });
+  await client.connect();
+  try {
+    await client.query('VACUUM (ANALYZE)');
+  } finally {
+    await client.end();
+  }
+}
+
 export function postgresVersion(): Promise<string> {
   return withAdmin(async (admin) => {
     const { rows } = await admin.query<{ v: string }>(

@@ -4,7 +4,7 @@
 // Tasker only.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type HandlerRun, monoMs } from './handler-run.js';
-import { rssMiB, transactionCount } from './infra.js';
+import { rssMiB, transactionCount, vacuumDatabase } from './infra.js';
 import type { Progress } from './progress.js';
 import {
   type BenchSettings,
@@ -224,9 +224,10 @@ export async function measureLongDrain(
 
 /**
  * Tasker only. Queues `tasks` single-step tasks of `template` under the correlation id `batch`
- * with the workers stopped, starts them and times the drain as measureDrain does: from the
- * first handler start to the last completed_at. Also returns every completed_at, ascending, in
- * monotonic ms.
+ * with the workers stopped, vacuums (vacuumDatabase: the drain starts without the dead rows of
+ * the phases before it, as under autovacuum), starts them and times the drain as measureDrain
+ * does: from the first handler start to the last completed_at. Also returns every
+ * completed_at, ascending, in monotonic ms.
  */
 async function drainBatch(
   subject: TaskerBenchSubject,
@@ -246,6 +247,7 @@ async function drainBatch(
     (done) => progress.update(`${note}queued ${done}/${tasks}`),
     tenantOf,
   );
+  await vacuumDatabase(subject.databaseName);
   await subject.startWorkers();
   await subject.feed.waitForCount(tasks, drainTimeoutMs(tasks), () =>
     progress.update(`${note}${subject.feed.count}/${tasks} steps`),
