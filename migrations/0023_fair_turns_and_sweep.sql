@@ -151,12 +151,13 @@ BEGIN
         LIMIT f.n
           FOR UPDATE OF s SKIP LOCKED) p
   ),
-  -- The picked steps, and a picked task's other waiting steps of the key (by task: an index).
+  -- The picked steps; for a picked task, all its waiting steps of the key (by task: an index).
   members AS (
     SELECT p.limit_name, p.key, p.level, p.task_uuid, p.workflow_step_uuid, p.fair_group,
            p.order_at
       FROM picked p
-    UNION
+     WHERE p.level = 'step'
+    UNION ALL
     SELECT p.limit_name, p.key, p.level, cw.task_uuid, cw.workflow_step_uuid, p.fair_group,
            p.order_at
       FROM picked p
@@ -222,7 +223,9 @@ BEGIN
   UNION ALL
   SELECT 'short', NULL, f.limit_name, f.key, NULL, NULL, NULL
     FROM unnest(p_limits, p_keys, p_counts) f(limit_name, key, n)
-   WHERE f.n > (SELECT count(*) FROM held h WHERE h.limit_name = f.limit_name AND h.key = f.key);
+    LEFT JOIN (SELECT h.limit_name, h.key, count(*) AS n FROM held h GROUP BY 1, 2) h
+      ON h.limit_name = f.limit_name AND h.key = f.key
+   WHERE f.n > coalesce(h.n, 0);
 END
 $$;
 
