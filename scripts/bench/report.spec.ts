@@ -231,14 +231,19 @@ describe('bench report', () => {
         tenants: 20,
         maxRunning: 50,
         drains: [
-          { template: 'plain', drain: drain(1000) },
-          { template: 'limited', drain: drain(900) },
-          { template: 'limited', drain: drain(950) },
-          { template: 'plain', drain: drain(1100) },
+          { template: 'plain', drain: drain(1000), queueSeconds: 0.6 },
+          { template: 'limited', drain: drain(900), queueSeconds: 0.6 },
+          { template: 'limited', drain: drain(950), queueSeconds: 0.56 },
+          { template: 'plain', drain: drain(1100), queueSeconds: 0.6 },
         ],
         plain: { tasks: 600, steps: 600, seconds: 0.6, stepsPerSecond: 1000 },
         limited: { tasks: 600, steps: 600, seconds: 0.64, stepsPerSecond: 937.5 },
         costPercent: 6.25,
+        withSubmission: {
+          plain: { tasks: 600, steps: 600, seconds: 1.8, stepsPerSecond: 333.3 },
+          limited: { tasks: 600, steps: 600, seconds: 1.8, stepsPerSecond: 333.3 },
+          costPercent: 0,
+        },
       },
     };
 
@@ -267,7 +272,7 @@ describe('bench report', () => {
     it('reports the cost of a limit that does not bind, and checks it against 10%', () => {
       const markdown = renderMarkdown(report([limited]));
       expect(markdown).toContain(
-        '| Tasker PGMQ EventDrivenOnly | 20 × 50 | 600 | 1,000 (1,000, 1,100) | 938 (900, 950) | 6.3% |',
+        '| Tasker PGMQ EventDrivenOnly | 20 × 50 | 600 | 1,000 (1,000, 1,100) | 938 (900, 950) | 6.3% | 333 → 333 | 0.0% |',
       );
       const target = (r: SystemResult) =>
         checkTargets([r]).find((t) => t.target.includes('limit that does not bind'));

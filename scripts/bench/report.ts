@@ -271,6 +271,8 @@ function limitsCostTable(systems: readonly SystemResult[]): string {
         `${formatRate(c.plain.stepsPerSecond)} (${rates('plain')})`,
         `${formatRate(c.limited.stepsPerSecond)} (${rates('limited')})`,
         formatPercent(c.costPercent),
+        `${formatRate(c.withSubmission.plain.stepsPerSecond)} → ${formatRate(c.withSubmission.limited.stepsPerSecond)}`,
+        formatPercent(c.withSubmission.costPercent),
       ];
     });
   return table(
@@ -281,6 +283,8 @@ function limitsCostTable(systems: readonly SystemResult[]): string {
       'plain steps/s',
       'limited steps/s',
       'cost',
+      'with submission: steps/s',
+      'cost with submission',
     ],
     rows,
   );
@@ -547,7 +551,7 @@ export function renderMarkdown(report: BenchReport): string {
     ...section(
       systems.some((x) => x.limitsCost),
       '### Limits cost: single-step drain steps/s with a limit that does not bind and without',
-      `${limitsCostTable(systems)}\n\nIn brackets: each drain's rate, in the order they ran. Cost: (plain − limited) ÷ plain.`,
+      `${limitsCostTable(systems)}\n\nIn brackets: each drain's rate, in the order they ran. Cost: (plain − limited) ÷ plain. With submission: the same steps over the seconds their submission (workers stopped) and their drain took; a step that waits for a slot is enqueued in the drain, a plain one at submission.`,
     ),
     '### Idle cost (queries per second per replica)',
     '',

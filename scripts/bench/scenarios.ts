@@ -237,9 +237,10 @@ async function drainBatch(
   progress: Progress,
   note = '',
   tenantOf?: (i: number) => string,
-): Promise<{ drain: Drain; times: number[] }> {
+): Promise<{ drain: Drain; times: number[]; queueSeconds: number }> {
   await subject.stopWorkers();
   subject.feed.reset();
+  const queueStart = performance.now();
   await subject.queueBatch(
     batch,
     tasks,
@@ -247,6 +248,7 @@ async function drainBatch(
     (done) => progress.update(`${note}queued ${done}/${tasks}`),
     tenantOf,
   );
+  const queueSeconds = (performance.now() - queueStart) / 1000;
   await vacuumDatabase(subject.databaseName);
   await subject.startWorkers();
   await subject.feed.waitForCount(tasks, drainTimeoutMs(tasks), () =>
@@ -254,7 +256,11 @@ async function drainBatch(
   );
   const times = await subject.completionTimes(batch, tasks);
   const seconds = (times[times.length - 1]! - subject.feed.firstStart) / 1000;
-  return { drain: { tasks, steps: tasks, seconds, stepsPerSecond: tasks / seconds }, times };
+  return {
+    drain: { tasks, steps: tasks, seconds, stepsPerSecond: tasks / seconds },
+    times,
+    queueSeconds,
+  };
 }
 
 /**
@@ -352,7 +358,7 @@ export async function measureLimitsCost(
   await subject.reshape({ orchestrations: 1, workers: settings.workers }, false);
   const drains: LimitsCost['drains'] = [];
   for (const [i, template] of order.entries()) {
-    const { drain } = await drainBatch(
+    const { drain, queueSeconds } = await drainBatch(
       subject,
       `cost-${i + 1}-${template}`,
       tasks,
@@ -361,17 +367,22 @@ export async function measureLimitsCost(
       `${template} ${i + 1}/${order.length}: `,
       tenantOf,
     );
-    drains.push({ template, drain });
+    drains.push({ template, drain, queueSeconds });
   }
   await subject.startWorkers();
-  const total = (template: 'plain' | 'limited'): Drain => {
-    const of = drains.filter((d) => d.template === template).map((d) => d.drain);
-    const steps = of.reduce((n, d) => n + d.steps, 0);
-    const seconds = of.reduce((n, d) => n + d.seconds, 0);
+  const total = (template: 'plain' | 'limited', withQueueing: boolean): Drain => {
+    const of = drains.filter((d) => d.template === template);
+    const steps = of.reduce((n, d) => n + d.drain.steps, 0);
+    const seconds = of.reduce(
+      (n, d) => n + d.drain.seconds + (withQueueing ? d.queueSeconds : 0),
+      0,
+    );
     return { tasks: steps, steps, seconds, stepsPerSecond: steps / seconds };
   };
-  const plain = total('plain');
-  const limited = total('limited');
+  const plain = total('plain', false);
+  const limited = total('limited', false);
+  const plainSubmitted = total('plain', true);
+  const limitedSubmitted = total('limited', true);
   return {
     tenants: LIMITS_COST_TENANTS,
     maxRunning: LIMITS_COST_MAX_RUNNING,
@@ -379,6 +390,14 @@ export async function measureLimitsCost(
     plain,
     limited,
     costPercent: limitsCostPercent(plain.stepsPerSecond, limited.stepsPerSecond),
+    withSubmission: {
+      plain: plainSubmitted,
+      limited: limitedSubmitted,
+      costPercent: limitsCostPercent(
+        plainSubmitted.stepsPerSecond,
+        limitedSubmitted.stepsPerSecond,
+      ),
+    },
   };
 }
 

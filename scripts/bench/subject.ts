@@ -153,13 +153,18 @@ export interface NoisyNeighbour {
 export interface LimitsCost {
   tenants: number;
   maxRunning: number;
-  /** Every drain, in the order they ran. */
-  drains: { template: 'plain' | 'limited'; drain: Drain }[];
+  /** Every drain, in the order they ran, with the seconds its tasks took to submit. */
+  drains: { template: 'plain' | 'limited'; drain: Drain; queueSeconds: number }[];
   /** Each template's drains together: their steps over their seconds. */
   plain: Drain;
   limited: Drain;
   /** What the limit costs: (plain − limited) ÷ plain steps/s, in %; below 0 when faster. */
   costPercent: number;
+  /**
+   * The same over submission and drain: a step that waits for a slot is enqueued during the
+   * drain, where a plain one was enqueued at submission, before the drain's clock started.
+   */
+  withSubmission: { plain: Drain; limited: Drain; costPercent: number };
 }
 
 export interface IdleCost {
