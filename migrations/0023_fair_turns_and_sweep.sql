@@ -65,16 +65,20 @@ $$;
 -- checks the slots of the rest in a bounded rotation.
 ALTER TABLE tasker.concurrency_keys ADD COLUMN checked_at timestamptz;
 
--- The keys the sweep admits at: those with steps waiting where a rate's wait is over, or where
--- fewer slots are taken than the limit allows; and, of the keys with waiters it has not
+-- The keys the sweep admits at: those with steps waiting where a rate's wait ends before the
+-- next sweep (p_due_within_ms: admission answers when to wake, so a replica keeps a timer for
+-- it, whatever became of the one that set the wait), or where fewer slots are taken than the
+-- limit allows; and, of the keys with waiters it has not
 -- checked for 30 s, the 64 checked longest ago. Every path that ends a hold names its task to
 -- admission, so finding a slot whose holder moved on is a safety net's work: with N keys
 -- waiting, within 30 s or N / 64 sweeps, whichever is longer.
-CREATE FUNCTION tasker.keys_to_sweep()
+CREATE FUNCTION tasker.keys_to_sweep(p_due_within_ms integer)
 RETURNS TABLE (limit_name text, key text) LANGUAGE sql VOLATILE AS $$
   WITH waiting AS (
     SELECT w.limit_name, w.key, k.checked_at,
-           CASE WHEN k.next_start_at IS NOT NULL THEN k.next_start_at <= clock_timestamp()
+           CASE WHEN k.next_start_at IS NOT NULL
+                THEN k.next_start_at <= clock_timestamp()
+                                        + make_interval(secs => p_due_within_ms / 1000.0)
                 ELSE l.max_running IS NULL
                      OR l.max_running > (SELECT count(*) FROM tasker.concurrency_slots s
                                           WHERE s.limit_name = w.limit_name AND s.key = w.key)
@@ -229,7 +233,8 @@ BEGIN
 END
 $$;
 
--- Admits waiting steps, given the tasks a unit of work moved (NULL: the sweep):
+-- Admits waiting steps, given the tasks a unit of work moved (NULL: the sweep, which runs every
+-- p_due_within_ms):
 --   1. the given tasks' slots their holders gave up are deleted, and handed over
 --      (tasker.hand_over_slots) where steps wait for them; a fair limit's turns taken are
 --      passed on (tasker.pass_turns);
@@ -245,7 +250,9 @@ $$;
 -- Answers the started steps (kind 'admitted', with what announcing them needs: read here, as
 -- the statement that calls this may have begun before their tasks were committed), tasks to
 -- cancel ('cancel') and, per key its rate holds back, when to admit again ('wake').
-CREATE OR REPLACE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid)
+DROP FUNCTION tasker.admit_waiting(uuid[], uuid);
+CREATE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid,
+                                     p_due_within_ms integer)
 RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
                step_name text, namespace text, task_name text, correlation_id text,
                traceparent text)
@@ -322,7 +329,7 @@ BEGIN
              WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters x
                             WHERE x.limit_name = s.limit_name AND x.key = s.key)
             UNION ALL
-            SELECT r.limit_name, r.key FROM tasker.keys_to_sweep() r
+            SELECT r.limit_name, r.key FROM tasker.keys_to_sweep(p_due_within_ms) r
              WHERE p_task_uuids IS NULL) p
      ORDER BY p.limit_name, p.key
   LOOP

@@ -143,8 +143,12 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
     return ready;
   }
 
-  admitWaitingSteps(taskUuids: readonly string[] | null) {
+  admitWaitingSteps(taskUuids: readonly string[]) {
     return admitWaitingSteps(this.tx, taskUuids, this.processorUuid);
+  }
+
+  sweepWaitingSteps(dueWithinMs: number) {
+    return admitWaitingSteps(this.tx, null, this.processorUuid, dueWithinMs);
   }
 
   reannounceEnqueuedSteps(taskUuid: string) {

@@ -78,14 +78,17 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
   }
 
   /**
-   * Admits the waiting steps of these tasks' limit keys (`all`: of every key) in a unit of work
-   * of its own, short so that the keys' locks are held briefly, and announces them; then cancels
+   * Admits the waiting steps of these tasks' limit keys (`all`: the sweep's keys, see
+   * TaskUnitOfWork.sweepWaitingSteps) in a unit of work of its own, short so that the keys' locks are held briefly, and announces them; then cancels
    * what a cancel strategy turned away and keeps a timer for a rate limit's wait.
    */
   async admit(taskUuids: readonly string[] | 'all'): Promise<void> {
     let admission: Admission | null = null;
     await this.commit(async (uow) => {
-      const admitted = await uow.admitWaitingSteps(taskUuids === 'all' ? null : taskUuids);
+      const admitted =
+        taskUuids === 'all'
+          ? await uow.sweepWaitingSteps(this.config.sweepIntervalMs)
+          : await uow.admitWaitingSteps(taskUuids);
       admission = admitted;
       return {
         progress: admitted.admitted.map(({ task, steps }) => ({ task, steps, ended: null })),

@@ -149,11 +149,16 @@ export interface TaskUnitOfWork {
     tasks: readonly Pick<LockedTask, 'taskUuid' | 'limited'>[],
   ): Promise<Map<string, ReadySteps>>;
   /**
-   * Gives free slots to waiting steps, for every limit key of these tasks (every key with
-   * waiters when null): atomic per key across replicas (its row lock). Runs after the unit's
-   * moves, so slots its steps and tasks gave up are free.
+   * Gives free slots to waiting steps, for every limit key of these tasks: atomic per key
+   * across replicas (its row lock). Runs after the unit's moves, so slots its steps and tasks
+   * gave up are free.
    */
-  admitWaitingSteps(taskUuids: readonly string[] | null): Promise<Admission>;
+  admitWaitingSteps(taskUuids: readonly string[]): Promise<Admission>;
+  /**
+   * The sweep's admission: at the keys where room may have opened unseen, and those whose rate
+   * wait ends within `dueWithinMs` (the sweep's period; the answer says when to wake).
+   */
+  sweepWaitingSteps(dueWithinMs: number): Promise<Admission>;
   /** The task's steps still `enqueued`, stamped as announced again. */
   reannounceEnqueuedSteps(taskUuid: string): Promise<EnqueuedStep[]>;
   /**

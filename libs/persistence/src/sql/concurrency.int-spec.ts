@@ -407,6 +407,27 @@ describe('admission to concurrency limits', () => {
     ).toEqual(['full42', 'roomy']);
   });
 
+  it('a sweep in the second before a rate’s wait ends answers when to wake, so that end is not left to the next sweep', async () => {
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_limits
+         (name, level, rate_limit, rate_period_ms, strategy, declared_by)
+       VALUES ('paced', 'step', 1, 1500, 'queue', 'test/test')`,
+    );
+    const first = await waitingTask('paced_a', 'paced', 'k', 1);
+    await waitingTask('paced_b', 'paced', 'k', 1);
+    const admitted = await admitWaitingSteps(db.pool, [first.taskUuid], processor);
+    expect(startedSteps(admitted)).toHaveLength(1);
+    const wakeAt = admitted.wakeAt!.getTime();
+    // A sweep now checks the key (never checked) and answers the wait; one 1 s before the
+    // wait ends (the key checked just now, so out of the rotation) must answer it too: a
+    // replica's timer for it may be gone with its replica, or fire early by the clocks' skew.
+    expect((await admitWaitingSteps(db.pool, null, processor)).wakeAt?.getTime()).toBe(wakeAt);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wakeAt - Date.now() - 900)));
+    const near = await admitWaitingSteps(db.pool, null, processor, 1000);
+    expect(near.admitted).toEqual([]);
+    expect(near.wakeAt?.getTime()).toBe(wakeAt);
+  });
+
   it('refuses a shared limit declared two ways by two templates, and lets its template change it', async () => {
     const declaring = (name: string, max: number) =>
       parseTemplate(

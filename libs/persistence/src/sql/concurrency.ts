@@ -96,11 +96,16 @@ export async function queueReadySteps(
   return new Map(rows.map((r) => [r.taskUuid, r.waiting]));
 }
 
-/** Runs tasker.admit_waiting and reads what announcing the admitted steps needs. */
+/**
+ * Runs tasker.admit_waiting and reads what announcing the admitted steps needs: for these
+ * tasks' keys, or (null) as the sweep, which also answers the rate waits that end within
+ * `dueWithinMs` (its period).
+ */
 export async function admitWaitingSteps(
   q: Queryable,
   taskUuids: readonly string[] | null,
   processorUuid: string | null,
+  dueWithinMs = 0,
 ): Promise<Admission> {
   const { rows } = await q.query<{
     kind: 'admitted' | 'cancel' | 'wake';
@@ -117,8 +122,8 @@ export async function admitWaitingSteps(
     `SELECT kind, task_uuid AS "taskUuid", step_uuid AS "stepUuid", step_name AS "stepName",
             limit_name AS "limitName", wake_at AS "wakeAt", namespace, task_name AS "taskName",
             correlation_id AS "correlationId", traceparent
-       FROM tasker.admit_waiting($1::uuid[], $2)`,
-    [taskUuids, processorUuid],
+       FROM tasker.admit_waiting($1::uuid[], $2, $3)`,
+    [taskUuids, processorUuid, dueWithinMs],
   );
   const byTask = new Map<string, Admission['admitted'][number]>();
   const admission: Admission = {
