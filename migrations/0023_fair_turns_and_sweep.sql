@@ -65,13 +65,13 @@ $$;
 -- checks the slots of the rest in a bounded rotation.
 ALTER TABLE tasker.concurrency_keys ADD COLUMN checked_at timestamptz;
 
--- The keys the sweep admits at: those with steps waiting where a rate's wait ends before the
--- next sweep (p_due_within_ms: admission answers when to wake, so a replica keeps a timer for
--- it, whatever became of the one that set the wait), or where fewer slots are taken than the
--- limit allows; and, of the keys with waiters it has not
--- checked for 30 s, the 64 checked longest ago. Every path that ends a hold names its task to
--- admission, so finding a slot whose holder moved on is a safety net's work: with N keys
--- waiting, within 30 s or N / 64 sweeps, whichever is longer.
+-- The keys the sweep admits at, among those with steps waiting: where a rate's wait ends
+-- before the next sweep (p_due_within_ms: admission answers when to wake, so a replica keeps a
+-- timer for it, whatever became of the one that set the wait); where fewer slots are taken
+-- than the limit allows; and, of the rest not checked for 30 s, the 64 checked longest ago.
+-- Every path that ends a hold names its task to admission, so finding a slot whose holder
+-- moved on is a safety net's work: with N keys waiting, within 30 s or N / 64 sweeps,
+-- whichever is longer.
 CREATE FUNCTION tasker.keys_to_sweep(p_due_within_ms integer)
 RETURNS TABLE (limit_name text, key text) LANGUAGE sql VOLATILE AS $$
   WITH waiting AS (
@@ -112,10 +112,11 @@ BEGIN
 END
 $$;
 
--- 4. The hand-over and admission of migration 0022 again, with three changes: the hand-over
--- answers each started step's task and, for a fair limit, the group and turn it took;
--- admission passes those turns on, reads its next waiter after each start, and takes the
--- sweep's keys from tasker.keys_to_sweep.
+-- 4. The hand-over and admission of migration 0022 again. The hand-over answers each started
+-- step's task and, for a fair limit, the group and turn it took; reads its tasks' states by
+-- task; takes each level's members without a sort. Admission passes the turns on, reads its
+-- next waiter after each start, takes the sweep's keys from tasker.keys_to_sweep (so it has
+-- the sweep's period) and probes for waiters only at short keys.
 
 -- Hands the slots freed at these keys (p_counts each) to their next waiters, in one statement
 -- and without the keys' locks (see migration 0022). Answers the started steps and, as kind
