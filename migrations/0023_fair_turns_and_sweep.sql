@@ -72,9 +72,22 @@ ALTER TABLE tasker.concurrency_keys ADD COLUMN checked_at timestamptz;
 -- Every path that ends a hold names its task to admission, so finding a slot whose holder
 -- moved on is a safety net's work: with N keys waiting, within 30 s or N / 64 sweeps,
 -- whichever is longer.
+-- The keys with waiters are read one index descent each (a loose index scan), not by reading
+-- every waiter: 2.6 ms against 20 ms for 200 keys of 100,000 waiters.
 CREATE FUNCTION tasker.keys_to_sweep(p_due_within_ms integer)
 RETURNS TABLE (limit_name text, key text) LANGUAGE sql VOLATILE AS $$
-  WITH waiting AS (
+  WITH RECURSIVE keyed AS (
+    (SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+      ORDER BY cw.limit_name, cw.key LIMIT 1)
+    UNION ALL
+    SELECT n.limit_name, n.key
+      FROM keyed k
+     CROSS JOIN LATERAL (
+       SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+        WHERE (cw.limit_name, cw.key) > (k.limit_name, k.key)
+        ORDER BY cw.limit_name, cw.key LIMIT 1) n
+  ),
+  waiting AS (
     SELECT w.limit_name, w.key, k.checked_at,
            CASE WHEN k.next_start_at IS NOT NULL
                 THEN k.next_start_at <= clock_timestamp()
@@ -83,7 +96,7 @@ RETURNS TABLE (limit_name text, key text) LANGUAGE sql VOLATILE AS $$
                      OR l.max_running > (SELECT count(*) FROM tasker.concurrency_slots s
                                           WHERE s.limit_name = w.limit_name AND s.key = w.key)
            END AS room
-      FROM (SELECT DISTINCT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw) w
+      FROM keyed w
       JOIN tasker.concurrency_limits l ON l.name = w.limit_name
       LEFT JOIN tasker.concurrency_keys k ON k.limit_name = w.limit_name AND k.key = w.key
   )
