@@ -25,8 +25,12 @@ function serverUrl(database: string): string {
   return url.toString();
 }
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl('postgres') });
+/** A connection of its own to `database` (the server's maintenance database by default). */
+async function withAdmin<T>(
+  work: (client: pg.Client) => Promise<T>,
+  database = 'postgres',
+): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl(database) });
   await client.connect();
   try {
     return await work(client);
@@ -71,13 +75,7 @@ export function transactionCount(database: string): Promise<number> {
  * the dead rows of all before it, which autovacuum clears in production.
  */
 export async function vacuumDatabase(database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl(database) });
-  await client.connect();
-  try {
-    await client.query('VACUUM (ANALYZE)');
-  } finally {
-    await client.end();
-  }
+  await withAdmin((client) => client.query('VACUUM (ANALYZE)'), database);
 }
 
 export function postgresVersion(): Promise<string> {

@@ -79,8 +79,9 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
 
   /**
    * Admits the waiting steps of these tasks' limit keys (`all`: the sweep's keys, see
-   * TaskUnitOfWork.sweepWaitingSteps) in a unit of work of its own, short so that the keys' locks are held briefly, and announces them; then cancels
-   * what a cancel strategy turned away and keeps a timer for a rate limit's wait.
+   * TaskUnitOfWork.sweepWaitingSteps) in a unit of work of its own, short so that the keys'
+   * locks are held briefly, and announces them; then cancels what a cancel strategy turned
+   * away and keeps a timer for a rate limit's wait.
    */
   async admit(taskUuids: readonly string[] | 'all'): Promise<void> {
     let admission: Admission | null = null;
