@@ -270,7 +270,7 @@ function limitsCostTable(systems: readonly SystemResult[]): string {
         c.plain.steps.toLocaleString('en-US'),
         `${formatRate(c.plain.stepsPerSecond)} (${rates('plain')})`,
         `${formatRate(c.limited.stepsPerSecond)} (${rates('limited')})`,
-        formatPercent(c.costPercent),
+        `${formatPercent(c.costPercent)} (${c.roundCostPercents.map(formatPercent).join(', ')})`,
         `${formatRate(c.withSubmission.plain.stepsPerSecond)} → ${formatRate(c.withSubmission.limited.stepsPerSecond)}`,
         formatPercent(c.withSubmission.costPercent),
       ];
@@ -433,10 +433,12 @@ export function checkTargets(systems: readonly SystemResult[]): Target[] {
       });
     }
     if (s.limitsCost) {
-      const { plain, limited, costPercent } = s.limitsCost;
+      const { plain, limited, costPercent, roundCostPercents } = s.limitsCost;
       targets.push({
         target: `${s.label}: a drain under a limit that does not bind ≤ 10% slower than without`,
-        measured: `${rate(limited.stepsPerSecond)} vs ${rate(plain.stepsPerSecond)} (cost ${formatPercent(costPercent)})`,
+        measured:
+          `${rate(limited.stepsPerSecond)} vs ${rate(plain.stepsPerSecond)} (cost ${formatPercent(costPercent)}; ` +
+          `rounds ${roundCostPercents.map(formatPercent).join(', ')})`,
         met: costPercent <= 10,
       });
     }
@@ -512,7 +514,7 @@ export function renderMarkdown(report: BenchReport): string {
       `scaling drains of ${s.backlogSingle.toLocaleString('en-US')} single-step tasks with ${s.scaling.map(topologyName).join(', ')} orchestration × worker processes, ` +
       `a long drain of ${s.longDrainTasks.toLocaleString('en-US')} single-step tasks, ` +
       `a noisy neighbour: ${s.noisySamples} tasks of tenant B beside ${s.noisyBacklog.toLocaleString('en-US')} of tenant A (max_running ${NOISY_MAX_RUNNING} per tenant), ` +
-      `the cost of limits: drains of ${s.limitsCostTasks.toLocaleString('en-US')} single-step tasks over ${LIMITS_COST_TENANTS} tenants (max_running ${LIMITS_COST_MAX_RUNNING} each) and without a limit, plain, limited, limited, plain.`,
+      `the cost of limits: drains of ${s.limitsCostTasks.toLocaleString('en-US')} single-step tasks over ${LIMITS_COST_TENANTS} tenants (max_running ${LIMITS_COST_MAX_RUNNING} each) and without a limit, in two rounds: plain, limited, limited, plain, then limited, plain, plain, limited.`,
     '',
     "Ratios divide our figure by the best peer's in the same run: below 1 is better for times, queries and memory; above 1 is better for throughput.",
     '',
@@ -551,7 +553,7 @@ export function renderMarkdown(report: BenchReport): string {
     ...section(
       systems.some((x) => x.limitsCost),
       '### Limits cost: single-step drain steps/s with a limit that does not bind and without',
-      `${limitsCostTable(systems)}\n\nIn brackets: each drain's rate, in the order they ran. Cost: (plain − limited) ÷ plain. With submission: the same steps over the seconds their submission (workers stopped) and their drain took; a step that waits for a slot is enqueued in the drain, a plain one at submission.`,
+      `${limitsCostTable(systems)}\n\nIn brackets: each drain's rate, in the order they ran, and each round's cost. Cost: (plain − limited) ÷ plain, over all the drains. With submission: the same steps over the seconds their submission (workers stopped) and their drain took; a step that waits for a slot is enqueued in the drain, a plain one at submission.`,
     ),
     '### Idle cost (queries per second per replica)',
     '',

@@ -340,12 +340,22 @@ async function tenantTimes(
 }
 
 /**
+ * The drains of limits-cost, in two rounds: plain, limited, limited, plain, then the mirror, so
+ * that a drift over the run weighs on both templates alike; the two rounds' costs show how far
+ * one round's figure strays on this machine.
+ */
+const LIMITS_COST_ORDER = [
+  ['plain', 'limited', 'limited', 'plain'],
+  ['limited', 'plain', 'plain', 'limited'],
+] as const;
+
+/**
  * Tasker only. The single-step drain of `limitsCostTasks` tasks spread over LIMITS_COST_TENANTS
  * tenants, of bench/limited (a task-level limit of LIMITS_COST_MAX_RUNNING per tenant: more
  * slots than handlers, so it never holds a step back, yet every step is admitted through it) and
- * of bench/unlimited (the same template without the limit), in the order plain, limited,
- * limited, plain so that a drift over the run weighs on both alike. Each drain as measureDrain
- * takes it; each template's rate is its two drains' steps over their seconds.
+ * of bench/unlimited (the same template without the limit), in LIMITS_COST_ORDER. Each drain as
+ * measureDrain takes it; each template's rate is its drains' steps over their seconds, the cost
+ * that of all the drains, and each round's cost that of its own four.
  */
 export async function measureLimitsCost(
   subject: TaskerBenchSubject,
@@ -354,7 +364,7 @@ export async function measureLimitsCost(
 ): Promise<LimitsCost> {
   const tasks = settings.limitsCostTasks;
   const tenantOf = (i: number) => `tenant-${i % LIMITS_COST_TENANTS}`;
-  const order = ['plain', 'limited', 'limited', 'plain'] as const;
+  const order = LIMITS_COST_ORDER.flat();
   await subject.reshape({ orchestrations: 1, workers: settings.workers }, false);
   const drains: LimitsCost['drains'] = [];
   for (const [i, template] of order.entries()) {
@@ -370,39 +380,43 @@ export async function measureLimitsCost(
     drains.push({ template, drain, queueSeconds });
   }
   await subject.startWorkers();
-  const total = (template: 'plain' | 'limited', withQueueing: boolean): Drain => {
-    const of = drains.filter((d) => d.template === template);
-    const steps = of.reduce((n, d) => n + d.drain.steps, 0);
-    const seconds = of.reduce(
+  return limitsCostOf(drains, LIMITS_COST_ORDER[0].length);
+}
+
+/**
+ * The cost of limits from its drains, in the order they ran, `perRound` to a round: each
+ * template's rate (its drains' steps over their seconds, also with their submission's), the cost
+ * over all the drains and each round's over its own.
+ */
+export function limitsCostOf(drains: LimitsCost['drains'], perRound: number): LimitsCost {
+  const rate = (template: 'plain' | 'limited', of: LimitsCost['drains'], withQueueing = false) => {
+    const its = of.filter((d) => d.template === template);
+    const steps = its.reduce((n, d) => n + d.drain.steps, 0);
+    const seconds = its.reduce(
       (n, d) => n + d.drain.seconds + (withQueueing ? d.queueSeconds : 0),
       0,
     );
     return { tasks: steps, steps, seconds, stepsPerSecond: steps / seconds };
   };
-  const plain = total('plain', false);
-  const limited = total('limited', false);
-  const plainSubmitted = total('plain', true);
-  const limitedSubmitted = total('limited', true);
+  const costOf = (plain: Drain, limited: Drain) =>
+    ((plain.stepsPerSecond - limited.stepsPerSecond) / plain.stepsPerSecond) * 100;
+  const plain = rate('plain', drains);
+  const limited = rate('limited', drains);
+  const rounds = Array.from({ length: Math.ceil(drains.length / perRound) }, (_, r) =>
+    drains.slice(r * perRound, (r + 1) * perRound),
+  );
+  const submitted = { plain: rate('plain', drains, true), limited: rate('limited', drains, true) };
   return {
     tenants: LIMITS_COST_TENANTS,
     maxRunning: LIMITS_COST_MAX_RUNNING,
     drains,
     plain,
     limited,
-    costPercent: limitsCostPercent(plain.stepsPerSecond, limited.stepsPerSecond),
-    withSubmission: {
-      plain: plainSubmitted,
-      limited: limitedSubmitted,
-      costPercent: limitsCostPercent(
-        plainSubmitted.stepsPerSecond,
-        limitedSubmitted.stepsPerSecond,
-      ),
-    },
+    costPercent: costOf(plain, limited),
+    roundCostPercents: rounds.map((round) => costOf(rate('plain', round), rate('limited', round))),
+    withSubmission: { ...submitted, costPercent: costOf(submitted.plain, submitted.limited) },
   };
 }
-
-/** What a limit costs a drain, in %: (plain − limited) ÷ plain; below 0 when it ran faster. */
-const limitsCostPercent = (plain: number, limited: number) => ((plain - limited) / plain) * 100;
 
 export async function measureRss(subject: Subject): Promise<{ process: string; mib: number }[]> {
   const sizes = await Promise.all(

@@ -61,8 +61,8 @@ export interface BenchSettings {
   noisyBacklog: number;
   noisySamples: number;
   /**
-   * limits-cost (Tasker only): tasks of each drain; it drains plain, limited, limited, plain,
-   * so each template drains twice this.
+   * limits-cost (Tasker only): tasks of each drain; two rounds of plain and limited drains
+   * (scenarios.ts, LIMITS_COST_ORDER), so each template drains four times this.
    */
   limitsCostTasks: number;
   /** Quiet time before an idle window (PostgreSQL publishes an idle backend's counts late). */

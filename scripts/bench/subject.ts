@@ -160,6 +160,8 @@ export interface LimitsCost {
   limited: Drain;
   /** What the limit costs: (plain − limited) ÷ plain steps/s, in %; below 0 when faster. */
   costPercent: number;
+  /** The same for each round of drains alone, in the order they ran. */
+  roundCostPercents: number[];
   /**
    * The same over submission and drain: a step that waits for a slot is enqueued during the
    * drain, where a plain one was enqueued at submission, before the drain's clock started.
