@@ -58,6 +58,8 @@ export class StepAnnouncer implements BeforeApplicationShutdown {
   private readonly unconfirmed = new Set<string>();
   private readonly confirmations: GroupCommit<string, undefined>;
   private retrying: Promise<void> | undefined;
+  /** Sends started by announceBehind and not finished (at most one per caller at a time). */
+  private readonly sending = new Set<Promise<void>>();
   private lastRenewal = 0;
   private stopping = false;
 
@@ -110,7 +112,24 @@ export class StepAnnouncer implements BeforeApplicationShutdown {
     );
   }
 
+  /**
+   * announceAll without waiting for the broker: waits for the sends announceBehind started
+   * before (so a caller that outruns the broker is held back, one batch in flight), then starts
+   * this one and answers. For a serial path, such as the step results' group commit, whose next
+   * unit of work then runs while the broker takes this one's messages. The steps are committed
+   * and owed (the outbox) before this is called, so an answer before the send loses nothing.
+   */
+  async announceBehind(announcements: readonly Announcement[]): Promise<void> {
+    if (this.sending.size > 0) await Promise.all(this.sending);
+    if (announcements.every((a) => a.steps.length === 0)) return;
+    const send: Promise<void> = this.announceAll(announcements)
+      .catch((err: unknown) => this.logger.error(`announcing steps failed: ${errorMessage(err)}`))
+      .finally(() => this.sending.delete(send));
+    this.sending.add(send);
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.sending);
     this.stopping = true;
     await this.retrying;
     await this.confirmations.drained();
