@@ -115,9 +115,10 @@ export class StepAnnouncer implements BeforeApplicationShutdown {
   /**
    * announceAll without waiting for the broker: if there is anything to send, waits for the
    * sends announceBehind started before (so a caller that outruns the broker is held back, one
-   * batch in flight), then starts this one and answers. For a serial path, such as the step results' group commit, whose next
-   * unit of work then runs while the broker takes this one's messages. The steps are committed
-   * and owed (the outbox) before this is called, so an answer before the send loses nothing.
+   * batch in flight), then starts this one and answers. For a serial path, such as the step
+   * results' group commit, whose next unit of work then runs while the broker takes this one's
+   * messages. The steps are committed and owed (the outbox) before this is called, so an answer
+   * before the send loses nothing.
    */
   async announceBehind(announcements: readonly Announcement[]): Promise<void> {
     if (announcements.every((a) => a.steps.length === 0)) return;
