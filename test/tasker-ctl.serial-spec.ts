@@ -822,16 +822,18 @@ describe('tasker-ctl', () => {
   });
 
   describe('limits', () => {
-    // Each task sleeps 4 s, so acme's third is submitted while its first still runs.
+    // Each task sleeps 4 s (the example's most), so acme has two tasks waiting from its first
+    // run's end until its second's, a 4 s window the checks below wait for: before it three
+    // wait, so a check on a loaded host cannot see a state that has just moved on.
     it('shows a key whose slot is held with its waiting tasks, then nothing once they ran', async () => {
       const submit = (customer: string) => createTask('per_customer', { customer, sleepMs: 4000 });
       const uuids = [];
-      for (let i = 0; i < 3; i++) uuids.push(await submit('acme'));
+      for (let i = 0; i < 4; i++) uuids.push(await submit('acme'));
       uuids.push(await submit('globex'));
       const keys = await pollUntil(
         async () => json<ConcurrencyKey[]>(await api(['limits', '-o', 'json'])),
         (items) => items.some((k) => k.key === 'acme' && k.running === 1 && k.waiting === 2),
-        { description: 'acme to hold its slot with two tasks waiting', timeoutMs: 15000 },
+        { description: 'acme to hold its slot with two tasks waiting', timeoutMs: 20000 },
       );
       expect(keys[0]).toMatchObject({
         limit: 'examples.per_customer',
@@ -840,7 +842,11 @@ describe('tasker-ctl', () => {
         maxRunning: 1,
         strategy: 'queue',
       });
-      const table = await api(['limits', '--limit', 'examples.per_customer']);
+      const table = await pollUntil(
+        () => api(['limits', '--limit', 'examples.per_customer']),
+        (out) => out.code !== 0 || / acme +1\/1 +2 /.test(out.stdout),
+        { description: 'the table to show acme with two tasks waiting', timeoutMs: 10000 },
+      );
       expect(table.code).toBe(0);
       const lines = table.stdout.trimEnd().split('\n');
       expect(lines[0]?.split(/\s{2,}/)).toEqual([
