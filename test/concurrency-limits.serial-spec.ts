@@ -21,7 +21,7 @@ import { faultTestEnv } from './support/fault-env.js';
 import { peakOverlap } from './support/overlap.js';
 
 /**
- * Concurrency limits (migrations 0021 to 0023) on real processes: three orchestration replicas admitting
+ * Concurrency limits (migrations 0021 to 0024) on real processes: three orchestration replicas admitting
  * for the same keys at once, four workers, one of them killed with SIGKILL while its steps hold
  * slots. What a step held is read back from the append-only transition table, so the limit is
  * measured, not assumed: a step-level slot is held from the step's admission (`pending →

@@ -132,14 +132,18 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
   /** Tasks under a limit cost one more statement; the others, none. */
   async enqueueReadySteps(tasks: readonly Pick<LockedTask, 'taskUuid' | 'limited'>[]) {
     const limited = tasks.filter((t) => t.limited).map((t) => t.taskUuid);
-    const waiting = await queueReadySteps(this.tx, limited, this.processorUuid, PRIORITY_POINT_MS);
+    const queued =
+      limited.length > 0
+        ? await queueReadySteps(this.tx, limited, this.processorUuid, PRIORITY_POINT_MS)
+        : null;
     const ready = await enqueueReadyStepsOfTasks(
       this.tx,
       tasks.map((t) => t.taskUuid),
       this.processorUuid,
-      limited.length > 0,
+      queued?.readyAt ?? null,
     );
-    for (const taskUuid of limited) ready.get(taskUuid)!.waiting = waiting.get(taskUuid) ?? 0;
+    for (const taskUuid of limited)
+      ready.get(taskUuid)!.waiting = queued!.waiting.get(taskUuid) ?? 0;
     return ready;
   }
 

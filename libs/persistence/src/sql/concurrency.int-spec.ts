@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { type Admission, parseTemplate } from '#core';
 import { insertTaskRows, useDatabasePool } from '#testing';
+import { PgTaskUnitOfWork } from '../pg-task-store.js';
 import {
   admitWaitingSteps,
   concurrencyKeys,
@@ -177,6 +178,72 @@ describe('admission to concurrency limits', () => {
       other.release();
     }
     expect(await held('handover')).toEqual({ k: [1, 1] });
+  });
+
+  it('a retry that comes due while its task’s ready steps are queued waits for a slot too', async () => {
+    // Queueing the steps that wait (one statement) and enqueueing the rest (the next) must
+    // agree on which steps are ready. Here the first statement waits for a lock on step a
+    // while b's retry time passes; the second must not then start b without a slot.
+    await limit('due_between', 5);
+    const task = await insertTaskRows(db.pool, {
+      namespace: 'due_between',
+      taskState: 'evaluating_results',
+      steps: [
+        { name: 'a', state: 'pending' },
+        { name: 'b', state: 'waiting_for_retry', attempts: 1, retryInSeconds: 1 },
+      ],
+    });
+    const dueAt = Date.now() + 1000;
+    await db.pool.query(`UPDATE tasker.tasks SET slots = $2 WHERE task_uuid = $1`, [
+      task.taskUuid,
+      JSON.stringify({ steps: { a: ['due_between', 'k'], b: ['due_between', 'k'] } }),
+    ]);
+    // A step's limit is found by its template step's name.
+    await db.pool.query(
+      `WITH named AS (
+         INSERT INTO tasker.named_steps (named_task_uuid, name, handler)
+         SELECT t.named_task_uuid, s.name, s.handler
+           FROM tasker.tasks t JOIN tasker.workflow_steps s ON s.task_uuid = t.task_uuid
+          WHERE t.task_uuid = $1
+         RETURNING named_step_uuid, name)
+       UPDATE tasker.workflow_steps s SET named_step_uuid = n.named_step_uuid
+         FROM named n WHERE s.task_uuid = $1 AND s.name = n.name`,
+      [task.taskUuid],
+    );
+    const other = await db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `SELECT 1 FROM tasker.workflow_steps WHERE workflow_step_uuid = $1 FOR UPDATE`,
+        [task.stepUuids.a],
+      );
+      const ready = inTransaction((client) =>
+        new PgTaskUnitOfWork(client, processor).enqueueReadySteps([
+          { taskUuid: task.taskUuid, limited: true },
+        ]),
+      );
+      await new Promise((resolve) => setTimeout(resolve, dueAt + 300 - Date.now()));
+      await other.query('COMMIT');
+      expect((await ready).get(task.taskUuid)!.steps).toEqual([]);
+    } finally {
+      other.release();
+    }
+    // a waits for its slot, b for its retry's next round (a sweep finds it due).
+    const { rows } = await db.pool.query(
+      `SELECT s.name, st.to_state, w.limit_name FROM tasker.workflow_steps s
+         JOIN tasker.workflow_step_transitions st
+           ON st.workflow_step_uuid = s.workflow_step_uuid AND st.most_recent
+         LEFT JOIN tasker.concurrency_waiters w ON w.workflow_step_uuid = s.workflow_step_uuid
+        WHERE s.task_uuid = $1 ORDER BY s.name`,
+      [task.taskUuid],
+    );
+    expect(rows).toEqual([
+      { name: 'a', to_state: 'pending', limit_name: 'due_between' },
+      { name: 'b', to_state: 'waiting_for_retry', limit_name: null },
+    ]);
+    expect(startedSteps(await admitWaitingSteps(db.pool, [task.taskUuid], processor))).toEqual([
+      task.stepUuids.a,
+    ]);
   });
 
   it('hands a task-level slot to the next task, which starts all its waiting steps', async () => {

@@ -9,7 +9,7 @@ import {
 import type { Queryable } from '../database.js';
 
 /**
- * Flow control's statements (migrations 0021 to 0023). A ready step of a task under a limit
+ * Flow control's statements (migrations 0021 to 0024). A ready step of a task under a limit
  * waits (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a
  * slot of its limit's key; see the migrations for the rules and the lock order.
  */
@@ -20,16 +20,17 @@ import type { Queryable } from '../database.js';
  * back from a retry wait moves to `pending` (reason `retry_due`), and each gets a waiter row
  * (kept when it has one), ordered by when it began to wait (for a fair limit, by its group's
  * turn), earlier by its task's priority × `agingMs` (tasker.waiter_order). The steps are locked
- * first (task → step, the lock order). Answers how many steps of each task wait.
+ * first (task → step, the lock order). Answers how many steps of each task wait, and the
+ * moment readiness was decided at (as text, to the µs): enqueueReadyStepsOfTasks must decide
+ * at the same moment, or a retry due in between would start without a slot (migration 0024).
  */
 export async function queueReadySteps(
   q: Queryable,
   taskUuids: readonly string[],
   processorUuid: string | null,
   agingMs: number,
-): Promise<Map<string, number>> {
-  if (taskUuids.length === 0) return new Map();
-  const { rows } = await q.query<{ taskUuid: string; waiting: number }>(
+): Promise<{ waiting: Map<string, number>; readyAt: string }> {
+  const { rows } = await q.query<{ waiting: Record<string, number>; readyAt: string }>(
     `WITH ready AS (
        SELECT s.workflow_step_uuid,
               tasker.step_limit_key(t.slots, n.name) AS lk, t.priority,
@@ -40,7 +41,7 @@ export async function queueReadySteps(
                        WHERE cs.limit_name = t.slots -> 'task' ->> 0
                          AND cs.key = t.slots -> 'task' ->> 1
                          AND cs.holder_uuid = t.task_uuid) AS holds
-         FROM tasker.ready_steps($1::uuid[]) r
+         FROM tasker.ready_steps($1::uuid[], statement_timestamp()) r
          JOIN tasker.workflow_steps s ON s.workflow_step_uuid = r.workflow_step_uuid
          JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
          JOIN tasker.named_steps n ON n.named_step_uuid = s.named_step_uuid
@@ -90,10 +91,13 @@ export async function queueReadySteps(
          FROM locked
        ON CONFLICT (workflow_step_uuid) DO NOTHING
      )
-     SELECT task_uuid AS "taskUuid", count(*)::int AS waiting FROM locked GROUP BY task_uuid`,
+     SELECT (SELECT coalesce(json_object_agg(w.task_uuid, w.n), '{}')
+               FROM (SELECT task_uuid, count(*)::int AS n FROM locked GROUP BY task_uuid) w)
+              AS waiting,
+            statement_timestamp()::text AS "readyAt"`,
     [taskUuids, processorUuid, agingMs],
   );
-  return new Map(rows.map((r) => [r.taskUuid, r.waiting]));
+  return { waiting: new Map(Object.entries(rows[0]!.waiting)), readyAt: rows[0]!.readyAt };
 }
 
 /**

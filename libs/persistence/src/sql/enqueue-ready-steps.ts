@@ -11,14 +11,15 @@ import type { Queryable } from '../database.js';
  * nothing twice; the step rows are locked before their transitions (the lock order, see
  * transition-steps.ts). The counts are read with the statement's snapshot and corrected for the moves
  * it made (a statement does not see its own changes). The caller commits, then sends one
- * message per returned step: state before queue. With `someLimited`, steps waiting for a slot of
- * a limit (queueReadySteps, called first) are left as they are.
+ * message per returned step: state before queue. With `limitedAt` (some tasks are under a limit:
+ * queueReadySteps ran first and decided readiness at that moment), readiness is decided at the
+ * same moment, and steps waiting for a slot of a limit are left as they are.
  */
 export async function enqueueReadyStepsOfTasks(
   q: Queryable,
   taskUuids: readonly string[],
   processorUuid: string | null,
-  someLimited = false,
+  limitedAt: string | null = null,
 ): Promise<Map<string, ReadySteps>> {
   if (taskUuids.length === 0) return new Map();
   const { rows } = await q.query<ReadySteps & { taskUuid: string }>(
@@ -26,8 +27,8 @@ export async function enqueueReadyStepsOfTasks(
        SELECT s.workflow_step_uuid, s.task_uuid
          FROM tasker.workflow_steps s
         WHERE s.workflow_step_uuid IN
-              (SELECT r.workflow_step_uuid FROM tasker.ready_steps($1::uuid[]) r)
-          AND NOT ($4::boolean AND EXISTS (SELECT 1 FROM tasker.concurrency_waiters w
+              (SELECT r.workflow_step_uuid FROM tasker.ready_steps($1::uuid[], $4::timestamptz) r)
+          AND NOT ($4::timestamptz IS NOT NULL AND EXISTS (SELECT 1 FROM tasker.concurrency_waiters w
                                            WHERE w.workflow_step_uuid = s.workflow_step_uuid))
         ORDER BY s.workflow_step_uuid
           FOR UPDATE OF s
@@ -82,7 +83,7 @@ export async function enqueueReadyStepsOfTasks(
             (SELECT coalesce(json_object_agg(c.state, c.n), '{}')
                FROM counts c WHERE c.task_uuid = t.task_uuid AND c.n > 0) AS counts
        FROM (SELECT DISTINCT unnest($1::uuid[]) AS task_uuid) t`,
-    [taskUuids, processorUuid, ENQUEUEABLE_STEP_STATES, someLimited],
+    [taskUuids, processorUuid, ENQUEUEABLE_STEP_STATES, limitedAt],
   );
   return new Map(rows.map(({ taskUuid, steps, counts }) => [taskUuid, { steps, counts }]));
 }
