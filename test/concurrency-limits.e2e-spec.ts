@@ -103,6 +103,22 @@ steps:
     concurrency: { name: flaky-api, max_running: 1 }
 `;
 
+/** One task per tenant at a time, and at most two calls to a shared API across tenants. */
+const PER_TENANT_API = `
+namespace: flow
+name: per_tenant_api
+version: 1.0.0
+identity_strategy: always_unique
+concurrency: { key: context.tenant, max_running: 1 }
+steps:
+  - name: prepare
+    handler: flow.quick
+  - name: call
+    handler: flow.api
+    depends_on: [prepare]
+    concurrency: { name: nested-api, max_running: 2 }
+`;
+
 interface Run {
   task: string;
   tag: string;
@@ -140,6 +156,10 @@ const HANDLERS = [
   }),
   defineHandler('flow.gated', async (ctx) => {
     await record(ctx, 30, slowGate);
+    return { ok: true };
+  }),
+  defineHandler('flow.api', async (ctx) => {
+    await record({ taskUuid: ctx.taskUuid, context: { tag: 'api' } }, 120);
     return { ok: true };
   }),
   defineHandler('flow.quick', async (ctx) => {
@@ -184,6 +204,7 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
           'newest.yaml': NEWEST_LOSES,
           'latest.yaml': LATEST_WINS,
           'flaky.yaml': FLAKY,
+          'per-tenant-api.yaml': PER_TENANT_API,
         },
         env: { TASKER_WORKER_CONCURRENCY: '10' },
       });
@@ -427,6 +448,48 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       expect((await tasker.waitForStatus(newer, ['complete', 'cancelled', 'error'])).status).toBe(
         'complete',
       );
+    });
+
+    it('a step with a limit of its own under a task-level one waits for both: one task per tenant, two API calls at once', async () => {
+      const tenantOf = new Map<string, string>();
+      for (let i = 0; i < 3; i++) {
+        for (const tenant of ['a', 'b', 'c', 'd']) {
+          const uuid = await tasker.submit({
+            namespace: 'flow',
+            name: 'per_tenant_api',
+            context: { tenant, i },
+          });
+          tenantOf.set(uuid, tenant);
+        }
+      }
+      const ended = await finish([...tenantOf.keys()]);
+      expect(ended.every((t) => t.status === 'complete')).toBe(true);
+      const calls = runs.filter((r) => r.tag === 'api');
+      expect(calls).toHaveLength(12);
+      // Four tenants could call at once; the API's limit lets two.
+      expect(peakOverlap(calls)).toBe(2);
+      // A task holds its tenant's slot from its first step to its end, its call included.
+      for (const tenant of ['a', 'b', 'c', 'd']) {
+        const spans = [...tenantOf].flatMap(([task, t]) => {
+          if (t !== tenant) return [];
+          const own = runs.filter((r) => r.task === task);
+          expect(own).toHaveLength(2);
+          return [
+            {
+              start: Math.min(...own.map((r) => r.start)),
+              end: Math.max(...own.map((r) => r.end)),
+            },
+          ];
+        });
+        expect(peakOverlap(spans)).toBe(1);
+      }
+      for (const limit of ['flow.per_tenant_api', 'nested-api']) {
+        const after = await tasker.request<{ items: unknown[] }>(
+          'GET',
+          `/v1/concurrency?limit=${limit}`,
+        );
+        expect(after.body.items).toEqual([]);
+      }
     });
 
     it('a step waiting for its retry gives its slot up, and takes one again to run', async () => {

@@ -92,7 +92,7 @@ describe('concurrency declarations', () => {
     );
   });
 
-  it('refuses one name declared twice differently, or a step limit under a task limit', () => {
+  it('refuses one name declared twice differently, or a step limit named like the task limit', () => {
     const twice = {
       ...base(),
       steps: [
@@ -105,7 +105,19 @@ describe('concurrency declarations', () => {
       { concurrency: { name: 'api', max_running: 1 } },
       { concurrency: { name: 'api', max_running: 1 } },
     );
-    expect(problemsOf(both).join('\n')).toContain('declared for the task already');
+    expect(problemsOf(both).join('\n')).toContain(
+      "step 'call': concurrency limit api is the task's",
+    );
+    const nested = base(
+      { concurrency: { key: 'context.customer', max_running: 1 } },
+      { concurrency: { name: 'api', max_running: 5 } },
+    );
+    // A step limit of its own under the task's: the task's key, then the step's.
+    const parsed = parseTemplate(nested, 'charge.yaml');
+    expect(taskSlotsOf(parsed, { customer: 'c1' })).toEqual({
+      task: ['billing.charge', 'c1'],
+      steps: { call: ['api', 'default'] },
+    });
   });
 });
 

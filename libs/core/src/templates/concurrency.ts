@@ -227,7 +227,9 @@ export function taskSlotsOf(
 
 /**
  * What is wrong with a template's limits as a whole: a name declared twice with different
- * settings, or a step limit under a task-level limit (a step waits on one limit: the task's).
+ * settings, or a step limit named like the task-level one (a slot is held by a task or by a
+ * step run, not both). A step may have a limit of its own under a task-level one: it waits for
+ * its task's slot first, then for its own.
  */
 export function concurrencyProblems(
   task: ConcurrencyLimit | undefined,
@@ -238,9 +240,9 @@ export function concurrencyProblems(
   for (const step of steps) {
     const limit = step.concurrency;
     if (!limit) continue;
-    if (task) {
+    if (task && limit.name === task.name) {
       problems.push(
-        `step '${step.name}': concurrency is declared for the task already (${task.name}); a step of a task under a task-level limit runs under the task's slot and cannot have a limit of its own`,
+        `step '${step.name}': concurrency limit ${limit.name} is the task's; a step limit under a task-level one needs a name of its own`,
       );
     }
     const other = seen.get(limit.name);

@@ -95,6 +95,20 @@ describe('admission to concurrency limits', () => {
     }
   };
 
+  /** Gives a task's steps their template steps (named_steps), by which a step's limit is found. */
+  const nameSteps = (taskUuid: string) =>
+    db.pool.query(
+      `WITH named AS (
+         INSERT INTO tasker.named_steps (named_task_uuid, name, handler)
+         SELECT t.named_task_uuid, s.name, s.handler
+           FROM tasker.tasks t JOIN tasker.workflow_steps s ON s.task_uuid = t.task_uuid
+          WHERE t.task_uuid = $1
+         RETURNING named_step_uuid, name)
+       UPDATE tasker.workflow_steps s SET named_step_uuid = n.named_step_uuid
+         FROM named n WHERE s.task_uuid = $1 AND s.name = n.name`,
+      [taskUuid],
+    );
+
   const startedSteps = (admission: Admission) =>
     admission.admitted.flatMap((t) => t.steps.map((s) => s.stepUuid));
 
@@ -198,18 +212,7 @@ describe('admission to concurrency limits', () => {
       task.taskUuid,
       JSON.stringify({ steps: { a: ['due_between', 'k'], b: ['due_between', 'k'] } }),
     ]);
-    // A step's limit is found by its template step's name.
-    await db.pool.query(
-      `WITH named AS (
-         INSERT INTO tasker.named_steps (named_task_uuid, name, handler)
-         SELECT t.named_task_uuid, s.name, s.handler
-           FROM tasker.tasks t JOIN tasker.workflow_steps s ON s.task_uuid = t.task_uuid
-          WHERE t.task_uuid = $1
-         RETURNING named_step_uuid, name)
-       UPDATE tasker.workflow_steps s SET named_step_uuid = n.named_step_uuid
-         FROM named n WHERE s.task_uuid = $1 AND s.name = n.name`,
-      [task.taskUuid],
-    );
+    await nameSteps(task.taskUuid);
     const other = await db.pool.connect();
     try {
       await other.query('BEGIN');
@@ -243,6 +246,121 @@ describe('admission to concurrency limits', () => {
     ]);
     expect(startedSteps(await admitWaitingSteps(db.pool, [task.taskUuid], processor))).toEqual([
       task.stepUuids.a,
+    ]);
+  });
+
+  it('a step with a limit of its own under its task’s waits for its task’s slot, then for its own', async () => {
+    // One task per customer at a time (task level), one call at a time to an API (step level).
+    await limit('nest_task', 1, 'task');
+    await limit('nest_api', 1);
+    /** A task of `customer` whose pending steps (name → its own API key, or none) are queued. */
+    const nestedTask = async (customer: string, steps: Record<string, string | null>) => {
+      const task = await insertTaskRows(db.pool, {
+        namespace: `nest_${customer}_${randomUUID().slice(0, 8)}`,
+        taskState: 'waiting_for_dependencies',
+        steps: Object.keys(steps).map((name) => ({ name, state: 'pending' })),
+      });
+      const own = Object.entries(steps).filter(([, key]) => key !== null);
+      await db.pool.query(`UPDATE tasker.tasks SET slots = $2 WHERE task_uuid = $1`, [
+        task.taskUuid,
+        JSON.stringify({
+          task: ['nest_task', customer],
+          steps: Object.fromEntries(own.map(([name, key]) => [name, ['nest_api', key]])),
+        }),
+      ]);
+      await nameSteps(task.taskUuid);
+      const queued = await inTransaction((client) =>
+        new PgTaskUnitOfWork(client, processor).enqueueReadySteps([
+          { taskUuid: task.taskUuid, limited: true },
+        ]),
+      );
+      expect(queued.get(task.taskUuid)).toMatchObject({
+        steps: [],
+        waiting: Object.keys(steps).length,
+      });
+      return task;
+    };
+    const waiters = async () =>
+      (
+        await db.pool.query<{ step: string; at: string }>(
+          `SELECT workflow_step_uuid AS step, limit_name || '/' || key AS at
+             FROM tasker.concurrency_waiters WHERE limit_name LIKE 'nest_%' ORDER BY order_at`,
+        )
+      ).rows.map((r) => [r.step, r.at]);
+
+    // Until a task holds its task-level slot, all its ready steps wait for it.
+    const t1 = await nestedTask('c1', { call: 'k' });
+    const t2 = await nestedTask('c1', { call: 'k' });
+    const t3 = await nestedTask('c2', { call: 'k' });
+    expect(await waiters()).toEqual([
+      [t1.stepUuids.call, 'nest_task/c1'],
+      [t2.stepUuids.call, 'nest_task/c1'],
+      [t3.stepUuids.call, 'nest_task/c2'],
+    ]);
+
+    // Admitting: c1 goes to t1 and c2 to t3, whose calls move on to wait for the API, which
+    // starts t1's (the first to move); t2 waits for c1.
+    const first = await admitWaitingSteps(
+      db.pool,
+      [t1.taskUuid, t2.taskUuid, t3.taskUuid],
+      processor,
+    );
+    expect(startedSteps(first)).toEqual([t1.stepUuids.call]);
+    expect(await held('nest_task')).toEqual({ c1: [1, 1], c2: [1, 0] });
+    expect(await held('nest_api')).toEqual({ k: [1, 1] });
+    expect(await waiters()).toEqual([
+      [t2.stepUuids.call, 'nest_task/c1'],
+      [t3.stepUuids.call, 'nest_api/k'],
+    ]);
+    const { rows: admitted } = await db.pool.query(
+      `SELECT metadata FROM tasker.workflow_step_transitions
+        WHERE workflow_step_uuid = $1 AND to_state = 'enqueued'`,
+      [t1.stepUuids.call],
+    );
+    expect(admitted).toEqual([{ metadata: { limit: 'nest_api', key: 'k' } }]);
+
+    // t1's call is decided and t1 ends: c1 goes to t2, whose call moves on to the API; the API
+    // slot goes to t3's call, which waited there first.
+    await moveStep(db.pool, t1.stepUuids.call!, 'complete');
+    await endTask(db.pool, t1.taskUuid, 'complete');
+    const second = await admitWaitingSteps(db.pool, [t1.taskUuid], processor);
+    expect(startedSteps(second)).toEqual([t3.stepUuids.call]);
+    expect(await held('nest_task')).toEqual({ c1: [1, 0], c2: [1, 0] });
+    expect(await held('nest_api')).toEqual({ k: [1, 1] });
+    expect(await waiters()).toEqual([[t2.stepUuids.call, 'nest_api/k']]);
+
+    // A task that holds its slot: a ready step with a limit of its own waits for it, one
+    // without runs under the task's slot at once.
+    const t4 = await insertTaskRows(db.pool, {
+      namespace: `nest_c3_${randomUUID().slice(0, 8)}`,
+      taskState: 'evaluating_results',
+      steps: [
+        { name: 'call', state: 'pending' },
+        { name: 'log', state: 'pending' },
+      ],
+    });
+    await db.pool.query(`UPDATE tasker.tasks SET slots = $2 WHERE task_uuid = $1`, [
+      t4.taskUuid,
+      JSON.stringify({ task: ['nest_task', 'c3'], steps: { call: ['nest_api', 'k'] } }),
+    ]);
+    await nameSteps(t4.taskUuid);
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_slots (limit_name, key, holder_uuid, task_uuid)
+       VALUES ('nest_task', 'c3', $1, $1)`,
+      [t4.taskUuid],
+    );
+    const ready = await inTransaction((client) =>
+      new PgTaskUnitOfWork(client, processor).enqueueReadySteps([
+        { taskUuid: t4.taskUuid, limited: true },
+      ]),
+    );
+    expect(ready.get(t4.taskUuid)).toMatchObject({
+      steps: [{ stepName: 'log' }],
+      waiting: 1,
+    });
+    expect(await waiters()).toEqual([
+      [t2.stepUuids.call, 'nest_api/k'],
+      [t4.stepUuids.call, 'nest_api/k'],
     ]);
   });
 

@@ -3,20 +3,22 @@ import {
   type ConcurrencyKey,
   type ConcurrencyLimit,
   type LockedTask,
+  PRIORITY_POINT_MS,
   TaskerError,
   type TaskTemplate,
 } from '#core';
 import type { Queryable } from '../database.js';
 
 /**
- * Flow control's statements (migrations 0021 to 0024). A ready step of a task under a limit
+ * Flow control's statements (migrations 0021 to 0025). A ready step of a task under a limit
  * waits (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a
  * slot of its limit's key; see the migrations for the rules and the lock order.
  */
 
 /**
- * Leaves the ready steps of these tasks (all under a limit) waiting for a slot, but those of a
- * task that holds its task-level slot already (enqueueReadySteps then enqueues them): a step
+ * Leaves the ready steps of these tasks (all under a limit) waiting for a slot: for their
+ * task's task-level slot until the task holds it, then (a step with a limit of its own, under
+ * the task's or alone) for the step's; the others are left to enqueueReadySteps. A step
  * back from a retry wait moves to `pending` (reason `retry_due`), and each gets a waiter row
  * (kept when it has one), ordered by when it began to wait (for a fair limit, by its group's
  * turn), earlier by its task's priority × `agingMs` (tasker.waiter_order). The steps are locked
@@ -32,25 +34,29 @@ export async function queueReadySteps(
 ): Promise<{ waiting: Map<string, number>; readyAt: string }> {
   const { rows } = await q.query<{ waiting: Record<string, number>; readyAt: string }>(
     `WITH ready AS (
-       SELECT s.workflow_step_uuid,
-              tasker.step_limit_key(t.slots, n.name) AS lk, t.priority,
-              -- A fair limit's turns are taken by tasks (task level) or steps (step level).
-              CASE WHEN t.slots ? 'task' THEN t.task_uuid ELSE s.workflow_step_uuid END AS unit,
-              -- A task that holds its task-level slot runs its steps under it: no wait.
-              EXISTS (SELECT 1 FROM tasker.concurrency_slots cs
-                       WHERE cs.limit_name = t.slots -> 'task' ->> 0
-                         AND cs.key = t.slots -> 'task' ->> 1
-                         AND cs.holder_uuid = t.task_uuid) AS holds
+       SELECT s.workflow_step_uuid, t.priority,
+              -- Until the task holds its task-level slot, its steps wait for it (a fair
+              -- limit's turn taken by the task); then a step with a limit of its own waits for
+              -- that (a turn per step), and the others run under the task's slot.
+              CASE WHEN h.waits THEN t.slots -> 'task' ELSE t.slots -> 'steps' -> n.name END
+                AS lk,
+              CASE WHEN h.waits THEN t.task_uuid ELSE s.workflow_step_uuid END AS unit
          FROM tasker.ready_steps($1::uuid[], statement_timestamp()) r
          JOIN tasker.workflow_steps s ON s.workflow_step_uuid = r.workflow_step_uuid
          JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
          JOIN tasker.named_steps n ON n.named_step_uuid = s.named_step_uuid
+        CROSS JOIN LATERAL (
+          SELECT t.slots ? 'task' AND NOT EXISTS (
+                   SELECT 1 FROM tasker.concurrency_slots cs
+                    WHERE cs.limit_name = t.slots -> 'task' ->> 0
+                      AND cs.key = t.slots -> 'task' ->> 1
+                      AND cs.holder_uuid = t.task_uuid) AS waits) h
      ),
      locked AS (
        SELECT s.workflow_step_uuid, s.task_uuid, r.lk, r.priority, r.unit
          FROM tasker.workflow_steps s
          JOIN ready r ON r.workflow_step_uuid = s.workflow_step_uuid
-        WHERE r.lk IS NOT NULL AND NOT r.holds
+        WHERE r.lk IS NOT NULL
         ORDER BY s.workflow_step_uuid
           FOR UPDATE OF s
      ),
@@ -110,6 +116,7 @@ export async function admitWaitingSteps(
   taskUuids: readonly string[] | null,
   processorUuid: string | null,
   dueWithinMs = 0,
+  agingMs = PRIORITY_POINT_MS,
 ): Promise<Admission> {
   const { rows } = await q.query<{
     kind: 'admitted' | 'cancel' | 'wake';
@@ -126,8 +133,8 @@ export async function admitWaitingSteps(
     `SELECT kind, task_uuid AS "taskUuid", step_uuid AS "stepUuid", step_name AS "stepName",
             limit_name AS "limitName", wake_at AS "wakeAt", namespace, task_name AS "taskName",
             correlation_id AS "correlationId", traceparent
-       FROM tasker.admit_waiting($1::uuid[], $2, $3)`,
-    [taskUuids, processorUuid, dueWithinMs],
+       FROM tasker.admit_waiting($1::uuid[], $2, $3, $4)`,
+    [taskUuids, processorUuid, dueWithinMs, agingMs],
   );
   const byTask = new Map<string, Admission['admitted'][number]>();
   const admission: Admission = {

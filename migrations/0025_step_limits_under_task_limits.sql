@@ -1,0 +1,458 @@
+-- Flow control, continued (README "Concurrency and rate limits", docs/architecture.md "Flow
+-- control"): a step may have a limit of its own under its task's task-level limit, such as a
+-- per-API limit on one step of a template that runs one task per customer at a time. Such a
+-- step waits twice, in order: for its task's slot (at the task-level key, as every step of the
+-- task does until the task holds it), then for its own (at the step-level key). The step's
+-- waiter row moves from the first key to the second when its task takes its slot; a slot is
+-- never taken for the step until the task holds its own, so the two never wait on each other.
+
+-- The ready steps' keys are read in queueReadySteps now (the task's key until the task holds
+-- its slot, then the step's own).
+DROP FUNCTION tasker.step_limit_key(jsonb, text);
+
+-- Moves a step waiting at its task's task-level limit p_from on to its own limit's key, once
+-- its task holds (or takes) the task-level slot: its turn there is taken as a new waiter's
+-- (tasker.waiter_order), and its wait keeps waiting_since. The step is locked first (SKIP
+-- LOCKED, as tasker.start_waiter: a step locked by another transaction is left for it); a step
+-- of a task that ended loses its wait. Answers 'moved', 'none' (the step has no limit of its
+-- own: start it) or 'skipped'.
+CREATE FUNCTION tasker.move_to_own_limit(p_step uuid, p_from text, p_point_ms float8)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  own jsonb;
+  prio integer;
+  ended boolean;
+BEGIN
+  SELECT t.slots -> 'steps' -> n.name, t.priority,
+         tt.to_state IN ('complete', 'error', 'cancelled', 'resolved_manually')
+    INTO own, prio, ended
+    FROM tasker.workflow_steps s
+    JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
+    JOIN tasker.task_transitions tt ON tt.task_uuid = t.task_uuid AND tt.most_recent
+    JOIN tasker.named_steps n ON n.named_step_uuid = s.named_step_uuid
+   WHERE s.workflow_step_uuid = p_step;
+  IF own IS NULL THEN
+    RETURN 'none';
+  END IF;
+  PERFORM 1 FROM tasker.workflow_steps s WHERE s.workflow_step_uuid = p_step
+     FOR UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN
+    RETURN 'skipped';
+  END IF;
+  IF ended THEN
+    DELETE FROM tasker.concurrency_waiters cw WHERE cw.workflow_step_uuid = p_step;
+    RETURN 'skipped';
+  END IF;
+  UPDATE tasker.concurrency_waiters cw
+     SET limit_name = own ->> 0, key = own ->> 1, fair_group = own ->> 2,
+         order_at = tasker.waiter_order(own ->> 0, own ->> 1, own ->> 2, 0, prio, p_point_ms)
+   WHERE cw.workflow_step_uuid = p_step AND cw.limit_name = p_from;
+  RETURN CASE WHEN FOUND THEN 'moved' ELSE 'skipped' END;
+END
+$$;
+
+-- A task takes its slot of a task-level limit at p_key (and, under a rate, a start) without
+-- starting a step: its waiting steps moved on to their own limits.
+CREATE FUNCTION tasker.take_task_slot(p_limit tasker.concurrency_limits, p_key text,
+                                      p_task uuid)
+RETURNS void LANGUAGE sql VOLATILE AS $$
+  INSERT INTO tasker.concurrency_slots (limit_name, key, holder_uuid, task_uuid)
+  VALUES (p_limit.name, p_key, p_task, p_task)
+  ON CONFLICT ON CONSTRAINT concurrency_slots_pkey DO UPDATE SET acquired_at = clock_timestamp();
+  INSERT INTO tasker.concurrency_starts (limit_name, key, started_at)
+  SELECT p_limit.name, p_key, clock_timestamp() WHERE p_limit.rate_limit IS NOT NULL;
+$$;
+
+-- The hand-over of migration 0023, where a task-level unit's steps with limits of their own
+-- move on to them (kind 'moved', with the task-level key and turn taken) instead of starting.
+DROP FUNCTION tasker.hand_over_slots(text[], text[], integer[], uuid);
+CREATE FUNCTION tasker.hand_over_slots(p_limits text[], p_keys text[], p_counts integer[],
+                                       p_processor uuid, p_point_ms float8)
+RETURNS TABLE (kind text, step_uuid uuid, limit_name text, key text, task_uuid uuid,
+               fair_group text, order_at timestamptz)
+-- PL/pgSQL for its plan cache: a SQL function's statement is planned at every call.
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  WITH freed AS (
+    SELECT f.limit_name, f.key, f.n, l.level
+      FROM unnest(p_limits, p_keys, p_counts) f(limit_name, key, n)
+      JOIN tasker.concurrency_limits l ON l.name = f.limit_name
+     WHERE l.rate_limit IS NULL AND l.strategy <> 'cancel_in_progress'
+  ),
+  picked AS (
+    SELECT f.limit_name, f.key, f.level, p.workflow_step_uuid, p.task_uuid, p.fair_group,
+           p.order_at
+      FROM freed f
+     CROSS JOIN LATERAL (
+       SELECT cw.workflow_step_uuid, cw.task_uuid, cw.fair_group, cw.order_at
+         FROM tasker.concurrency_waiters cw
+         JOIN tasker.workflow_steps s ON s.workflow_step_uuid = cw.workflow_step_uuid
+        WHERE cw.limit_name = f.limit_name AND cw.key = f.key
+          -- A task-level limit admits tasks: a task's first waiting step stands for it.
+          AND (f.level = 'step' OR NOT EXISTS (
+                SELECT 1 FROM tasker.concurrency_waiters e
+                 WHERE e.task_uuid = cw.task_uuid
+                   AND e.limit_name = cw.limit_name AND e.key = cw.key
+                   AND (e.order_at, e.workflow_step_uuid) < (cw.order_at, cw.workflow_step_uuid)))
+        ORDER BY cw.order_at, cw.waiting_since
+        LIMIT f.n
+          FOR UPDATE OF s SKIP LOCKED) p
+  ),
+  -- The picked steps; for a picked task, all its waiting steps of the key (by task: an index).
+  members AS (
+    SELECT p.limit_name, p.key, p.level, p.task_uuid, p.workflow_step_uuid, p.fair_group,
+           p.order_at
+      FROM picked p
+     WHERE p.level = 'step'
+    UNION ALL
+    SELECT p.limit_name, p.key, p.level, cw.task_uuid, cw.workflow_step_uuid, p.fair_group,
+           p.order_at
+      FROM picked p
+      JOIN tasker.concurrency_waiters cw ON cw.task_uuid = p.task_uuid
+     WHERE p.level = 'task' AND cw.limit_name = p.limit_name AND cw.key = p.key
+  ),
+  -- With whether the task is still live (its current transition, read by task) and, for a
+  -- task-level unit, the step's own limit key (0025: a step may have one under its task's).
+  claimed AS (
+    SELECT m.*, tt.to_state NOT IN ('complete', 'error', 'cancelled', 'resolved_manually')
+                AS live, own.lk AS own_lk, own.priority
+      FROM members m
+      JOIN tasker.workflow_steps s ON s.workflow_step_uuid = m.workflow_step_uuid
+      JOIN tasker.task_transitions tt ON tt.task_uuid = m.task_uuid AND tt.most_recent
+      LEFT JOIN LATERAL (
+        SELECT CASE WHEN t.slots ? 'steps'
+                    THEN t.slots -> 'steps' -> (SELECT n.name FROM tasker.named_steps n
+                                                 WHERE n.named_step_uuid = s.named_step_uuid)
+               END AS lk, t.priority
+          FROM tasker.tasks t
+         WHERE t.task_uuid = m.task_uuid AND m.level = 'task') own ON true
+       FOR UPDATE OF s SKIP LOCKED
+  ),
+  -- A waiter another transaction started after this statement's snapshot is gone by now.
+  dropped AS (
+    DELETE FROM tasker.concurrency_waiters cw USING claimed c
+     WHERE cw.workflow_step_uuid = c.workflow_step_uuid
+       AND (c.own_lk IS NULL OR NOT c.live)
+    RETURNING cw.workflow_step_uuid
+  ),
+  -- A live task's step with a limit of its own: its task now holds the task-level slot, and
+  -- the step waits on at its own limit's key instead of starting (unless another transaction
+  -- moved it after this statement's snapshot: it is at its own key already).
+  moved AS (
+    UPDATE tasker.concurrency_waiters cw
+       SET limit_name = c.own_lk ->> 0, key = c.own_lk ->> 1, fair_group = c.own_lk ->> 2,
+           order_at = tasker.waiter_order(c.own_lk ->> 0, c.own_lk ->> 1, c.own_lk ->> 2, 0,
+                                          c.priority, p_point_ms)
+      FROM claimed c
+     WHERE cw.workflow_step_uuid = c.workflow_step_uuid AND c.own_lk IS NOT NULL AND c.live
+       AND cw.limit_name = c.limit_name AND cw.key = c.key
+    RETURNING c.*
+  ),
+  live AS (
+    SELECT c.* FROM claimed c
+      JOIN dropped d ON d.workflow_step_uuid = c.workflow_step_uuid
+     WHERE c.live
+  ),
+  retired AS (
+    UPDATE tasker.workflow_step_transitions st SET most_recent = false
+      FROM live l
+     WHERE st.workflow_step_uuid = l.workflow_step_uuid AND st.most_recent
+       AND st.to_state = 'pending'
+    RETURNING st.workflow_step_uuid, st.sort_key
+  ),
+  started AS (
+    SELECT l.*, r.sort_key FROM live l JOIN retired r USING (workflow_step_uuid)
+  ),
+  enqueued AS (
+    INSERT INTO tasker.workflow_step_transitions
+      (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
+    SELECT s.workflow_step_uuid, 'pending', 'enqueued',
+           jsonb_build_object('limit', s.limit_name, 'key', s.key), s.sort_key + 1, true,
+           p_processor
+      FROM started s
+  ),
+  stamped AS (
+    UPDATE tasker.workflow_steps ws SET announced_at = clock_timestamp(), updated_at = now()
+      FROM started s
+     WHERE ws.workflow_step_uuid = s.workflow_step_uuid
+  ),
+  -- One slot per unit; a unit that holds one already (a race of two hand-overs for one task)
+  -- takes none, and its key comes out short.
+  held AS (
+    INSERT INTO tasker.concurrency_slots (limit_name, key, holder_uuid, task_uuid)
+    SELECT DISTINCT u.limit_name, u.key,
+           CASE WHEN u.level = 'task' THEN u.task_uuid ELSE u.workflow_step_uuid END,
+           u.task_uuid
+      FROM (SELECT s.limit_name, s.key, s.level, s.task_uuid, s.workflow_step_uuid
+              FROM started s
+            UNION ALL
+            SELECT m.limit_name, m.key, m.level, m.task_uuid, m.workflow_step_uuid
+              FROM moved m) u
+    ON CONFLICT ON CONSTRAINT concurrency_slots_pkey DO NOTHING
+    RETURNING limit_name, key
+  )
+  SELECT 'started', s.workflow_step_uuid, s.limit_name, s.key, s.task_uuid, s.fair_group,
+         s.order_at
+    FROM started s
+  UNION ALL
+  SELECT 'moved', m.workflow_step_uuid, m.limit_name, m.key, m.task_uuid, m.fair_group,
+         m.order_at
+    FROM moved m
+  UNION ALL
+  SELECT 'short', NULL, f.limit_name, f.key, NULL, NULL, NULL
+    FROM unnest(p_limits, p_keys, p_counts) f(limit_name, key, n)
+    LEFT JOIN (SELECT h.limit_name, h.key, count(*) AS n FROM held h GROUP BY 1, 2) h
+      ON h.limit_name = f.limit_name AND h.key = f.key
+   WHERE f.n > coalesce(h.n, 0);
+END
+$$;
+
+
+-- Admission of migration 0023 in two passes (task-level keys, then step-level ones), moving a
+-- task's steps with limits of their own on to them when the task takes its slot, and admitting
+-- at the keys they moved to in the second pass.
+DROP FUNCTION tasker.admit_waiting(uuid[], uuid, integer);
+CREATE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid,
+                                     p_due_within_ms integer, p_point_ms float8)
+RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
+               step_name text, namespace text, task_name text, correlation_id text,
+               traceparent text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  freed_limits text[] := '{}';
+  freed_keys text[] := '{}';
+  freed_counts integer[] := '{}';
+  handed uuid[] := '{}';
+  handed_limits text[] := '{}';
+  turn_limits text[] := '{}';
+  turn_keys text[] := '{}';
+  turn_tasks uuid[] := '{}';
+  turn_groups text[] := '{}';
+  turns timestamptz[] := '{}';
+  short_limits text[] := '{}';
+  short_keys text[] := '{}';
+  moved uuid[] := '{}';
+  outcome text;
+  pass integer;
+  pool record;
+  lim tasker.concurrency_limits;
+  w record;
+  seen uuid[];
+  running integer;
+  room integer;
+  wait_until timestamptz;
+  held boolean;
+  started integer;
+  sibling record;
+  evicted record;
+BEGIN
+  IF p_task_uuids IS NOT NULL THEN
+    WITH freed AS (
+      DELETE FROM tasker.concurrency_slots s
+       USING tasker.concurrency_limits l
+       WHERE s.task_uuid = ANY (p_task_uuids) AND l.name = s.limit_name
+         AND NOT tasker.slot_held(l.level, s.holder_uuid)
+      RETURNING s.limit_name, s.key
+    )
+    SELECT coalesce(array_agg(f.limit_name), '{}'), coalesce(array_agg(f.key), '{}'),
+           coalesce(array_agg(f.n), '{}')
+      INTO freed_limits, freed_keys, freed_counts
+      FROM (SELECT fr.limit_name, fr.key, count(*)::int AS n FROM freed fr GROUP BY 1, 2) f;
+    IF cardinality(freed_limits) > 0 THEN
+      -- A unit whose steps moved on to their own limits took its turn as one that started.
+      SELECT coalesce(array_agg(h.step_uuid) FILTER (WHERE h.kind = 'started'), '{}'),
+             coalesce(array_agg(h.limit_name) FILTER (WHERE h.kind = 'started'), '{}'),
+             coalesce(array_agg(h.limit_name) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.key) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.task_uuid) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.fair_group) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.order_at) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.step_uuid) FILTER (WHERE h.kind = 'moved'), '{}'),
+             coalesce(array_agg(h.limit_name) FILTER (WHERE h.kind = 'short'), '{}'),
+             coalesce(array_agg(h.key) FILTER (WHERE h.kind = 'short'), '{}')
+        INTO handed, handed_limits, turn_limits, turn_keys, turn_tasks, turn_groups, turns,
+             moved, short_limits, short_keys
+        FROM tasker.hand_over_slots(freed_limits, freed_keys, freed_counts, p_processor,
+                                    p_point_ms) h;
+      IF cardinality(array_remove(turn_groups, NULL)) > 0 THEN
+        PERFORM tasker.pass_turns(turn_limits, turn_keys, turn_groups, turns, turn_tasks);
+      END IF;
+      RETURN QUERY
+        SELECT 'admitted'::text, t.task_uuid, ws.workflow_step_uuid, h.limit_name,
+               NULL::timestamptz, ws.name, ns.name, nt.name, t.correlation_id, t.traceparent
+          FROM unnest(handed, handed_limits) h(step_uuid, limit_name)
+          JOIN tasker.workflow_steps ws ON ws.workflow_step_uuid = h.step_uuid
+          JOIN tasker.tasks t ON t.task_uuid = ws.task_uuid
+          JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+          JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid;
+    END IF;
+  END IF;
+
+  -- Task-level keys first, step-level ones after, each in (limit, key) order: every
+  -- admission takes the keys' locks in that one order, and the keys that steps moved on to in
+  -- the first pass (their own limits) are all step-level, so the second pass takes them.
+  FOR pass IN 1..2 LOOP
+  FOR pool IN
+    SELECT DISTINCT p.limit_name, p.key
+      FROM (SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+             WHERE cw.task_uuid = ANY (p_task_uuids)
+            UNION ALL
+            SELECT s.limit_name, s.key FROM unnest(short_limits, short_keys) s(limit_name, key)
+             WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters x
+                            WHERE x.limit_name = s.limit_name AND x.key = s.key)
+            UNION ALL
+            SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+             WHERE cw.workflow_step_uuid = ANY (moved)
+            UNION ALL
+            SELECT r.limit_name, r.key FROM tasker.keys_to_sweep(p_due_within_ms) r
+             WHERE p_task_uuids IS NULL) p
+      JOIN tasker.concurrency_limits l ON l.name = p.limit_name
+     WHERE (l.level = 'task') = (pass = 1)
+     ORDER BY p.limit_name, p.key
+  LOOP
+    PERFORM tasker.lock_concurrency_key(pool.limit_name, pool.key);
+    SELECT * INTO lim FROM tasker.concurrency_limits l WHERE l.name = pool.limit_name;
+    IF NOT FOUND THEN
+      CONTINUE;
+    END IF;
+
+    -- The given tasks' slots were freed above (every path that ends a hold names its task);
+    -- the sweep checks every slot of the key.
+    IF p_task_uuids IS NULL THEN
+      DELETE FROM tasker.concurrency_slots s
+       WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+         AND NOT tasker.slot_held(lim.level, s.holder_uuid);
+    END IF;
+    SELECT count(*) INTO running FROM tasker.concurrency_slots s
+     WHERE s.limit_name = pool.limit_name AND s.key = pool.key;
+    room := coalesce(lim.max_running - running, 2147483647);
+    wait_until := NULL;
+
+    -- New holders: in order, or newest first for cancel_in_progress; read one at a time, as
+    -- a start may pass its group's turn to waiters after it (tasker.pass_turns). A waiter left
+    -- in place (its step locked) is not read again.
+    seen := '{}';
+    LOOP
+      EXIT WHEN wait_until IS NOT NULL;
+      IF lim.strategy = 'cancel_in_progress' THEN
+        SELECT cw.workflow_step_uuid, cw.task_uuid, cw.waiting_since, cw.fair_group, cw.order_at
+          INTO w
+          FROM tasker.concurrency_waiters cw
+         WHERE cw.limit_name = pool.limit_name AND cw.key = pool.key
+           AND cw.workflow_step_uuid <> ALL (seen)
+         ORDER BY cw.waiting_since DESC
+         LIMIT 1;
+      ELSE
+        SELECT cw.workflow_step_uuid, cw.task_uuid, cw.waiting_since, cw.fair_group, cw.order_at
+          INTO w
+          FROM tasker.concurrency_waiters cw
+         WHERE cw.limit_name = pool.limit_name AND cw.key = pool.key
+           AND cw.workflow_step_uuid <> ALL (seen)
+         ORDER BY cw.order_at, cw.waiting_since
+         LIMIT 1;
+      END IF;
+      EXIT WHEN NOT FOUND;
+      seen := seen || w.workflow_step_uuid;
+      held := lim.level = 'task' AND EXISTS (
+                SELECT 1 FROM tasker.concurrency_slots s
+                 WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+                   AND s.holder_uuid = w.task_uuid);
+      IF NOT held AND room <= 0 THEN
+        EXIT WHEN lim.strategy = 'queue';
+        IF lim.strategy = 'cancel_in_progress' THEN
+          SELECT s.holder_uuid, s.task_uuid INTO evicted FROM tasker.concurrency_slots s
+           WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+             AND s.acquired_at < w.waiting_since
+           ORDER BY s.acquired_at LIMIT 1;
+          IF FOUND THEN
+            DELETE FROM tasker.concurrency_slots s
+             WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+               AND s.holder_uuid = evicted.holder_uuid;
+            room := room + 1;
+            RETURN QUERY SELECT 'cancel'::text, evicted.task_uuid, NULL::uuid, pool.limit_name,
+                                NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
+          END IF;
+        END IF;
+        IF room <= 0 THEN
+          -- Turned away: cancel_newest, or a cancel_in_progress waiter older than every holder.
+          PERFORM 1 FROM tasker.workflow_steps s
+            WHERE s.workflow_step_uuid = w.workflow_step_uuid FOR UPDATE SKIP LOCKED;
+          IF FOUND THEN
+            DELETE FROM tasker.concurrency_waiters cw
+             WHERE cw.workflow_step_uuid = w.workflow_step_uuid;
+            RETURN QUERY SELECT 'cancel'::text, w.task_uuid, NULL::uuid, pool.limit_name,
+                                NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
+          END IF;
+          CONTINUE;
+        END IF;
+      END IF;
+      IF lim.rate_limit IS NOT NULL THEN
+        wait_until := tasker.rate_wait(lim, pool.key);
+        EXIT WHEN wait_until IS NOT NULL;
+      END IF;
+      -- A step with a limit of its own under this task-level one moves on to wait for it,
+      -- its task taking the task-level slot (tasker.move_to_own_limit).
+      outcome := CASE WHEN lim.level = 'task'
+                      THEN tasker.move_to_own_limit(w.workflow_step_uuid, lim.name, p_point_ms)
+                      ELSE 'none' END;
+      IF outcome = 'none' THEN
+        RETURN QUERY SELECT * FROM tasker.start_waiter(
+                       w.workflow_step_uuid, w.task_uuid, lim, pool.key,
+                       CASE WHEN held THEN NULL
+                            WHEN lim.level = 'task' THEN w.task_uuid
+                            ELSE w.workflow_step_uuid END,
+                       p_processor);
+        GET DIAGNOSTICS started = ROW_COUNT;
+      ELSIF outcome = 'moved' THEN
+        moved := moved || w.workflow_step_uuid;
+        IF NOT held THEN
+          PERFORM tasker.take_task_slot(lim, pool.key, w.task_uuid);
+        END IF;
+        started := 1;
+      ELSE
+        started := 0;
+      END IF;
+      IF started > 0 AND NOT held THEN
+        room := room - 1;
+        IF w.fair_group IS NOT NULL THEN
+          PERFORM tasker.pass_turns(ARRAY[pool.limit_name], ARRAY[pool.key],
+                                    ARRAY[w.fair_group], ARRAY[w.order_at],
+                                    ARRAY[w.task_uuid]);
+        END IF;
+        -- A task that just took its slot runs its other waiting steps of the key under it (a
+        -- task's ready steps wait only until it holds its slot: queueReadySteps).
+        IF lim.level = 'task' THEN
+          FOR sibling IN
+            SELECT cw.workflow_step_uuid FROM tasker.concurrency_waiters cw
+             WHERE cw.task_uuid = w.task_uuid
+               AND cw.limit_name = pool.limit_name AND cw.key = pool.key
+             ORDER BY cw.order_at
+          LOOP
+            outcome := tasker.move_to_own_limit(sibling.workflow_step_uuid, lim.name,
+                                                p_point_ms);
+            IF outcome = 'moved' THEN
+              moved := moved || sibling.workflow_step_uuid;
+            ELSIF outcome = 'none' THEN
+              RETURN QUERY SELECT * FROM tasker.start_waiter(sibling.workflow_step_uuid,
+                                                             w.task_uuid, lim, pool.key, NULL,
+                                                             p_processor);
+            END IF;
+          END LOOP;
+        END IF;
+      END IF;
+    END LOOP;
+    UPDATE tasker.concurrency_keys k
+       SET next_start_at = wait_until,
+           checked_at = CASE WHEN p_task_uuids IS NULL THEN clock_timestamp() ELSE k.checked_at END
+     WHERE k.limit_name = pool.limit_name AND k.key = pool.key
+       AND (k.next_start_at IS DISTINCT FROM wait_until OR p_task_uuids IS NULL);
+    IF wait_until IS NOT NULL THEN
+      RETURN QUERY SELECT 'wake'::text, NULL::uuid, NULL::uuid, pool.limit_name, wait_until,
+                          NULL, NULL, NULL, NULL, NULL;
+    END IF;
+  END LOOP;
+  END LOOP;
+END
+$$;
