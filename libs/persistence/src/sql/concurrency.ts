@@ -109,7 +109,8 @@ export async function queueReadySteps(
 /**
  * Runs tasker.admit_waiting and reads what announcing the admitted steps needs: for these
  * tasks' keys, or (null) as the sweep, which also answers the rate waits that end within
- * `dueWithinMs` (its period).
+ * `dueWithinMs` (its period). A step that moves on from its task's key to a limit of its own
+ * takes its turn there earlier by its task's priority × `agingMs`, as queueReadySteps orders.
  */
 export async function admitWaitingSteps(
   q: Queryable,
