@@ -21,7 +21,7 @@ import { faultTestEnv } from './support/fault-env.js';
 import { peakOverlap } from './support/overlap.js';
 
 /**
- * Concurrency limits (migrations 0021 to 0024) on real processes: three orchestration replicas admitting
+ * Concurrency limits (migrations 0021 to 0025) on real processes: three orchestration replicas admitting
  * for the same keys at once, four workers, one of them killed with SIGKILL while its steps hold
  * slots. What a step held is read back from the append-only transition table, so the limit is
  * measured, not assumed: a step-level slot is held from the step's admission (`pending →
@@ -72,6 +72,20 @@ steps:
       max_running: 1
       rate: { limit: 4, per_seconds: 1 }
       fair_by: context.tenant
+`;
+
+/** One task per tenant at a time, and a shared API that takes three calls at once. */
+const TENANT_API = `
+namespace: climits
+name: tenant_api
+version: 1.0.0
+identity_strategy: always_unique
+concurrency: { key: context.tenant, max_running: 1 }
+steps:
+  - name: call
+    handler: examples.sleep
+    timeout_seconds: 10
+    concurrency: { name: climits-shared-api, max_running: 3 }
 `;
 
 const TENANTS = 20;
@@ -421,6 +435,7 @@ describe('concurrency limits on real processes', () => {
       await writeFile(join(templates, 'tenant-nap.yaml'), TENANT_NAP);
       await writeFile(join(templates, 'latest-doc.yaml'), LATEST_DOC);
       await writeFile(join(templates, 'fair-api.yaml'), FAIR_API);
+      await writeFile(join(templates, 'tenant-api.yaml'), TENANT_API);
       apps = [];
       workerIds.clear();
       // The first replica migrates and registers alone; the rest start together.
@@ -569,6 +584,38 @@ describe('concurrency limits on real processes', () => {
       expect(order.filter((t) => t === 'b')).toHaveLength(3);
       process.stdout.write(`${backend}: fair pool start order ${order.join('')}\n`);
     }, 60000);
+
+    it('a step limit under a task-level one across replicas: one task per tenant, three API calls at once', async () => {
+      // Six tenants' four tasks each, spread over the replicas: six calls could run at once.
+      const uuids = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          submit(replicas[i % replicas.length]!, 'tenant_api', {
+            tenant: `${backend}-api-t${i % 6}`,
+            sleepMs: 100,
+          }),
+        ),
+      );
+      await allEnded(uuids, 60000);
+      // Every call started through the API's limit, after its task took its tenant's slot.
+      const { rows: starts } = await pool.query<{ metadata: { limit?: string } }>(
+        `SELECT st.metadata FROM tasker.workflow_step_transitions st
+           JOIN tasker.workflow_steps s ON s.workflow_step_uuid = st.workflow_step_uuid
+          WHERE s.task_uuid = ANY($1::uuid[]) AND st.to_state = 'enqueued'`,
+        [uuids],
+      );
+      expect(starts).toHaveLength(uuids.length);
+      expect(starts.filter((r) => r.metadata.limit !== 'climits-shared-api')).toEqual([]);
+      const holds = await admissionHolds(uuids);
+      expect(holds.filter((h) => h.end === null)).toEqual([]);
+      expect(peakOverlap(holds)).toBe(3);
+      for (let t = 0; t < 6; t++) {
+        expect(peakOverlap(holds.filter((h) => h.tenant === `${backend}-api-t${t}`))).toBe(1);
+      }
+      await pollUntil(concurrencyViews, (views) => views.every((items) => items.length === 0), {
+        timeoutMs: 10000,
+        description: 'GET /v1/concurrency to list no key',
+      });
+    }, 90000);
 
     it('cancel_in_progress across replicas: a newer task of a document submitted on another replica cancels the running one and completes', async () => {
       const doc = `doc-${backend}`;
