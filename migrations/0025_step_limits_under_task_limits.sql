@@ -234,6 +234,9 @@ DECLARE
   short_limits text[] := '{}';
   short_keys text[] := '{}';
   moved uuid[] := '{}';
+  pool_limits text[];
+  pool_keys text[];
+  pool_task_level boolean[];
   outcome text;
   pass integer;
   pool record;
@@ -290,26 +293,36 @@ BEGIN
     END IF;
   END IF;
 
+  -- The keys where room may have opened, read once.
+  SELECT coalesce(array_agg(c.limit_name), '{}'), coalesce(array_agg(c.key), '{}'),
+         coalesce(array_agg(c.task_level), '{}')
+    INTO pool_limits, pool_keys, pool_task_level
+    FROM (SELECT DISTINCT p.limit_name, p.key, l.level = 'task' AS task_level
+            FROM (SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+                   WHERE cw.task_uuid = ANY (p_task_uuids)
+                  UNION ALL
+                  SELECT s.limit_name, s.key
+                    FROM unnest(short_limits, short_keys) s(limit_name, key)
+                   WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters x
+                                  WHERE x.limit_name = s.limit_name AND x.key = s.key)
+                  UNION ALL
+                  SELECT r.limit_name, r.key FROM tasker.keys_to_sweep(p_due_within_ms) r
+                   WHERE p_task_uuids IS NULL) p
+            JOIN tasker.concurrency_limits l ON l.name = p.limit_name) c;
+
   -- Task-level keys first, step-level ones after, each in (limit, key) order: every
-  -- admission takes the keys' locks in that one order, and the keys that steps moved on to in
-  -- the first pass (their own limits) are all step-level, so the second pass takes them.
+  -- admission takes the keys' locks in that one order. The keys that steps moved on to (their
+  -- own limits, by the hand-over or in the first pass) are all step-level, so the second pass
+  -- takes them too.
   FOR pass IN 1..2 LOOP
   FOR pool IN
     SELECT DISTINCT p.limit_name, p.key
-      FROM (SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
-             WHERE cw.task_uuid = ANY (p_task_uuids)
-            UNION ALL
-            SELECT s.limit_name, s.key FROM unnest(short_limits, short_keys) s(limit_name, key)
-             WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters x
-                            WHERE x.limit_name = s.limit_name AND x.key = s.key)
+      FROM (SELECT c.limit_name, c.key
+              FROM unnest(pool_limits, pool_keys, pool_task_level) c(limit_name, key, task_level)
+             WHERE c.task_level = (pass = 1)
             UNION ALL
             SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
-             WHERE cw.workflow_step_uuid = ANY (moved)
-            UNION ALL
-            SELECT r.limit_name, r.key FROM tasker.keys_to_sweep(p_due_within_ms) r
-             WHERE p_task_uuids IS NULL) p
-      JOIN tasker.concurrency_limits l ON l.name = p.limit_name
-     WHERE (l.level = 'task') = (pass = 1)
+             WHERE pass = 2 AND cw.workflow_step_uuid = ANY (moved)) p
      ORDER BY p.limit_name, p.key
   LOOP
     PERFORM tasker.lock_concurrency_key(pool.limit_name, pool.key);

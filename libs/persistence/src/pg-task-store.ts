@@ -135,15 +135,14 @@ export class PgTaskUnitOfWork implements TaskUnitOfWork {
     const queued =
       limited.length > 0
         ? await queueReadySteps(this.tx, limited, this.processorUuid, PRIORITY_POINT_MS)
-        : null;
+        : undefined;
     const ready = await enqueueReadyStepsOfTasks(
       this.tx,
       tasks.map((t) => t.taskUuid),
       this.processorUuid,
       queued?.readyAt ?? null,
     );
-    for (const taskUuid of limited)
-      ready.get(taskUuid)!.waiting = queued!.waiting.get(taskUuid) ?? 0;
+    for (const [taskUuid, waiting] of queued?.waiting ?? []) ready.get(taskUuid)!.waiting = waiting;
     return ready;
   }
 
