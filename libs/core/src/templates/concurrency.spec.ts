@@ -101,6 +101,40 @@ describe('concurrency declarations', () => {
       ],
     };
     expect(problemsOf(twice).join('\n')).toContain('declared twice with different');
+    // Whether a pool's waiting steps take turns is the pool's, whichever path names the group.
+    const fairOnce = {
+      ...base(),
+      steps: [
+        { name: 'a', handler: 'h.a', concurrency: { name: 'api', max_running: 1 } },
+        {
+          name: 'b',
+          handler: 'h.b',
+          concurrency: { name: 'api', max_running: 1, fair_by: 'context.tenant' },
+        },
+      ],
+    };
+    expect(problemsOf(fairOnce).join('\n')).toContain(
+      "step 'b': concurrency limit api is declared twice with different max_running, rate, strategy or fair_by",
+    );
+    const fairTwice = {
+      ...base(),
+      steps: [
+        {
+          name: 'a',
+          handler: 'h.a',
+          concurrency: { name: 'api', max_running: 1, fair_by: 'context.tenant' },
+        },
+        {
+          name: 'b',
+          handler: 'h.b',
+          concurrency: { name: 'api', max_running: 1, fair_by: 'context.account.tenant' },
+        },
+      ],
+    };
+    expect(parseTemplate(fairTwice, 'charge.yaml').steps[1]!.concurrency?.fairPath).toEqual([
+      'account',
+      'tenant',
+    ]);
     const both = base(
       { concurrency: { name: 'api', max_running: 1 } },
       { concurrency: { name: 'api', max_running: 1 } },

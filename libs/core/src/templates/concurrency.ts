@@ -162,13 +162,18 @@ function readRate(raw: unknown, what: string, problems: string[]): RateLimit | u
     : undefined;
 }
 
-/** Whether two declarations of one limit name agree on what the limit is. */
+/**
+ * Whether two declarations of one limit name agree on what the limit is. Whether its waiting
+ * steps take turns is the pool's, so both are `fair_by` or neither; each names its group by a
+ * path of its own context, as each names its key.
+ */
 export function sameLimit(a: ConcurrencyLimit, b: ConcurrencyLimit): boolean {
   return (
     a.maxRunning === b.maxRunning &&
     a.rate?.limit === b.rate?.limit &&
     a.rate?.periodMs === b.rate?.periodMs &&
-    a.strategy === b.strategy
+    a.strategy === b.strategy &&
+    (a.fairPath === undefined) === (b.fairPath === undefined)
   );
 }
 
@@ -248,7 +253,7 @@ export function concurrencyProblems(
     const other = seen.get(limit.name);
     if (other && !sameLimit(other, limit)) {
       problems.push(
-        `step '${step.name}': concurrency limit ${limit.name} is declared twice with different max_running, rate or strategy`,
+        `step '${step.name}': concurrency limit ${limit.name} is declared twice with different max_running, rate, strategy or fair_by`,
       );
     }
     seen.set(limit.name, limit);

@@ -636,4 +636,35 @@ describe('admission to concurrency limits', () => {
     );
     expect(rows[0]!.max_running).toBe(3);
   });
+
+  it('refuses a shared limit fair in one template and not in another', async () => {
+    const declaring = (name: string, fairBy?: string) =>
+      parseTemplate(
+        {
+          namespace: 'shared',
+          name,
+          version: '1.0.0',
+          steps: [
+            {
+              name: 'call',
+              handler: 'h.call',
+              concurrency: {
+                name: 'pooled',
+                max_running: 2,
+                ...(fairBy ? { fair_by: fairBy } : {}),
+              },
+            },
+          ],
+        },
+        `${name}.yaml`,
+      );
+    await registerConcurrencyLimits(db.pool, declaring('fair_one', 'context.tenant'));
+    await expect(registerConcurrencyLimits(db.pool, declaring('plain_two'))).rejects.toThrow(
+      /concurrency limit pooled is declared by shared\/fair_one \(step level\) with other settings/,
+    );
+    // Each template names its group by a path of its own context.
+    await expect(
+      registerConcurrencyLimits(db.pool, declaring('fair_two', 'context.account.tenant')),
+    ).resolves.toBeUndefined();
+  });
 });

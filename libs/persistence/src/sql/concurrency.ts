@@ -193,31 +193,35 @@ export async function registerConcurrencyLimits(
   if (declared.length === 0) return;
   const { rows } = await q.query<{ name: string; declaredBy: string; level: string }>(
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[])
-                AS i(name, level, max_running, rate_limit, rate_period_ms, strategy)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[],
+                            $8::boolean[])
+                AS i(name, level, max_running, rate_limit, rate_period_ms, strategy, fair)
      ),
      conflicting AS (
        SELECT l.name, l.declared_by, l.level FROM tasker.concurrency_limits l
          JOIN input i ON i.name = l.name
         WHERE l.declared_by <> $7
-          AND (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy)
-              IS DISTINCT FROM (i.level, i.max_running, i.rate_limit, i.rate_period_ms, i.strategy)
+          -- fair is NULL for a limit registered before migration 0026: it agrees with either.
+          AND (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy,
+               coalesce(l.fair, i.fair))
+              IS DISTINCT FROM (i.level, i.max_running, i.rate_limit, i.rate_period_ms, i.strategy,
+                                i.fair)
           FOR UPDATE OF l
      ),
      written AS (
        INSERT INTO tasker.concurrency_limits AS l
-         (name, level, max_running, rate_limit, rate_period_ms, strategy, declared_by)
+         (name, level, max_running, rate_limit, rate_period_ms, strategy, fair, declared_by)
        SELECT DISTINCT ON (i.name) i.name, i.level, i.max_running, i.rate_limit,
-              i.rate_period_ms, i.strategy, $7
+              i.rate_period_ms, i.strategy, i.fair, $7
          FROM input i WHERE NOT EXISTS (SELECT 1 FROM conflicting)
        ON CONFLICT (name) DO UPDATE
           SET level = excluded.level, max_running = excluded.max_running,
               rate_limit = excluded.rate_limit, rate_period_ms = excluded.rate_period_ms,
-              strategy = excluded.strategy, declared_by = excluded.declared_by,
-              updated_at = now()
-        WHERE (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy)
+              strategy = excluded.strategy, fair = excluded.fair,
+              declared_by = excluded.declared_by, updated_at = now()
+        WHERE (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy, l.fair)
               IS DISTINCT FROM (excluded.level, excluded.max_running, excluded.rate_limit,
-                                excluded.rate_period_ms, excluded.strategy)
+                                excluded.rate_period_ms, excluded.strategy, excluded.fair)
      )
      SELECT name, declared_by AS "declaredBy", level FROM conflicting`,
     [
@@ -228,6 +232,7 @@ export async function registerConcurrencyLimits(
       declared.map((d) => d.limit.rate?.periodMs ?? null),
       declared.map((d) => d.limit.strategy),
       declaredBy,
+      declared.map((d) => d.limit.fairPath !== undefined),
     ],
   );
   if (rows.length > 0) {
