@@ -637,6 +637,53 @@ describe('admission to concurrency limits', () => {
     expect(rows[0]!.max_running).toBe(3);
   });
 
+  it('refuses to change a limit between task and step level, or fair and not, even for its own template', async () => {
+    // Tasks already submitted hold and wait by the level and fairness they were submitted
+    // under (tasks.slots): a task-level slot checked as a step's would count as free.
+    const own = (level: 'task' | 'step', fairBy?: string) =>
+      parseTemplate(
+        {
+          namespace: 'fixed',
+          name: 'own',
+          version: '1.0.0',
+          ...(level === 'task' ? { concurrency: { name: 'acme', max_running: 1 } } : {}),
+          steps: [
+            {
+              name: 'call',
+              handler: 'h.call',
+              ...(level === 'step'
+                ? {
+                    concurrency: {
+                      name: 'acme',
+                      max_running: 1,
+                      ...(fairBy ? { fair_by: fairBy } : {}),
+                    },
+                  }
+                : {}),
+            },
+          ],
+        },
+        'own.yaml',
+      );
+    await registerConcurrencyLimits(db.pool, own('task'));
+    await expect(registerConcurrencyLimits(db.pool, own('step'))).rejects.toThrow(
+      /concurrency limit acme is task-level and not fair_by \(declared by fixed\/own\); a limit's level and whether it is fair_by never change, as tasks submitted under it hold and wait by them: give the new declaration a name of its own/,
+    );
+    const { rows } = await db.pool.query<{ level: string }>(
+      `SELECT level FROM tasker.concurrency_limits WHERE name = 'acme'`,
+    );
+    expect(rows[0]!.level).toBe('task');
+    await db.pool.query(`DELETE FROM tasker.concurrency_limits WHERE name = 'acme'`);
+    await registerConcurrencyLimits(db.pool, own('step', 'context.tenant'));
+    await expect(registerConcurrencyLimits(db.pool, own('step'))).rejects.toThrow(
+      /concurrency limit acme is step-level and fair_by/,
+    );
+    // Which path names the group is the template's own to change.
+    await expect(
+      registerConcurrencyLimits(db.pool, own('step', 'context.org')),
+    ).resolves.toBeUndefined();
+  });
+
   it('refuses a shared limit fair in one template and not in another', async () => {
     const declaring = (name: string, fairBy?: string) =>
       parseTemplate(
@@ -660,7 +707,7 @@ describe('admission to concurrency limits', () => {
       );
     await registerConcurrencyLimits(db.pool, declaring('fair_one', 'context.tenant'));
     await expect(registerConcurrencyLimits(db.pool, declaring('plain_two'))).rejects.toThrow(
-      /concurrency limit pooled is declared by shared\/fair_one \(step level\) with other settings/,
+      /concurrency limit pooled is step-level and fair_by \(declared by shared\/fair_one\)/,
     );
     // Each template names its group by a path of its own context.
     await expect(

@@ -177,7 +177,10 @@ export async function admitWaitingSteps(
 /**
  * Writes the limits a template declares (registration, in its transaction). A name is shared
  * by every template that declares it, so a declaration that disagrees with the one another
- * template made is refused, naming both; the same template may change its own.
+ * template made is refused, naming both; the same template may change its own max_running,
+ * rate and strategy. A limit's level and whether it is fair never change, whoever declares it:
+ * tasks submitted under it hold and wait by them (tasks.slots), and a task-level slot read as
+ * a step's would count as free.
  */
 export async function registerConcurrencyLimits(
   q: Queryable,
@@ -191,21 +194,29 @@ export async function registerConcurrencyLimits(
     ),
   ];
   if (declared.length === 0) return;
-  const { rows } = await q.query<{ name: string; declaredBy: string; level: string }>(
+  const { rows } = await q.query<{
+    name: string;
+    declaredBy: string;
+    level: string;
+    fair: boolean;
+    fixed: boolean;
+  }>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], $6::text[],
                             $8::boolean[])
                 AS i(name, level, max_running, rate_limit, rate_period_ms, strategy, fair)
      ),
      conflicting AS (
-       SELECT l.name, l.declared_by, l.level FROM tasker.concurrency_limits l
+       SELECT l.name, l.declared_by, l.level, l.fair,
+              -- fair is NULL for a limit registered before migration 0026: it agrees with
+              -- either.
+              (l.level, coalesce(l.fair, i.fair)) IS DISTINCT FROM (i.level, i.fair) AS fixed
+         FROM tasker.concurrency_limits l
          JOIN input i ON i.name = l.name
-        WHERE l.declared_by <> $7
-          -- fair is NULL for a limit registered before migration 0026: it agrees with either.
-          AND (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy,
-               coalesce(l.fair, i.fair))
-              IS DISTINCT FROM (i.level, i.max_running, i.rate_limit, i.rate_period_ms, i.strategy,
-                                i.fair)
+        WHERE (l.level, coalesce(l.fair, i.fair)) IS DISTINCT FROM (i.level, i.fair)
+           OR (l.declared_by <> $7
+               AND (l.max_running, l.rate_limit, l.rate_period_ms, l.strategy)
+                   IS DISTINCT FROM (i.max_running, i.rate_limit, i.rate_period_ms, i.strategy))
           FOR UPDATE OF l
      ),
      written AS (
@@ -223,7 +234,7 @@ export async function registerConcurrencyLimits(
               IS DISTINCT FROM (excluded.level, excluded.max_running, excluded.rate_limit,
                                 excluded.rate_period_ms, excluded.strategy, excluded.fair)
      )
-     SELECT name, declared_by AS "declaredBy", level FROM conflicting`,
+     SELECT name, declared_by AS "declaredBy", level, fair, fixed FROM conflicting`,
     [
       declared.map((d) => d.limit.name),
       declared.map((d) => d.level),
@@ -239,9 +250,10 @@ export async function registerConcurrencyLimits(
     throw new TaskerError(
       'template_invalid',
       `${declaredBy}: ${rows
-        .map(
-          (r) =>
-            `concurrency limit ${r.name} is declared by ${r.declaredBy} (${r.level} level) with other settings; limits of one name share their slots, so their declarations must agree`,
+        .map((r) =>
+          r.fixed
+            ? `concurrency limit ${r.name} is ${r.level}-level and ${r.fair ? '' : 'not '}fair_by (declared by ${r.declaredBy}); a limit's level and whether it is fair_by never change, as tasks submitted under it hold and wait by them: give the new declaration a name of its own`
+            : `concurrency limit ${r.name} is declared by ${r.declaredBy} (${r.level} level) with other settings; limits of one name share their slots, so their declarations must agree`,
         )
         .join('; ')}`,
       { limits: rows.map((r) => r.name) },
