@@ -86,6 +86,19 @@ describe('concurrency declarations', () => {
     expect(problemsOf(base(extra)).join('\n')).toContain(problem);
   });
 
+  it.each(['cancel_newest', 'cancel_in_progress'])(
+    'refuses %s on a step limit: it cancels tasks, and a step wait says nothing of its task',
+    (strategy) => {
+      // Two runs of one task under one step limit would cancel their own task; a retry of an
+      // old task would be the newest waiter and cancel a newer task.
+      expect(
+        problemsOf(base({}, { concurrency: { max_running: 1, strategy } })).join('\n'),
+      ).toContain(
+        `step 'call': concurrency.strategy ${strategy} applies to task-level limits only (a step limit queues)`,
+      );
+    },
+  );
+
   it('names the step of a step-level problem', () => {
     expect(problemsOf(base({}, { concurrency: { max_running: -1 } })).join('\n')).toContain(
       "step 'call': concurrency.max_running",

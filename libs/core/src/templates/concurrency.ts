@@ -231,8 +231,8 @@ export function taskSlotsOf(
 }
 
 /**
- * What is wrong with a template's limits as a whole: a name declared twice with different
- * settings, or a step limit named like the task-level one (a slot is held by a task or by a
+ * What is wrong with a template's limits as a whole: a cancel strategy on a step limit, a name
+ * declared twice with different settings, or a step limit named like the task-level one (a slot is held by a task or by a
  * step run, not both). A step may have a limit of its own under a task-level one: it waits for
  * its task's slot first, then for its own.
  */
@@ -245,6 +245,14 @@ export function concurrencyProblems(
   for (const step of steps) {
     const limit = step.concurrency;
     if (!limit) continue;
+    // The cancel strategies cancel tasks by their age, and a step wait says neither which task
+    // is older nor whether two runs are of one task: run by run, a task would cancel itself,
+    // and an old task's retry, the newest waiter, would cancel a newer task.
+    if (limit.strategy !== 'queue') {
+      problems.push(
+        `step '${step.name}': concurrency.strategy ${limit.strategy} applies to task-level limits only (a step limit queues)`,
+      );
+    }
     if (task && limit.name === task.name) {
       problems.push(
         `step '${step.name}': concurrency limit ${limit.name} is the task's; a step limit under a task-level one needs a name of its own`,
