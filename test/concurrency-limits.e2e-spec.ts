@@ -1,5 +1,6 @@
 import { defineHandler, RetryableStepError } from '#core';
 import { pollUntil } from '#testing';
+import { StalenessDetector } from '../apps/orchestration/src/services/staleness-detector.service.js';
 import { peakOverlap } from './support/overlap.js';
 import { describeSetup, type MessagingSetup, TaskerHarness } from './support/tasker-harness.js';
 
@@ -417,6 +418,36 @@ describe.each(SETUPS.map((setup) => [describeSetup(setup), setup] as const))(
       const done = await tasker.waitForStatus(first, ['complete', 'cancelled', 'error']);
       expect(done.status).toBe('complete');
       expect(runs).toHaveLength(1);
+    });
+
+    it('a holder the staleness detector gives up frees its slot at once: the next task of a cancel_newest key runs', async () => {
+      let open!: () => void;
+      slowGate = new Promise((resolve) => (open = resolve));
+      const stuck = await tasker.submit({
+        namespace: 'flow',
+        name: 'newest_loses',
+        context: { doc: 'd3' },
+      });
+      await pollUntil(
+        () => Promise.resolve(runs.length),
+        (n) => n > 0,
+        { description: 'the stuck render to start' },
+      );
+      // Far enough ahead for steps_in_process's threshold; the task moves to error.
+      const given = await tasker.orchestration
+        .get(StalenessDetector)
+        .detect(new Date(Date.now() + 7 * 24 * 3_600_000));
+      expect(given.map((g) => g.taskUuid)).toContain(stuck);
+      // Its slot is free: a new task of the key is not turned away by the slot's stale row.
+      const next = await tasker.submit({
+        namespace: 'flow',
+        name: 'newest_loses',
+        context: { doc: 'd3' },
+      });
+      open();
+      expect((await tasker.waitForStatus(next, ['complete', 'cancelled', 'error'])).status).toBe(
+        'complete',
+      );
     });
 
     it('cancel_in_progress: a new task of a full key cancels the running one and runs', async () => {

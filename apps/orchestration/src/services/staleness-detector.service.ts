@@ -18,6 +18,7 @@ import {
   taskMovedSince,
   transitionTask,
 } from '#persistence';
+import { AdmissionRequests } from './admission-requests.js';
 import { PeriodicJob } from './periodic-job.js';
 
 const DETECTION_BATCH = 100;
@@ -27,7 +28,9 @@ const DETECTION_BATCH = 100;
  * (ARCHITECTURE: stuck work is found), moves each to `error` and records a DLQ entry with a
  * snapshot. Tasks are taken with SKIP LOCKED and re-checked under the lock (state and any step
  * or task transition since the candidates were read), and a task has one open entry at most,
- * so replicas detecting at once never double up.
+ * so replicas detecting at once never double up. A task under a limit that it moves to `error`
+ * gives up its slots: admission is asked for its keys after the commit, as for any other end of
+ * a hold, so the next waiter starts and a cancel strategy does not count the slot's stale row.
  */
 @Injectable()
 export class StalenessDetector implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -40,6 +43,7 @@ export class StalenessDetector implements OnApplicationBootstrap, BeforeApplicat
     private readonly database: Database,
     private readonly identity: ProcessIdentity,
     private readonly metrics: TaskerMetrics,
+    private readonly admissions: AdmissionRequests,
   ) {
     this.job = new PeriodicJob(
       'staleness detection',
@@ -98,6 +102,7 @@ export class StalenessDetector implements OnApplicationBootstrap, BeforeApplicat
       return task;
     });
     if (!done) return false;
+    if (done.limited) await this.admissions.request([stale.taskUuid]);
     this.metrics.taskEnded(done.namespace, done.name, 'error');
     this.metrics.taskStale(done.namespace, done.name, stale.reason);
     this.logger.warn(
