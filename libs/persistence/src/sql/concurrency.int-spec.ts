@@ -525,6 +525,55 @@ describe('admission to concurrency limits', () => {
     expect(all.admitted.map((t) => tenantOf.get(t.task.taskUuid)).join('')).toBe('zababaa');
   });
 
+  it('a fair pool’s priorities shift each waiter once: a tenant’s tasks keep their order, and a low priority does not pile up', async () => {
+    await limit('prio_turns', 1);
+    const holder = await waitingTask('prio_turns_h', 'prio_turns', 'k', 1);
+    const [holding] = startedSteps(await admitWaitingSteps(db.pool, [holder.taskUuid], processor));
+    // Tenant a queues three tasks of priority 100 one after another, then tenant c three of -100.
+    const name = new Map<string, string>();
+    for (const [group, priority] of [
+      ['a', 100],
+      ['c', -100],
+    ] as const) {
+      for (let i = 1; i <= 3; i++) {
+        const task = await insertTaskRows(db.pool, {
+          namespace: `prio_turns_${group}${i}`,
+          taskState: 'waiting_for_dependencies',
+          steps: [{ name: 's0', state: 'pending' }],
+        });
+        await db.pool.query(`UPDATE tasker.tasks SET priority = $2 WHERE task_uuid = $1`, [
+          task.taskUuid,
+          priority,
+        ]);
+        await db.pool.query(
+          `INSERT INTO tasker.concurrency_waiters
+             (workflow_step_uuid, task_uuid, limit_name, key, fair_group, order_at)
+           VALUES ($1, $2, 'prio_turns', 'k', $3, tasker.waiter_order('prio_turns', 'k', $3, 0, $4, 1000))`,
+          [task.stepUuids.s0, task.taskUuid, group, priority],
+        );
+        name.set(task.taskUuid, `${group}${i}`);
+      }
+    }
+    // Each waiter's turn comes one turn (1 ms) after its tenant's last, shifted once by its own
+    // priority (100 points × 1 s): c's three lie within ms of each other, not 100 s apart each.
+    const { rows } = await db.pool.query<{ spread: number }>(
+      `SELECT extract(epoch FROM max(order_at) - min(order_at))::float8 AS spread
+         FROM tasker.concurrency_waiters WHERE limit_name = 'prio_turns' AND fair_group = 'c'`,
+    );
+    expect(rows[0]!.spread).toBeLessThan(1);
+    let step = holding!;
+    let task = holder.taskUuid;
+    const handedTo: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await moveStep(db.pool, step, 'complete');
+      const [next] = (await admitWaitingSteps(db.pool, [task], processor)).admitted;
+      handedTo.push(name.get(next!.task.taskUuid)!);
+      task = next!.task.taskUuid;
+      step = next!.steps[0]!.stepUuid;
+    }
+    expect(handedTo).toEqual(['a1', 'a2', 'a3', 'c1', 'c2', 'c3']);
+  });
+
   it('the sweep admits where there is room and checks the slots of the other keys 64 a pass, each once in 30 s', async () => {
     // The rotation spans every limit: the waits earlier tests left would take turns in it.
     await db.pool.query(`DELETE FROM tasker.concurrency_waiters`);
