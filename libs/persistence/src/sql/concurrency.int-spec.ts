@@ -525,6 +525,34 @@ describe('admission to concurrency limits', () => {
     expect(all.admitted.map((t) => tenantOf.get(t.task.taskUuid)).join('')).toBe('zababaa');
   });
 
+  it('a task-level rate counts task starts: a task’s steps started with it count once', async () => {
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_limits
+         (name, level, rate_limit, rate_period_ms, strategy, declared_by)
+       VALUES ('rated_tasks', 'task', 2, 60000, 'queue', 'test/test')`,
+    );
+    // Two tasks within a rate of two task starts a minute: the first has two ready roots.
+    const first = await waitingTask('rated_tasks_a', 'rated_tasks', 'k', 2, 'task');
+    const second = await waitingTask('rated_tasks_b', 'rated_tasks', 'k', 1, 'task');
+    const admitted = await admitWaitingSteps(db.pool, [first.taskUuid, second.taskUuid], processor);
+    expect(admitted.admitted.map((t) => [t.task.taskUuid, t.steps.length])).toEqual(
+      expect.arrayContaining([
+        [first.taskUuid, 2],
+        [second.taskUuid, 1],
+      ]),
+    );
+    expect(admitted.wakeAt).toBeNull();
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasker.concurrency_starts WHERE limit_name = 'rated_tasks'`,
+    );
+    expect(rows[0]!.n).toBe(2);
+    // A third task waits for the window.
+    const third = await waitingTask('rated_tasks_c', 'rated_tasks', 'k', 1, 'task');
+    const later = await admitWaitingSteps(db.pool, [third.taskUuid], processor);
+    expect(later.admitted).toEqual([]);
+    expect(later.wakeAt).not.toBeNull();
+  });
+
   it('a fair pool’s priorities shift each waiter once: a tenant’s tasks keep their order, and a low priority does not pile up', async () => {
     await limit('prio_turns', 1);
     const holder = await waitingTask('prio_turns_h', 'prio_turns', 'k', 1);
