@@ -525,6 +525,24 @@ describe('admission to concurrency limits', () => {
     expect(all.admitted.map((t) => tenantOf.get(t.task.taskUuid)).join('')).toBe('zababaa');
   });
 
+  it('a cancel strategy never turns a task away for a slot whose holder moved on, even if nothing named it', async () => {
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_limits (name, level, max_running, strategy, declared_by)
+       VALUES ('newest_out', 'task', 1, 'cancel_newest', 'test/test')`,
+    );
+    const old = await waitingTask('newest_out_a', 'newest_out', 'doc', 1, 'task');
+    expect(startedSteps(await admitWaitingSteps(db.pool, [old.taskUuid], processor))).toHaveLength(
+      1,
+    );
+    // The holder ends by a path that did not name it to admission (a crash before its
+    // request was made): its slot's row is left behind.
+    await endTask(db.pool, old.taskUuid, 'error');
+    const next = await waitingTask('newest_out_b', 'newest_out', 'doc', 1, 'task');
+    const admitted = await admitWaitingSteps(db.pool, [next.taskUuid], processor);
+    expect(admitted.cancel).toEqual([]);
+    expect(admitted.admitted.map((t) => t.task.taskUuid)).toEqual([next.taskUuid]);
+  });
+
   it('a task-level rate counts task starts: a task’s steps started with it count once', async () => {
     await db.pool.query(
       `INSERT INTO tasker.concurrency_limits
