@@ -453,6 +453,23 @@ describe('admission to concurrency limits', () => {
   });
 
   /**
+   * Hands one slot on `times` times, from the holding step of `task` to the next waiter and so
+   * on, each holder's run decided before its admission (as its unit of work does); answers the
+   * tasks it went to, in order.
+   */
+  const handOver = async (task: string, step: string, times: number) => {
+    const handedTo: string[] = [];
+    for (let i = 0; i < times; i++) {
+      await moveStep(db.pool, step, 'complete');
+      const [next] = (await admitWaitingSteps(db.pool, [task], processor)).admitted;
+      task = next!.task.taskUuid;
+      step = next!.steps[0]!.stepUuid;
+      handedTo.push(task);
+    }
+    return handedTo;
+  };
+
+  /**
    * Queues one waiting step for each of `count` new tasks of tenant `group` of a fair limit,
    * each in a transaction of its own, all open at once: none sees the others' waiters, as when
    * a tenant's burst arrives through several replicas. Answers the tasks' uuids.
@@ -506,17 +523,8 @@ describe('admission to concurrency limits', () => {
     const holder = await waitingTask('turns_h', 'turns', 'k', 1);
     const [holding] = startedSteps(await admitWaitingSteps(db.pool, [holder.taskUuid], processor));
     let tenantOf = await queueTenants('turns');
-    let step = holding!;
-    let task = holder.taskUuid;
-    const handedTo: string[] = [];
-    for (let i = 0; i < 7; i++) {
-      await moveStep(db.pool, step, 'complete');
-      const [next] = (await admitWaitingSteps(db.pool, [task], processor)).admitted;
-      handedTo.push(tenantOf.get(next!.task.taskUuid)!);
-      task = next!.task.taskUuid;
-      step = next!.steps[0]!.stepUuid;
-    }
-    expect(handedTo.join('')).toBe('zababaa');
+    const handedTo = await handOver(holder.taskUuid, holding!, 7);
+    expect(handedTo.map((t) => tenantOf.get(t)).join('')).toBe('zababaa');
 
     // Seven slots free at once: one admission starts them in turn.
     await limit('turns_all', 7);
@@ -607,17 +615,8 @@ describe('admission to concurrency limits', () => {
          FROM tasker.concurrency_waiters WHERE limit_name = 'prio_turns' AND fair_group = 'c'`,
     );
     expect(rows[0]!.spread).toBeLessThan(1);
-    let step = holding!;
-    let task = holder.taskUuid;
-    const handedTo: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      await moveStep(db.pool, step, 'complete');
-      const [next] = (await admitWaitingSteps(db.pool, [task], processor)).admitted;
-      handedTo.push(name.get(next!.task.taskUuid)!);
-      task = next!.task.taskUuid;
-      step = next!.steps[0]!.stepUuid;
-    }
-    expect(handedTo).toEqual(['a1', 'a2', 'a3', 'c1', 'c2', 'c3']);
+    const handedTo = await handOver(holder.taskUuid, holding!, 6);
+    expect(handedTo.map((t) => name.get(t))).toEqual(['a1', 'a2', 'a3', 'c1', 'c2', 'c3']);
   });
 
   it('the sweep admits where there is room and checks the slots of the other keys 64 a pass, each once in 30 s', async () => {
