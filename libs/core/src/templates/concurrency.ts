@@ -232,9 +232,9 @@ export function taskSlotsOf(
 
 /**
  * What is wrong with a template's limits as a whole: a cancel strategy on a step limit, a name
- * declared twice with different settings, or a step limit named like the task-level one (a slot is held by a task or by a
- * step run, not both). A step may have a limit of its own under a task-level one: it waits for
- * its task's slot first, then for its own.
+ * declared twice with different settings, or a step limit named like the task-level one (a
+ * slot is held by a task or by a step run, not both). A step may have a limit of its own under
+ * a task-level one: it waits for its task's slot first, then for its own.
  */
 export function concurrencyProblems(
   task: ConcurrencyLimit | undefined,
