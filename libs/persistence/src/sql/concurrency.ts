@@ -10,7 +10,7 @@ import {
 import type { Queryable } from '../database.js';
 
 /**
- * Flow control's statements (migrations 0021 to 0025). A ready step of a task under a limit
+ * Flow control's statements (migrations 0021 to 0029). A ready step of a task under a limit
  * waits (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a
  * slot of its limit's key; see the migrations for the rules and the lock order.
  */
@@ -207,13 +207,13 @@ export async function registerConcurrencyLimits(
                 AS i(name, level, max_running, rate_limit, rate_period_ms, strategy, fair)
      ),
      conflicting AS (
-       SELECT l.name, l.declared_by, l.level, l.fair,
-              -- fair is NULL for a limit registered before migration 0026: it agrees with
-              -- either.
-              (l.level, coalesce(l.fair, i.fair)) IS DISTINCT FROM (i.level, i.fair) AS fixed
+       SELECT l.name, l.declared_by, l.level, l.fair, c.fixed
          FROM tasker.concurrency_limits l
          JOIN input i ON i.name = l.name
-        WHERE (l.level, coalesce(l.fair, i.fair)) IS DISTINCT FROM (i.level, i.fair)
+         -- fair is NULL for a limit registered before migration 0026: it agrees with either.
+        CROSS JOIN LATERAL (
+          SELECT (l.level, coalesce(l.fair, i.fair)) IS DISTINCT FROM (i.level, i.fair) AS fixed) c
+        WHERE c.fixed
            OR (l.declared_by <> $7
                AND (l.max_running, l.rate_limit, l.rate_period_ms, l.strategy)
                    IS DISTINCT FROM (i.max_running, i.rate_limit, i.rate_period_ms, i.strategy))
@@ -225,13 +225,13 @@ export async function registerConcurrencyLimits(
        SELECT DISTINCT ON (i.name) i.name, i.level, i.max_running, i.rate_limit,
               i.rate_period_ms, i.strategy, i.fair, $7
          FROM input i WHERE NOT EXISTS (SELECT 1 FROM conflicting)
+       -- The level never changes (conflicting); fair only from NULL (before migration 0026).
        ON CONFLICT (name) DO UPDATE
-          SET level = excluded.level, max_running = excluded.max_running,
-              rate_limit = excluded.rate_limit, rate_period_ms = excluded.rate_period_ms,
-              strategy = excluded.strategy, fair = excluded.fair,
-              declared_by = excluded.declared_by, updated_at = now()
-        WHERE (l.level, l.max_running, l.rate_limit, l.rate_period_ms, l.strategy, l.fair)
-              IS DISTINCT FROM (excluded.level, excluded.max_running, excluded.rate_limit,
+          SET max_running = excluded.max_running, rate_limit = excluded.rate_limit,
+              rate_period_ms = excluded.rate_period_ms, strategy = excluded.strategy,
+              fair = excluded.fair, declared_by = excluded.declared_by, updated_at = now()
+        WHERE (l.max_running, l.rate_limit, l.rate_period_ms, l.strategy, l.fair)
+              IS DISTINCT FROM (excluded.max_running, excluded.rate_limit,
                                 excluded.rate_period_ms, excluded.strategy, excluded.fair)
      )
      SELECT name, declared_by AS "declaredBy", level, fair, fixed FROM conflicting`,
