@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { type Admission, parseTemplate } from '#core';
-import { insertTaskRows, useDatabasePool } from '#testing';
+import { insertTaskRows, pollUntil, useDatabasePool } from '#testing';
 import { PgTaskUnitOfWork } from '../pg-task-store.js';
 import {
   admitWaitingSteps,
@@ -192,6 +192,156 @@ describe('admission to concurrency limits', () => {
       other.release();
     }
     expect(await held('handover')).toEqual({ k: [1, 1] });
+  });
+
+  it('an admission that frees a slot and a sweep that checks the slot’s key both finish', async () => {
+    // The admission deletes the freed slot's row before it takes the key's lock; the sweep
+    // takes the key's lock before it deletes the rows of slots given up. Here the sweep gets
+    // the key first (queued behind a third transaction), then meets the row the admission holds.
+    await limit('crossing', 1);
+    const holder = await waitingTask('crossing_a', 'crossing', 'k', 3);
+    const [holding] = startedSteps(await admitWaitingSteps(db.pool, [holder.taskUuid], processor));
+    await moveStep(db.pool, holding!, 'complete');
+    const blockedBy = async (pid: number) =>
+      (
+        await db.pool.query<{ blockers: number[] }>(`SELECT pg_blocking_pids($1) AS blockers`, [
+          pid,
+        ])
+      ).rows[0]!.blockers;
+    const pidOf = async (client: pg.PoolClient) =>
+      (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const [keyHolder, sweeper, admitter] = await Promise.all([
+      db.pool.connect(),
+      db.pool.connect(),
+      db.pool.connect(),
+    ]);
+    try {
+      for (const client of [keyHolder, sweeper, admitter]) await client.query('BEGIN');
+      await keyHolder.query(`SELECT tasker.lock_concurrency_key('crossing', 'k')`);
+      const sweeperPid = await pidOf(sweeper);
+      const sweeping = admitWaitingSteps(sweeper, null, processor);
+      await pollUntil(
+        () => blockedBy(sweeperPid),
+        (pids) => pids.length > 0,
+      );
+      const admitterPid = await pidOf(admitter);
+      const admitting = admitWaitingSteps(admitter, [holder.taskUuid], processor);
+      await pollUntil(
+        () => blockedBy(admitterPid),
+        (pids) => pids.length > 0,
+      );
+      await keyHolder.query('ROLLBACK');
+      // The sweep finishes and commits; the admission then takes the key. Had each waited for
+      // the other, PostgreSQL would have aborted one ("deadlock detected").
+      const failures: string[] = [];
+      for (const [client, work] of [
+        [sweeper, sweeping],
+        [admitter, admitting],
+      ] as const) {
+        await work.then(
+          () => client.query('COMMIT'),
+          (err: Error) => failures.push(err.message),
+        );
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      for (const client of [keyHolder, sweeper, admitter]) {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    }
+    // The freed slot went to one of the task's waiting steps; the other still waits.
+    expect(await held('crossing')).toEqual({ k: [1, 1] });
+  });
+
+  it('an admission that frees a slot and a prune of the slot’s key both finish', async () => {
+    // Task t's step s0 gave up its slot at key b and nothing named t; s1 waits at key a, s2 at
+    // b. The admission for t deletes s0's slot row, cannot hand it to s2 (another transaction
+    // holds s2's row), and waits for key a before it takes key b. Meanwhile s2's wait ends
+    // elsewhere, and the prune finds b idle, locks it and meets s0's row.
+    await limit('pruning', 5);
+    const t = await insertTaskRows(db.pool, {
+      namespace: 'pruning_t',
+      taskState: 'steps_in_process',
+      steps: [
+        { name: 's0', state: 'complete' },
+        { name: 's1', state: 'pending' },
+        { name: 's2', state: 'pending' },
+      ],
+    });
+    const { s0, s1, s2 } = t.stepUuids as Record<'s0' | 's1' | 's2', string>;
+    await db.pool.query(
+      `WITH keys AS (
+         INSERT INTO tasker.concurrency_keys (limit_name, key) VALUES ('pruning', 'a'), ('pruning', 'b')
+       ),
+       slot AS (
+         INSERT INTO tasker.concurrency_slots (limit_name, key, holder_uuid, task_uuid)
+         VALUES ('pruning', 'b', $2, $1)
+       )
+       INSERT INTO tasker.concurrency_waiters (workflow_step_uuid, task_uuid, limit_name, key, order_at)
+       VALUES ($3, $1, 'pruning', 'a', clock_timestamp()), ($4, $1, 'pruning', 'b', clock_timestamp())`,
+      [t.taskUuid, s0, s1, s2],
+    );
+    const blockedBy = async (pid: number) =>
+      (
+        await db.pool.query<{ blockers: number[] }>(`SELECT pg_blocking_pids($1) AS blockers`, [
+          pid,
+        ])
+      ).rows[0]!.blockers;
+    const clients = await Promise.all([0, 1, 2, 3].map(() => db.pool.connect()));
+    const [keyHolder, stepHolder, admitter, pruner] = clients as [
+      pg.PoolClient,
+      pg.PoolClient,
+      pg.PoolClient,
+      pg.PoolClient,
+    ];
+    const pidOf = async (client: pg.PoolClient) =>
+      (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    try {
+      for (const client of clients) await client.query('BEGIN');
+      await keyHolder.query(`SELECT tasker.lock_concurrency_key('pruning', 'a')`);
+      await stepHolder.query(
+        `SELECT 1 FROM tasker.workflow_steps WHERE workflow_step_uuid = $1 FOR UPDATE`,
+        [s2],
+      );
+      const admitterPid = await pidOf(admitter);
+      const admitting = admitWaitingSteps(admitter, [t.taskUuid], processor);
+      await pollUntil(
+        () => blockedBy(admitterPid),
+        (pids) => pids.length > 0,
+      );
+      await db.pool.query(`DELETE FROM tasker.concurrency_waiters WHERE workflow_step_uuid = $1`, [
+        s2,
+      ]);
+      const prunerPid = await pidOf(pruner);
+      let pruned = false;
+      const pruning = pruneConcurrencyKeys(pruner, 1000).finally(() => (pruned = true));
+      await pollUntil(
+        () => blockedBy(prunerPid),
+        (pids) => pruned || pids.length > 0,
+      );
+      await keyHolder.query('ROLLBACK');
+      await stepHolder.query('ROLLBACK');
+      // The prune finishes and commits; the admission then takes key b. Had each waited for
+      // the other, PostgreSQL would have aborted one ("deadlock detected").
+      const failures: string[] = [];
+      for (const [client, work] of [
+        [pruner, pruning],
+        [admitter, admitting],
+      ] as const) {
+        await work.then(
+          () => client.query('COMMIT'),
+          (err: Error) => failures.push(err.message),
+        );
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      for (const client of clients) {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    }
+    expect(await held('pruning')).toEqual({ a: [1, 0] });
   });
 
   it('a retry that comes due while its task’s ready steps are queued waits for a slot too', async () => {

@@ -10,7 +10,7 @@ import {
 import type { Queryable } from '../database.js';
 
 /**
- * Flow control's statements (migrations 0021 to 0029). A ready step of a task under a limit
+ * Flow control's statements (migrations 0021 to 0030). A ready step of a task under a limit
  * waits (`pending`, a row in tasker.concurrency_waiters) until tasker.admit_waiting gives it a
  * slot of its limit's key; see the migrations for the rules and the lock order.
  */

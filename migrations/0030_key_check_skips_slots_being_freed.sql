@@ -1,0 +1,317 @@
+-- An admission for given tasks deletes their freed slots' rows first and takes a key's lock
+-- later (the hand-over needs none; the key's lock comes when the tasks' other steps still wait
+-- there). The sweep, admission at a key whose strategy cancels, and the prune of idle keys take
+-- the key's lock first, then delete every row of the key whose holder moved on. When one of
+-- them met such an admission at a key, each waited for what the other held, and PostgreSQL
+-- aborted one after deadlock_timeout (a unit of work's step results retried alone, a second's
+-- stall). Such a row is being freed by the admission that holds it, which hands its slot over
+-- itself, so those deletes now skip it: until that admission commits, the row counts as the
+-- slot it hands over, and a pruned key's row is made again when the admission takes its lock.
+
+-- Deletes the rows of a key's slots whose holders moved on, but for rows another transaction
+-- is deleting. Run under the key's lock (tasker.lock_concurrency_key).
+CREATE FUNCTION tasker.free_given_up_slots(p_limit text, p_key text, p_level text)
+RETURNS void LANGUAGE sql VOLATILE AS $$
+  DELETE FROM tasker.concurrency_slots s
+   WHERE (s.limit_name, s.key, s.holder_uuid) IN (
+           SELECT x.limit_name, x.key, x.holder_uuid FROM tasker.concurrency_slots x
+            WHERE x.limit_name = p_limit AND x.key = p_key
+              AND NOT tasker.slot_held(p_level, x.holder_uuid)
+              FOR UPDATE SKIP LOCKED)
+$$;
+
+-- tasker.prune_concurrency_keys as in migration 0022, but its delete of slots skips rows
+-- another transaction is deleting.
+CREATE OR REPLACE FUNCTION tasker.prune_concurrency_keys(p_max integer)
+RETURNS integer LANGUAGE sql VOLATILE AS $$
+  WITH idle AS (
+    SELECT k.limit_name, k.key, l.level
+      FROM tasker.concurrency_keys k
+      JOIN tasker.concurrency_limits l ON l.name = k.limit_name
+     WHERE k.next_start_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM tasker.concurrency_waiters cw
+                        WHERE cw.limit_name = k.limit_name AND cw.key = k.key)
+       AND NOT EXISTS (SELECT 1 FROM tasker.concurrency_slots s
+                        WHERE s.limit_name = k.limit_name AND s.key = k.key
+                          AND tasker.slot_held(l.level, s.holder_uuid))
+       AND NOT EXISTS (SELECT 1 FROM tasker.concurrency_starts cs
+                        WHERE cs.limit_name = k.limit_name AND cs.key = k.key
+                          AND cs.started_at > clock_timestamp()
+                              - make_interval(secs => l.rate_period_ms / 1000.0))
+     LIMIT p_max
+       FOR UPDATE OF k SKIP LOCKED
+  ),
+  starts AS (
+    DELETE FROM tasker.concurrency_starts cs USING idle i
+     WHERE cs.limit_name = i.limit_name AND cs.key = i.key
+  ),
+  slots AS (
+    DELETE FROM tasker.concurrency_slots s
+     WHERE (s.limit_name, s.key, s.holder_uuid) IN (
+             SELECT x.limit_name, x.key, x.holder_uuid
+               FROM tasker.concurrency_slots x JOIN idle i USING (limit_name, key)
+                FOR UPDATE OF x SKIP LOCKED)
+  ),
+  pruned AS (
+    DELETE FROM tasker.concurrency_keys k USING idle i
+     WHERE k.limit_name = i.limit_name AND k.key = i.key
+    RETURNING 1
+  )
+  SELECT count(*)::int FROM pruned
+$$;
+
+-- tasker.admit_waiting as in migration 0029, but its check of a key's slots (the sweep, a key
+-- whose strategy cancels) is tasker.free_given_up_slots.
+CREATE OR REPLACE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid,
+                                     p_due_within_ms integer, p_point_ms float8)
+RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
+               step_name text, namespace text, task_name text, correlation_id text,
+               traceparent text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  freed_limits text[] := '{}';
+  freed_keys text[] := '{}';
+  freed_counts integer[] := '{}';
+  handed uuid[] := '{}';
+  handed_limits text[] := '{}';
+  turn_limits text[] := '{}';
+  turn_keys text[] := '{}';
+  turn_tasks uuid[] := '{}';
+  turn_groups text[] := '{}';
+  turns timestamptz[] := '{}';
+  short_limits text[] := '{}';
+  short_keys text[] := '{}';
+  moved uuid[] := '{}';
+  pool_limits text[];
+  pool_keys text[];
+  pool_task_level boolean[];
+  outcome text;
+  pass integer;
+  pool record;
+  lim tasker.concurrency_limits;
+  w record;
+  seen uuid[];
+  running integer;
+  room integer;
+  wait_until timestamptz;
+  held boolean;
+  started integer;
+  sibling record;
+  evicted record;
+BEGIN
+  IF p_task_uuids IS NOT NULL THEN
+    WITH freed AS (
+      DELETE FROM tasker.concurrency_slots s
+       USING tasker.concurrency_limits l
+       WHERE s.task_uuid = ANY (p_task_uuids) AND l.name = s.limit_name
+         AND NOT tasker.slot_held(l.level, s.holder_uuid)
+      RETURNING s.limit_name, s.key
+    )
+    SELECT coalesce(array_agg(f.limit_name), '{}'), coalesce(array_agg(f.key), '{}'),
+           coalesce(array_agg(f.n), '{}')
+      INTO freed_limits, freed_keys, freed_counts
+      FROM (SELECT fr.limit_name, fr.key, count(*)::int AS n FROM freed fr GROUP BY 1, 2) f;
+    IF cardinality(freed_limits) > 0 THEN
+      -- A unit whose steps moved on to their own limits took its turn as one that started.
+      SELECT coalesce(array_agg(h.step_uuid) FILTER (WHERE h.kind = 'started'), '{}'),
+             coalesce(array_agg(h.limit_name) FILTER (WHERE h.kind = 'started'), '{}'),
+             coalesce(array_agg(h.limit_name) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.key) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.task_uuid) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.fair_group) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.order_at) FILTER (WHERE h.kind <> 'short'), '{}'),
+             coalesce(array_agg(h.step_uuid) FILTER (WHERE h.kind = 'moved'), '{}'),
+             coalesce(array_agg(h.limit_name) FILTER (WHERE h.kind = 'short'), '{}'),
+             coalesce(array_agg(h.key) FILTER (WHERE h.kind = 'short'), '{}')
+        INTO handed, handed_limits, turn_limits, turn_keys, turn_tasks, turn_groups, turns,
+             moved, short_limits, short_keys
+        FROM tasker.hand_over_slots(freed_limits, freed_keys, freed_counts, p_processor,
+                                    p_point_ms) h;
+      IF cardinality(array_remove(turn_groups, NULL)) > 0 THEN
+        PERFORM tasker.pass_turns(turn_limits, turn_keys, turn_groups, turns, turn_tasks);
+      END IF;
+      RETURN QUERY
+        SELECT 'admitted'::text, t.task_uuid, ws.workflow_step_uuid, h.limit_name,
+               NULL::timestamptz, ws.name, ns.name, nt.name, t.correlation_id, t.traceparent
+          FROM unnest(handed, handed_limits) h(step_uuid, limit_name)
+          JOIN tasker.workflow_steps ws ON ws.workflow_step_uuid = h.step_uuid
+          JOIN tasker.tasks t ON t.task_uuid = ws.task_uuid
+          JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+          JOIN tasker.task_namespaces ns ON ns.task_namespace_uuid = nt.task_namespace_uuid;
+    END IF;
+  END IF;
+
+  -- The keys where room may have opened, read once.
+  SELECT coalesce(array_agg(c.limit_name), '{}'), coalesce(array_agg(c.key), '{}'),
+         coalesce(array_agg(c.task_level), '{}')
+    INTO pool_limits, pool_keys, pool_task_level
+    FROM (SELECT DISTINCT p.limit_name, p.key, l.level = 'task' AS task_level
+            FROM (SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+                   WHERE cw.task_uuid = ANY (p_task_uuids)
+                  UNION ALL
+                  SELECT s.limit_name, s.key
+                    FROM unnest(short_limits, short_keys) s(limit_name, key)
+                   WHERE EXISTS (SELECT 1 FROM tasker.concurrency_waiters x
+                                  WHERE x.limit_name = s.limit_name AND x.key = s.key)
+                  UNION ALL
+                  SELECT r.limit_name, r.key FROM tasker.keys_to_sweep(p_due_within_ms) r
+                   WHERE p_task_uuids IS NULL) p
+            JOIN tasker.concurrency_limits l ON l.name = p.limit_name) c;
+
+  -- Task-level keys first, step-level ones after, each in (limit, key) order: every
+  -- admission takes the keys' locks in that one order. The keys that steps moved on to (their
+  -- own limits, by the hand-over or in the first pass) are all step-level, so the second pass
+  -- takes them too.
+  FOR pass IN 1..2 LOOP
+  FOR pool IN
+    SELECT DISTINCT p.limit_name, p.key
+      FROM (SELECT c.limit_name, c.key
+              FROM unnest(pool_limits, pool_keys, pool_task_level) c(limit_name, key, task_level)
+             WHERE c.task_level = (pass = 1)
+            UNION ALL
+            SELECT cw.limit_name, cw.key FROM tasker.concurrency_waiters cw
+             WHERE pass = 2 AND cw.workflow_step_uuid = ANY (moved)) p
+     ORDER BY p.limit_name, p.key
+  LOOP
+    PERFORM tasker.lock_concurrency_key(pool.limit_name, pool.key);
+    SELECT * INTO lim FROM tasker.concurrency_limits l WHERE l.name = pool.limit_name;
+    IF NOT FOUND THEN
+      CONTINUE;
+    END IF;
+
+    -- The given tasks' slots were freed above (every path that ends a hold names its task);
+    -- the sweep, and admission at a key whose strategy cancels, check every slot of the key.
+    IF p_task_uuids IS NULL OR lim.strategy <> 'queue' THEN
+      PERFORM tasker.free_given_up_slots(pool.limit_name, pool.key, lim.level);
+    END IF;
+    SELECT count(*) INTO running FROM tasker.concurrency_slots s
+     WHERE s.limit_name = pool.limit_name AND s.key = pool.key;
+    room := coalesce(lim.max_running - running, 2147483647);
+    wait_until := NULL;
+
+    -- New holders: in order, or newest first for cancel_in_progress; read one at a time, as
+    -- a start may pass its group's turn to waiters after it (tasker.pass_turns). A waiter left
+    -- in place (its step locked) is not read again.
+    seen := '{}';
+    LOOP
+      EXIT WHEN wait_until IS NOT NULL;
+      IF lim.strategy = 'cancel_in_progress' THEN
+        SELECT cw.workflow_step_uuid, cw.task_uuid, cw.waiting_since, cw.fair_group, cw.order_at
+          INTO w
+          FROM tasker.concurrency_waiters cw
+         WHERE cw.limit_name = pool.limit_name AND cw.key = pool.key
+           AND cw.workflow_step_uuid <> ALL (seen)
+         ORDER BY cw.waiting_since DESC
+         LIMIT 1;
+      ELSE
+        SELECT cw.workflow_step_uuid, cw.task_uuid, cw.waiting_since, cw.fair_group, cw.order_at
+          INTO w
+          FROM tasker.concurrency_waiters cw
+         WHERE cw.limit_name = pool.limit_name AND cw.key = pool.key
+           AND cw.workflow_step_uuid <> ALL (seen)
+         ORDER BY cw.order_at, cw.waiting_since
+         LIMIT 1;
+      END IF;
+      EXIT WHEN NOT FOUND;
+      seen := seen || w.workflow_step_uuid;
+      held := lim.level = 'task' AND EXISTS (
+                SELECT 1 FROM tasker.concurrency_slots s
+                 WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+                   AND s.holder_uuid = w.task_uuid);
+      IF NOT held AND room <= 0 THEN
+        EXIT WHEN lim.strategy = 'queue';
+        IF lim.strategy = 'cancel_in_progress' THEN
+          SELECT s.holder_uuid, s.task_uuid INTO evicted FROM tasker.concurrency_slots s
+           WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+             AND s.acquired_at < w.waiting_since
+           ORDER BY s.acquired_at LIMIT 1;
+          IF FOUND THEN
+            DELETE FROM tasker.concurrency_slots s
+             WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+               AND s.holder_uuid = evicted.holder_uuid;
+            room := room + 1;
+            RETURN QUERY SELECT 'cancel'::text, evicted.task_uuid, NULL::uuid, pool.limit_name,
+                                NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
+          END IF;
+        END IF;
+        IF room <= 0 THEN
+          -- Turned away: cancel_newest, or a cancel_in_progress waiter older than every holder.
+          PERFORM 1 FROM tasker.workflow_steps s
+            WHERE s.workflow_step_uuid = w.workflow_step_uuid FOR UPDATE SKIP LOCKED;
+          IF FOUND THEN
+            DELETE FROM tasker.concurrency_waiters cw
+             WHERE cw.workflow_step_uuid = w.workflow_step_uuid;
+            RETURN QUERY SELECT 'cancel'::text, w.task_uuid, NULL::uuid, pool.limit_name,
+                                NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
+          END IF;
+          CONTINUE;
+        END IF;
+      END IF;
+      IF lim.rate_limit IS NOT NULL THEN
+        wait_until := tasker.rate_wait(lim, pool.key);
+        EXIT WHEN wait_until IS NOT NULL;
+      END IF;
+      -- A step with a limit of its own under this task-level one moves on to wait for it,
+      -- its task taking the task-level slot (tasker.move_to_own_limit).
+      outcome := CASE WHEN lim.level = 'task'
+                      THEN tasker.move_to_own_limit(w.workflow_step_uuid, lim.name, p_point_ms)
+                      ELSE 'none' END;
+      IF outcome = 'none' THEN
+        RETURN QUERY SELECT * FROM tasker.start_waiter(
+                       w.workflow_step_uuid, w.task_uuid, lim, pool.key,
+                       CASE WHEN held THEN NULL
+                            WHEN lim.level = 'task' THEN w.task_uuid
+                            ELSE w.workflow_step_uuid END,
+                       p_processor);
+        GET DIAGNOSTICS started = ROW_COUNT;
+      ELSIF outcome = 'moved' THEN
+        moved := moved || w.workflow_step_uuid;
+        IF NOT held THEN
+          PERFORM tasker.take_task_slot(lim, pool.key, w.task_uuid);
+        END IF;
+        started := 1;
+      ELSE
+        started := 0;
+      END IF;
+      IF started > 0 AND NOT held THEN
+        room := room - 1;
+        IF w.fair_group IS NOT NULL THEN
+          PERFORM tasker.pass_turns(ARRAY[pool.limit_name], ARRAY[pool.key],
+                                    ARRAY[w.fair_group], ARRAY[w.order_at],
+                                    ARRAY[w.task_uuid]);
+        END IF;
+        -- A task that just took its slot runs its other waiting steps of the key under it (a
+        -- task's ready steps wait only until it holds its slot: queueReadySteps).
+        IF lim.level = 'task' THEN
+          FOR sibling IN
+            SELECT cw.workflow_step_uuid FROM tasker.concurrency_waiters cw
+             WHERE cw.task_uuid = w.task_uuid
+               AND cw.limit_name = pool.limit_name AND cw.key = pool.key
+             ORDER BY cw.order_at
+          LOOP
+            outcome := tasker.move_to_own_limit(sibling.workflow_step_uuid, lim.name,
+                                                p_point_ms);
+            IF outcome = 'moved' THEN
+              moved := moved || sibling.workflow_step_uuid;
+            ELSIF outcome = 'none' THEN
+              RETURN QUERY SELECT * FROM tasker.start_waiter(sibling.workflow_step_uuid,
+                                                             w.task_uuid, lim, pool.key, NULL,
+                                                             p_processor);
+            END IF;
+          END LOOP;
+        END IF;
+      END IF;
+    END LOOP;
+    UPDATE tasker.concurrency_keys k
+       SET next_start_at = wait_until,
+           checked_at = CASE WHEN p_task_uuids IS NULL THEN clock_timestamp() ELSE k.checked_at END
+     WHERE k.limit_name = pool.limit_name AND k.key = pool.key
+       AND (k.next_start_at IS DISTINCT FROM wait_until OR p_task_uuids IS NULL);
+    IF wait_until IS NOT NULL THEN
+      RETURN QUERY SELECT 'wake'::text, NULL::uuid, NULL::uuid, pool.limit_name, wait_until,
+                          NULL, NULL, NULL, NULL, NULL;
+    END IF;
+  END LOOP;
+  END LOOP;
+END
+$$;
