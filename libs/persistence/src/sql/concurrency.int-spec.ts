@@ -194,6 +194,61 @@ describe('admission to concurrency limits', () => {
     expect(await held('handover')).toEqual({ k: [1, 1] });
   });
 
+  /** Runs `work` on connections of their own, each in a transaction it may commit. */
+  const inTransactions = async (
+    n: number,
+    work: (clients: pg.PoolClient[]) => Promise<void>,
+  ): Promise<void> => {
+    const clients = await Promise.all(Array.from({ length: n }, () => db.pool.connect()));
+    try {
+      for (const client of clients) await client.query('BEGIN');
+      await work(clients);
+    } finally {
+      for (const client of clients) {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    }
+  };
+
+  /** Starts `work` on `client`; resolves once it waits for another transaction, or ended. */
+  const runUntilBlocked = async <T>(
+    client: pg.PoolClient,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<{ running: Promise<T> }> => {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    let ended = false;
+    const running = work(client).finally(() => (ended = true));
+    running.catch(() => undefined);
+    await pollUntil(
+      async () =>
+        (
+          await db.pool.query<{ n: number }>('SELECT cardinality(pg_blocking_pids($1))::int AS n', [
+            rows[0]!.pid,
+          ])
+        ).rows[0]!.n,
+      (blockers) => ended || blockers > 0,
+    );
+    return { running };
+  };
+
+  /**
+   * Commits each run's transaction once it ended, in order; answers the runs' errors. Had two
+   * runs each waited for the other, PostgreSQL would have aborted one ("deadlock detected").
+   */
+  const commitInOrder = async (
+    runs: [pg.PoolClient, { running: Promise<unknown> }][],
+  ): Promise<string[]> => {
+    const failures: string[] = [];
+    for (const [client, { running }] of runs) {
+      await running.then(
+        () => client.query('COMMIT'),
+        (err: Error) => failures.push(err.message),
+      );
+    }
+    return failures;
+  };
+
   it('an admission that frees a slot and a sweep that checks the slot’s key both finish', async () => {
     // The admission deletes the freed slot's row before it takes the key's lock; the sweep
     // takes the key's lock before it deletes the rows of slots given up. Here the sweep gets
@@ -202,54 +257,23 @@ describe('admission to concurrency limits', () => {
     const holder = await waitingTask('crossing_a', 'crossing', 'k', 3);
     const [holding] = startedSteps(await admitWaitingSteps(db.pool, [holder.taskUuid], processor));
     await moveStep(db.pool, holding!, 'complete');
-    const blockedBy = async (pid: number) =>
-      (
-        await db.pool.query<{ blockers: number[] }>(`SELECT pg_blocking_pids($1) AS blockers`, [
-          pid,
-        ])
-      ).rows[0]!.blockers;
-    const pidOf = async (client: pg.PoolClient) =>
-      (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const [keyHolder, sweeper, admitter] = await Promise.all([
-      db.pool.connect(),
-      db.pool.connect(),
-      db.pool.connect(),
-    ]);
-    try {
-      for (const client of [keyHolder, sweeper, admitter]) await client.query('BEGIN');
-      await keyHolder.query(`SELECT tasker.lock_concurrency_key('crossing', 'k')`);
-      const sweeperPid = await pidOf(sweeper);
-      const sweeping = admitWaitingSteps(sweeper, null, processor);
-      await pollUntil(
-        () => blockedBy(sweeperPid),
-        (pids) => pids.length > 0,
+    await inTransactions(3, async ([keyHolder, sweeper, admitter]) => {
+      await keyHolder!.query(`SELECT tasker.lock_concurrency_key('crossing', 'k')`);
+      const sweeping = await runUntilBlocked(sweeper!, (c) =>
+        admitWaitingSteps(c, null, processor),
       );
-      const admitterPid = await pidOf(admitter);
-      const admitting = admitWaitingSteps(admitter, [holder.taskUuid], processor);
-      await pollUntil(
-        () => blockedBy(admitterPid),
-        (pids) => pids.length > 0,
+      const admitting = await runUntilBlocked(admitter!, (c) =>
+        admitWaitingSteps(c, [holder.taskUuid], processor),
       );
-      await keyHolder.query('ROLLBACK');
-      // The sweep finishes and commits; the admission then takes the key. Had each waited for
-      // the other, PostgreSQL would have aborted one ("deadlock detected").
-      const failures: string[] = [];
-      for (const [client, work] of [
-        [sweeper, sweeping],
-        [admitter, admitting],
-      ] as const) {
-        await work.then(
-          () => client.query('COMMIT'),
-          (err: Error) => failures.push(err.message),
-        );
-      }
-      expect(failures).toEqual([]);
-    } finally {
-      for (const client of [keyHolder, sweeper, admitter]) {
-        await client.query('ROLLBACK');
-        client.release();
-      }
-    }
+      await keyHolder!.query('ROLLBACK');
+      // The sweep finishes; the admission then takes the key.
+      expect(
+        await commitInOrder([
+          [sweeper!, sweeping],
+          [admitter!, admitting],
+        ]),
+      ).toEqual([]);
+    });
     // The freed slot went to one of the task's waiting steps; the other still waits.
     expect(await held('crossing')).toEqual({ k: [1, 1] });
   });
@@ -282,65 +306,29 @@ describe('admission to concurrency limits', () => {
        VALUES ($3, $1, 'pruning', 'a', clock_timestamp()), ($4, $1, 'pruning', 'b', clock_timestamp())`,
       [t.taskUuid, s0, s1, s2],
     );
-    const blockedBy = async (pid: number) =>
-      (
-        await db.pool.query<{ blockers: number[] }>(`SELECT pg_blocking_pids($1) AS blockers`, [
-          pid,
-        ])
-      ).rows[0]!.blockers;
-    const clients = await Promise.all([0, 1, 2, 3].map(() => db.pool.connect()));
-    const [keyHolder, stepHolder, admitter, pruner] = clients as [
-      pg.PoolClient,
-      pg.PoolClient,
-      pg.PoolClient,
-      pg.PoolClient,
-    ];
-    const pidOf = async (client: pg.PoolClient) =>
-      (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    try {
-      for (const client of clients) await client.query('BEGIN');
-      await keyHolder.query(`SELECT tasker.lock_concurrency_key('pruning', 'a')`);
-      await stepHolder.query(
+    await inTransactions(4, async ([keyHolder, stepHolder, admitter, pruner]) => {
+      await keyHolder!.query(`SELECT tasker.lock_concurrency_key('pruning', 'a')`);
+      await stepHolder!.query(
         `SELECT 1 FROM tasker.workflow_steps WHERE workflow_step_uuid = $1 FOR UPDATE`,
         [s2],
       );
-      const admitterPid = await pidOf(admitter);
-      const admitting = admitWaitingSteps(admitter, [t.taskUuid], processor);
-      await pollUntil(
-        () => blockedBy(admitterPid),
-        (pids) => pids.length > 0,
+      const admitting = await runUntilBlocked(admitter!, (c) =>
+        admitWaitingSteps(c, [t.taskUuid], processor),
       );
       await db.pool.query(`DELETE FROM tasker.concurrency_waiters WHERE workflow_step_uuid = $1`, [
         s2,
       ]);
-      const prunerPid = await pidOf(pruner);
-      let pruned = false;
-      const pruning = pruneConcurrencyKeys(pruner, 1000).finally(() => (pruned = true));
-      await pollUntil(
-        () => blockedBy(prunerPid),
-        (pids) => pruned || pids.length > 0,
-      );
-      await keyHolder.query('ROLLBACK');
-      await stepHolder.query('ROLLBACK');
-      // The prune finishes and commits; the admission then takes key b. Had each waited for
-      // the other, PostgreSQL would have aborted one ("deadlock detected").
-      const failures: string[] = [];
-      for (const [client, work] of [
-        [pruner, pruning],
-        [admitter, admitting],
-      ] as const) {
-        await work.then(
-          () => client.query('COMMIT'),
-          (err: Error) => failures.push(err.message),
-        );
-      }
-      expect(failures).toEqual([]);
-    } finally {
-      for (const client of clients) {
-        await client.query('ROLLBACK');
-        client.release();
-      }
-    }
+      const pruning = await runUntilBlocked(pruner!, (c) => pruneConcurrencyKeys(c, 1000));
+      await keyHolder!.query('ROLLBACK');
+      await stepHolder!.query('ROLLBACK');
+      // The prune finishes; the admission then takes key b.
+      expect(
+        await commitInOrder([
+          [pruner!, pruning],
+          [admitter!, admitting],
+        ]),
+      ).toEqual([]);
+    });
     expect(await held('pruning')).toEqual({ a: [1, 0] });
   });
 
