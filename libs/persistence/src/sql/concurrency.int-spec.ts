@@ -159,6 +159,24 @@ describe('admission to concurrency limits', () => {
     expect(await held('reclaim')).toEqual({ k: [1, 0] });
   });
 
+  it('a step awaiting its decision gives up its slot when its task ends', async () => {
+    // The worker recorded the step's result; then the staleness detector ended the task,
+    // which leaves a result awaiting orchestration as it is (for a reopening to settle) and
+    // drops the result message. Nothing would ever decide the step, so its slot must not count.
+    await limit('undecided', 1);
+    const ending = await waitingTask('undecided_a', 'undecided', 'k', 1);
+    const [step] = startedSteps(await admitWaitingSteps(db.pool, [ending.taskUuid], processor));
+    await moveStep(db.pool, step!, 'in_progress');
+    await moveStep(db.pool, step!, 'enqueued_for_orchestration');
+    const next = await waitingTask('undecided_b', 'undecided', 'k', 1);
+    expect(startedSteps(await admitWaitingSteps(db.pool, [next.taskUuid], processor))).toEqual([]);
+    await endTask(db.pool, ending.taskUuid, 'error');
+    expect(startedSteps(await admitWaitingSteps(db.pool, [ending.taskUuid], processor))).toEqual([
+      next.stepUuids.s0,
+    ]);
+    expect(await held('undecided')).toEqual({ k: [1, 0] });
+  });
+
   it('a waiting step of a task that ended does not start, and its wait is dropped', async () => {
     await limit('ended', 5);
     const task = await waitingTask('ended_ns', 'ended', 'k', 1);
@@ -845,6 +863,83 @@ describe('admission to concurrency limits', () => {
     expect(near.wakeAt?.getTime()).toBe(wakeAt);
   });
 
+  it('a lowered max_running holds while steps wait: freed slots are handed over only up to it', async () => {
+    await limit('lowered', 3);
+    const running = [];
+    for (let i = 0; i < 3; i++) running.push(await waitingTask(`lowered_r${i}`, 'lowered', 'k', 1));
+    const started = startedSteps(
+      await admitWaitingSteps(
+        db.pool,
+        running.map((t) => t.taskUuid),
+        processor,
+      ),
+    );
+    expect(started).toHaveLength(3);
+    await waitingTask('lowered_w0', 'lowered', 'k', 1);
+    await waitingTask('lowered_w1', 'lowered', 'k', 1);
+    await db.pool.query(
+      `UPDATE tasker.concurrency_limits SET max_running = 1 WHERE name = 'lowered'`,
+    );
+    await moveStep(db.pool, started[0]!, 'complete');
+    await moveStep(db.pool, started[1]!, 'complete');
+    expect(
+      startedSteps(
+        await admitWaitingSteps(
+          db.pool,
+          running.slice(0, 2).map((t) => t.taskUuid),
+          processor,
+        ),
+      ),
+    ).toEqual([]);
+    expect(await held('lowered')).toEqual({ k: [1, 2] });
+    await moveStep(db.pool, started[2]!, 'complete');
+    expect(
+      startedSteps(await admitWaitingSteps(db.pool, [running[2]!.taskUuid], processor)),
+    ).toHaveLength(1);
+    expect(await held('lowered')).toEqual({ k: [1, 1] });
+  });
+
+  it('cancel_in_progress evicts past a holder whose slot its own unit is freeing, without a deadlock', async () => {
+    // The holder's unit of work deleted its slot's row (the holder ended) and waits for the
+    // key (no hand-over at a cancel_in_progress key); the newer waiter's admission holds the
+    // key and would evict that very row.
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_limits (name, level, max_running, strategy, declared_by)
+       VALUES ('latest', 'task', 1, 'cancel_in_progress', 'test/test')`,
+    );
+    const old = await waitingTask('latest_a', 'latest', 'doc', 1, 'task');
+    expect(startedSteps(await admitWaitingSteps(db.pool, [old.taskUuid], processor))).toHaveLength(
+      1,
+    );
+    await endTask(db.pool, old.taskUuid, 'complete');
+    const older = await waitingTask('latest_b', 'latest', 'doc', 1, 'task');
+    const newest = await waitingTask('latest_c', 'latest', 'doc', 1, 'task');
+    const admissions: Admission[] = [];
+    await inTransactions(3, async ([keyHolder, admitter, ender]) => {
+      await keyHolder!.query(`SELECT tasker.lock_concurrency_key('latest', 'doc')`);
+      const admitting = await runUntilBlocked(admitter!, (c) =>
+        admitWaitingSteps(c, [newest.taskUuid], processor).then((a) => admissions.push(a)),
+      );
+      const ending = await runUntilBlocked(ender!, (c) =>
+        admitWaitingSteps(c, [old.taskUuid], processor).then((a) => admissions.push(a)),
+      );
+      await keyHolder!.query('ROLLBACK');
+      expect(
+        await commitInOrder([
+          [admitter!, admitting],
+          [ender!, ending],
+        ]),
+      ).toEqual([]);
+    });
+    // The holder had ended, so nothing is cancelled for it; the newest task runs, and the one
+    // before it, older than every holder then, is turned away.
+    expect(admissions.flatMap((a) => a.admitted.map((t) => t.task.taskUuid))).toEqual([
+      newest.taskUuid,
+    ]);
+    expect(admissions.flatMap((a) => a.cancel.map((c) => c.taskUuid))).toEqual([older.taskUuid]);
+    expect(await held('latest')).toEqual({ doc: [1, 0] });
+  });
+
   it('refuses a shared limit declared two ways by two templates, and lets its template change it', async () => {
     const declaring = (name: string, max: number) =>
       parseTemplate(
@@ -914,6 +1009,47 @@ describe('admission to concurrency limits', () => {
     await expect(
       registerConcurrencyLimits(db.pool, own('step', 'context.org')),
     ).resolves.toBeUndefined();
+  });
+
+  it('refuses a shared limit declared two ways by two templates registering at once', async () => {
+    // Replicas of two deployments boot together. Each registration's check reads the limits
+    // as they were when it began; the later one must see the earlier one's declaration.
+    const declaring = (name: string, level: 'task' | 'step', max: number) =>
+      parseTemplate(
+        {
+          namespace: 'racing',
+          name,
+          version: '1.0.0',
+          ...(level === 'task' ? { concurrency: { name: 'raced', max_running: max } } : {}),
+          steps: [
+            {
+              name: 'call',
+              handler: 'h.call',
+              ...(level === 'step' ? { concurrency: { name: 'raced', max_running: max } } : {}),
+            },
+          ],
+        },
+        `${name}.yaml`,
+      );
+    let failures: string[] = [];
+    await inTransactions(2, async ([first, second]) => {
+      await registerConcurrencyLimits(first!, declaring('one', 'task', 1));
+      const registering = await runUntilBlocked(second!, (c) =>
+        registerConcurrencyLimits(c, declaring('two', 'step', 5)),
+      );
+      await first!.query('COMMIT');
+      failures = await commitInOrder([[second!, registering]]);
+    });
+    expect(failures).toEqual([
+      expect.stringMatching(
+        /concurrency limit raced is task-level and not fair_by \(declared by racing\/one\)/,
+      ),
+    ]);
+    const { rows } = await db.pool.query(
+      `SELECT level, max_running AS "maxRunning", declared_by AS "declaredBy"
+         FROM tasker.concurrency_limits WHERE name = 'raced'`,
+    );
+    expect(rows).toEqual([{ level: 'task', maxRunning: 1, declaredBy: 'racing/one' }]);
   });
 
   it('refuses a shared limit fair in one template and not in another', async () => {

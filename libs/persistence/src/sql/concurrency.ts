@@ -174,8 +174,12 @@ export async function admitWaitingSteps(
   return admission;
 }
 
+/** The advisory lock registrations of limits take (beside the migrator's 7_241_003_117). */
+const LIMITS_REGISTRATION_LOCK_KEY = 7_241_003_119;
+
 /**
- * Writes the limits a template declares (registration, in its transaction). A name is shared
+ * Writes the limits a template declares (registration, in its transaction: its lock lasts
+ * until the commit). A name is shared
  * by every template that declares it, so a declaration that disagrees with the one another
  * template made is refused, naming both; the same template may change its own max_running,
  * rate and strategy. A limit's level and whether it is fair never change, whoever declares it:
@@ -194,6 +198,10 @@ export async function registerConcurrencyLimits(
     ),
   ];
   if (declared.length === 0) return;
+  // One registration at a time: the check below reads the limits as they were when its
+  // statement began, so two at once (replicas of two deployments booting) would each miss the
+  // other's declaration, and the later upsert would mix one's level with the other's settings.
+  await q.query('SELECT pg_advisory_xact_lock($1)', [LIMITS_REGISTRATION_LOCK_KEY]);
   const { rows } = await q.query<{
     name: string;
     declaredBy: string;

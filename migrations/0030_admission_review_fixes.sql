@@ -1,12 +1,16 @@
--- An admission for given tasks deletes their freed slots' rows first and takes a key's lock
--- later (the hand-over needs none; the key's lock comes when the tasks' other steps still wait
--- there). The sweep, admission at a key whose strategy cancels, and the prune of idle keys take
--- the key's lock first, then delete every row of the key whose holder moved on. When one of
--- them met such an admission at a key, each waited for what the other held, and PostgreSQL
--- aborted one after deadlock_timeout (a unit of work's step results retried alone, a second's
--- stall). Such a row is being freed by the admission that holds it, which hands its slot over
--- itself, so those deletes now skip it: until that admission commits, the row counts as the
--- slot it hands over, and a pruned key's row is made again when the admission takes its lock.
+-- Three defects of admission found in review, each reproduced in concurrency.int-spec first.
+
+-- 1. Deadlocks over a slot being freed. An admission for given tasks deletes their freed
+-- slots' rows first and takes a key's lock later (the hand-over needs none; the key's lock
+-- comes when the tasks' other steps still wait there). The sweep, admission at a key whose
+-- strategy cancels, the prune of idle keys, and an eviction by cancel_in_progress take the
+-- key's lock first, then delete rows of the key. When one of them met such an admission at a
+-- key, each waited for what the other held, and PostgreSQL aborted one after
+-- deadlock_timeout (a unit of work's step results retried alone, a second's stall). Such a
+-- row is being freed by the admission that holds it, which hands its slot over itself or
+-- admits at the key once it has the lock, so those deletes now skip it (SKIP LOCKED): until
+-- that admission commits, the row counts as the slot it frees, and a cancel_in_progress
+-- waiter whose only older holders are being freed waits for that admission instead.
 
 -- Deletes the rows of a key's slots whose holders moved on, but for rows another transaction
 -- is deleting. Run under the key's lock (tasker.lock_concurrency_key).
@@ -60,8 +64,191 @@ RETURNS integer LANGUAGE sql VOLATILE AS $$
   SELECT count(*)::int FROM pruned
 $$;
 
--- tasker.admit_waiting as in migration 0029, but its check of a key's slots (the sweep, a key
--- whose strategy cancels) is tasker.free_given_up_slots.
+-- 2. A lowered max_running held only once no step waited: the hand-over gave every freed slot
+-- to a waiter, so a key of 3 running lowered to 1 stayed at 3 while steps kept arriving. The
+-- hand-over (as in migration 0025 otherwise) now gives a key at most the room its
+-- max_running leaves; the rest goes to the locked path, which counts.
+CREATE OR REPLACE FUNCTION tasker.hand_over_slots(p_limits text[], p_keys text[], p_counts integer[],
+                                       p_processor uuid, p_point_ms float8)
+RETURNS TABLE (kind text, step_uuid uuid, limit_name text, key text, task_uuid uuid,
+               fair_group text, order_at timestamptz)
+-- PL/pgSQL for its plan cache: a SQL function's statement is planned at every call.
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  -- No more slots than max_running leaves room for: the same count as freed, unless the
+  -- limit was lowered (the rows of slots freed are gone in this transaction; other hand-overs'
+  -- changes keep a key's count, so reading it without the key's lock hands over no more).
+  WITH freed AS (
+    SELECT f.limit_name, f.key, l.level,
+           least(f.n, greatest(0, l.max_running - (SELECT count(*)::int
+                                                    FROM tasker.concurrency_slots s
+                                                   WHERE s.limit_name = f.limit_name
+                                                     AND s.key = f.key))) AS n
+      FROM unnest(p_limits, p_keys, p_counts) f(limit_name, key, n)
+      JOIN tasker.concurrency_limits l ON l.name = f.limit_name
+     WHERE l.rate_limit IS NULL AND l.strategy <> 'cancel_in_progress'
+       AND l.max_running IS NOT NULL
+  ),
+  picked AS (
+    SELECT f.limit_name, f.key, f.level, p.workflow_step_uuid, p.task_uuid, p.fair_group,
+           p.order_at
+      FROM freed f
+     CROSS JOIN LATERAL (
+       SELECT cw.workflow_step_uuid, cw.task_uuid, cw.fair_group, cw.order_at
+         FROM tasker.concurrency_waiters cw
+         JOIN tasker.workflow_steps s ON s.workflow_step_uuid = cw.workflow_step_uuid
+        WHERE cw.limit_name = f.limit_name AND cw.key = f.key
+          -- A task-level limit admits tasks: a task's first waiting step stands for it.
+          AND (f.level = 'step' OR NOT EXISTS (
+                SELECT 1 FROM tasker.concurrency_waiters e
+                 WHERE e.task_uuid = cw.task_uuid
+                   AND e.limit_name = cw.limit_name AND e.key = cw.key
+                   AND (e.order_at, e.workflow_step_uuid) < (cw.order_at, cw.workflow_step_uuid)))
+        ORDER BY cw.order_at, cw.waiting_since
+        LIMIT f.n
+          FOR UPDATE OF s SKIP LOCKED) p
+  ),
+  -- The picked steps; for a picked task, all its waiting steps of the key (by task: an index).
+  members AS (
+    SELECT p.limit_name, p.key, p.level, p.task_uuid, p.workflow_step_uuid, p.fair_group,
+           p.order_at
+      FROM picked p
+     WHERE p.level = 'step'
+    UNION ALL
+    SELECT p.limit_name, p.key, p.level, cw.task_uuid, cw.workflow_step_uuid, p.fair_group,
+           p.order_at
+      FROM picked p
+      JOIN tasker.concurrency_waiters cw ON cw.task_uuid = p.task_uuid
+     WHERE p.level = 'task' AND cw.limit_name = p.limit_name AND cw.key = p.key
+  ),
+  -- With whether the task is still live (its current transition, read by task) and, for a
+  -- task-level unit, the step's own limit key (0025: a step may have one under its task's).
+  claimed AS (
+    SELECT m.*, tt.to_state NOT IN ('complete', 'error', 'cancelled', 'resolved_manually')
+                AS live, own.lk AS own_lk, own.priority
+      FROM members m
+      JOIN tasker.workflow_steps s ON s.workflow_step_uuid = m.workflow_step_uuid
+      JOIN tasker.task_transitions tt ON tt.task_uuid = m.task_uuid AND tt.most_recent
+      LEFT JOIN LATERAL (
+        SELECT CASE WHEN t.slots ? 'steps'
+                    THEN t.slots -> 'steps' -> (SELECT n.name FROM tasker.named_steps n
+                                                 WHERE n.named_step_uuid = s.named_step_uuid)
+               END AS lk, t.priority
+          FROM tasker.tasks t
+         WHERE t.task_uuid = m.task_uuid AND m.level = 'task') own ON true
+       FOR UPDATE OF s SKIP LOCKED
+  ),
+  -- A waiter another transaction started after this statement's snapshot is gone by now.
+  dropped AS (
+    DELETE FROM tasker.concurrency_waiters cw USING claimed c
+     WHERE cw.workflow_step_uuid = c.workflow_step_uuid
+       AND (c.own_lk IS NULL OR NOT c.live)
+    RETURNING cw.workflow_step_uuid
+  ),
+  -- A live task's step with a limit of its own: its task now holds the task-level slot, and
+  -- the step waits on at its own limit's key instead of starting (unless another transaction
+  -- moved it after this statement's snapshot: it is at its own key already).
+  moved AS (
+    UPDATE tasker.concurrency_waiters cw
+       SET limit_name = c.own_lk ->> 0, key = c.own_lk ->> 1, fair_group = c.own_lk ->> 2,
+           order_at = tasker.waiter_order(c.own_lk ->> 0, c.own_lk ->> 1, c.own_lk ->> 2, 0,
+                                          c.priority, p_point_ms)
+      FROM claimed c
+     WHERE cw.workflow_step_uuid = c.workflow_step_uuid AND c.own_lk IS NOT NULL AND c.live
+       AND cw.limit_name = c.limit_name AND cw.key = c.key
+    RETURNING c.*
+  ),
+  live AS (
+    SELECT c.* FROM claimed c
+      JOIN dropped d ON d.workflow_step_uuid = c.workflow_step_uuid
+     WHERE c.live
+  ),
+  retired AS (
+    UPDATE tasker.workflow_step_transitions st SET most_recent = false
+      FROM live l
+     WHERE st.workflow_step_uuid = l.workflow_step_uuid AND st.most_recent
+       AND st.to_state = 'pending'
+    RETURNING st.workflow_step_uuid, st.sort_key
+  ),
+  started AS (
+    SELECT l.*, r.sort_key FROM live l JOIN retired r USING (workflow_step_uuid)
+  ),
+  enqueued AS (
+    INSERT INTO tasker.workflow_step_transitions
+      (workflow_step_uuid, from_state, to_state, metadata, sort_key, most_recent, processor_uuid)
+    SELECT s.workflow_step_uuid, 'pending', 'enqueued',
+           jsonb_build_object('limit', s.limit_name, 'key', s.key), s.sort_key + 1, true,
+           p_processor
+      FROM started s
+  ),
+  stamped AS (
+    UPDATE tasker.workflow_steps ws SET announced_at = clock_timestamp(), updated_at = now()
+      FROM started s
+     WHERE ws.workflow_step_uuid = s.workflow_step_uuid
+  ),
+  -- One slot per unit; a unit that holds one already (a race of two hand-overs for one task)
+  -- takes none, and its key comes out short.
+  held AS (
+    INSERT INTO tasker.concurrency_slots (limit_name, key, holder_uuid, task_uuid)
+    SELECT DISTINCT u.limit_name, u.key,
+           CASE WHEN u.level = 'task' THEN u.task_uuid ELSE u.workflow_step_uuid END,
+           u.task_uuid
+      FROM (SELECT s.limit_name, s.key, s.level, s.task_uuid, s.workflow_step_uuid
+              FROM started s
+            UNION ALL
+            SELECT m.limit_name, m.key, m.level, m.task_uuid, m.workflow_step_uuid
+              FROM moved m) u
+    ON CONFLICT ON CONSTRAINT concurrency_slots_pkey DO NOTHING
+    RETURNING limit_name, key
+  )
+  SELECT 'started', s.workflow_step_uuid, s.limit_name, s.key, s.task_uuid, s.fair_group,
+         s.order_at
+    FROM started s
+  UNION ALL
+  SELECT 'moved', m.workflow_step_uuid, m.limit_name, m.key, m.task_uuid, m.fair_group,
+         m.order_at
+    FROM moved m
+  UNION ALL
+  SELECT 'short', NULL, f.limit_name, f.key, NULL, NULL, NULL
+    FROM unnest(p_limits, p_keys, p_counts) f(limit_name, key, n)
+    LEFT JOIN (SELECT h.limit_name, h.key, count(*) AS n FROM held h GROUP BY 1, 2) h
+      ON h.limit_name = f.limit_name AND h.key = f.key
+   WHERE f.n > coalesce(h.n, 0);
+END
+$$;
+
+-- 3. A step whose result awaits orchestration held its slot for good once its task ended: an
+-- end other than cancellation leaves such a step as it is (for a reopening to settle), and the
+-- result's message is dropped for an ended task, so nothing decided the step and the key
+-- stayed full. Such a step holds its slot only while its task has not ended.
+CREATE OR REPLACE FUNCTION tasker.slot_held(p_level text, p_holder uuid)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF p_level = 'task' THEN
+    RETURN EXISTS (SELECT 1 FROM tasker.task_transitions tt
+                    WHERE tt.task_uuid = p_holder AND tt.most_recent
+                      AND tt.to_state NOT IN ('complete', 'error', 'cancelled',
+                                              'resolved_manually'));
+  END IF;
+  RETURN EXISTS (
+    SELECT 1 FROM tasker.workflow_step_transitions st
+     WHERE st.workflow_step_uuid = p_holder AND st.most_recent
+       AND (st.to_state IN ('enqueued', 'in_progress')
+            OR st.to_state IN ('enqueued_for_orchestration', 'enqueued_as_error_for_orchestration')
+               AND EXISTS (SELECT 1 FROM tasker.workflow_steps s
+                             JOIN tasker.task_transitions tt
+                               ON tt.task_uuid = s.task_uuid AND tt.most_recent
+                            WHERE s.workflow_step_uuid = p_holder
+                              AND tt.to_state NOT IN ('complete', 'error', 'cancelled',
+                                                      'resolved_manually'))));
+END
+$$;
+
+-- 4. tasker.admit_waiting as in migration 0029, but for 1.: its check of a key's slots (the
+-- sweep, a key whose strategy cancels) is tasker.free_given_up_slots, and cancel_in_progress
+-- evicts only a slot no other transaction is freeing.
 CREATE OR REPLACE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid,
                                      p_due_within_ms integer, p_point_ms float8)
 RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
@@ -224,7 +411,8 @@ BEGIN
           SELECT s.holder_uuid, s.task_uuid INTO evicted FROM tasker.concurrency_slots s
            WHERE s.limit_name = pool.limit_name AND s.key = pool.key
              AND s.acquired_at < w.waiting_since
-           ORDER BY s.acquired_at LIMIT 1;
+           ORDER BY s.acquired_at LIMIT 1
+             FOR UPDATE SKIP LOCKED;
           IF FOUND THEN
             DELETE FROM tasker.concurrency_slots s
              WHERE s.limit_name = pool.limit_name AND s.key = pool.key
@@ -232,6 +420,12 @@ BEGIN
             room := room + 1;
             RETURN QUERY SELECT 'cancel'::text, evicted.task_uuid, NULL::uuid, pool.limit_name,
                                 NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
+          ELSIF EXISTS (SELECT 1 FROM tasker.concurrency_slots s
+                         WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+                           AND s.acquired_at < w.waiting_since) THEN
+            -- Its older holders' slots are being freed by their units of work, which admit
+            -- at the key once this commits: it waits for them, neither evicting nor turned away.
+            EXIT;
           END IF;
         END IF;
         IF room <= 0 THEN
