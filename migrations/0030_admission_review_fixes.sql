@@ -1,4 +1,4 @@
--- Three defects of admission found in review, each reproduced in concurrency.int-spec first.
+-- Four defects of admission found in review, each reproduced in concurrency.int-spec first.
 
 -- 1. Deadlocks over a slot being freed. An admission for given tasks deletes their freed
 -- slots' rows first and takes a key's lock later (the hand-over needs none; the key's lock
@@ -64,7 +64,22 @@ RETURNS integer LANGUAGE sql VOLATILE AS $$
   SELECT count(*)::int FROM pruned
 $$;
 
--- 2. A lowered max_running held only once no step waited: the hand-over gave every freed slot
+-- 2. A cancellation by a cancel strategy was carried out only after admission's commit
+-- (OrchestrationUnitOfWork.followUp; cancelling inside would lock a task after keys, against
+-- the lock order). Until then the task ran on: an evicted task whose step finished waited
+-- again as the newest and evicted the task that had taken its slot, and a replica that died
+-- in between left a turned-away task waiting for nothing, its waiter gone. Admission now
+-- records each cancellation in its own transaction; such a task is turned away again instead
+-- of starting or evicting, and the sweep carries out what a dead replica left.
+CREATE TABLE tasker.concurrency_cancellations (
+  -- No foreign key: its lock on the task would make admission, which holds keys, wait for a
+  -- task (the lock order is task → step → key).
+  task_uuid uuid PRIMARY KEY,
+  limit_name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- 3. A lowered max_running held only once no step waited: the hand-over gave every freed slot
 -- to a waiter, so a key of 3 running lowered to 1 stayed at 3 while steps kept arriving. The
 -- hand-over (as in migration 0025 otherwise) now gives a key at most the room its
 -- max_running leaves; the rest goes to the locked path, which counts.
@@ -81,7 +96,7 @@ BEGIN
   -- limit was lowered (the rows of slots freed are gone in this transaction; other hand-overs'
   -- changes keep a key's count, so reading it without the key's lock hands over no more).
   WITH freed AS (
-    SELECT f.limit_name, f.key, l.level,
+    SELECT f.limit_name, f.key, l.level, l.strategy,
            least(f.n, greatest(0, l.max_running - (SELECT count(*)::int
                                                     FROM tasker.concurrency_slots s
                                                    WHERE s.limit_name = f.limit_name
@@ -106,6 +121,9 @@ BEGIN
                  WHERE e.task_uuid = cw.task_uuid
                    AND e.limit_name = cw.limit_name AND e.key = cw.key
                    AND (e.order_at, e.workflow_step_uuid) < (cw.order_at, cw.workflow_step_uuid)))
+          -- A task whose cancellation is pending (2.) is the locked path's to turn away.
+          AND (f.strategy = 'queue' OR NOT EXISTS (
+                SELECT 1 FROM tasker.concurrency_cancellations c WHERE c.task_uuid = cw.task_uuid))
         ORDER BY cw.order_at, cw.waiting_since
         LIMIT f.n
           FOR UPDATE OF s SKIP LOCKED) p
@@ -219,7 +237,7 @@ BEGIN
 END
 $$;
 
--- 3. A step whose result awaits orchestration held its slot for good once its task ended: an
+-- 4. A step whose result awaits orchestration held its slot for good once its task ended: an
 -- end other than cancellation leaves such a step as it is (for a reopening to settle), and the
 -- result's message is dropped for an ended task, so nothing decided the step and the key
 -- stayed full. Such a step holds its slot only while its task has not ended.
@@ -246,9 +264,9 @@ BEGIN
 END
 $$;
 
--- 4. tasker.admit_waiting as in migration 0029, but for 1.: its check of a key's slots (the
--- sweep, a key whose strategy cancels) is tasker.free_given_up_slots, and cancel_in_progress
--- evicts only a slot no other transaction is freeing.
+-- tasker.admit_waiting as in migration 0029, but for 1. (its check of a key's slots, at the
+-- sweep and at a key whose strategy cancels, is tasker.free_given_up_slots, and
+-- cancel_in_progress evicts only a slot no other transaction is freeing) and 2.
 CREATE OR REPLACE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid,
                                      p_due_within_ms integer, p_point_ms float8)
 RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
@@ -285,7 +303,21 @@ DECLARE
   started integer;
   sibling record;
   evicted record;
+  doomed boolean;
 BEGIN
+  -- The sweep answers the cancellations made over 10 s ago and not carried out (the replica
+  -- that made one carries it out just after its commit, unless it died), and drops the rows
+  -- of tasks that ended (tasker.slot_held: a task holds until it ends).
+  IF p_task_uuids IS NULL THEN
+    DELETE FROM tasker.concurrency_cancellations c
+     WHERE NOT tasker.slot_held('task', c.task_uuid);
+    RETURN QUERY
+      SELECT 'cancel'::text, c.task_uuid, NULL::uuid, c.limit_name, NULL::timestamptz,
+             NULL, NULL, NULL, NULL, NULL
+        FROM tasker.concurrency_cancellations c
+       WHERE c.created_at < clock_timestamp() - interval '10 seconds';
+  END IF;
+
   IF p_task_uuids IS NOT NULL THEN
     WITH freed AS (
       DELETE FROM tasker.concurrency_slots s
@@ -401,13 +433,18 @@ BEGIN
       END IF;
       EXIT WHEN NOT FOUND;
       seen := seen || w.workflow_step_uuid;
-      held := lim.level = 'task' AND EXISTS (
+      -- A task a cancel strategy turned away or evicted, its cancellation still to be carried
+      -- out, neither starts nor evicts: it is turned away again.
+      doomed := lim.strategy <> 'queue' AND EXISTS (
+                  SELECT 1 FROM tasker.concurrency_cancellations c
+                   WHERE c.task_uuid = w.task_uuid);
+      held := NOT doomed AND lim.level = 'task' AND EXISTS (
                 SELECT 1 FROM tasker.concurrency_slots s
                  WHERE s.limit_name = pool.limit_name AND s.key = pool.key
                    AND s.holder_uuid = w.task_uuid);
-      IF NOT held AND room <= 0 THEN
+      IF doomed OR (NOT held AND room <= 0) THEN
         EXIT WHEN lim.strategy = 'queue';
-        IF lim.strategy = 'cancel_in_progress' THEN
+        IF lim.strategy = 'cancel_in_progress' AND NOT doomed THEN
           SELECT s.holder_uuid, s.task_uuid INTO evicted FROM tasker.concurrency_slots s
            WHERE s.limit_name = pool.limit_name AND s.key = pool.key
              AND s.acquired_at < w.waiting_since
@@ -417,6 +454,8 @@ BEGIN
             DELETE FROM tasker.concurrency_slots s
              WHERE s.limit_name = pool.limit_name AND s.key = pool.key
                AND s.holder_uuid = evicted.holder_uuid;
+            INSERT INTO tasker.concurrency_cancellations (task_uuid, limit_name)
+            VALUES (evicted.task_uuid, pool.limit_name) ON CONFLICT DO NOTHING;
             room := room + 1;
             RETURN QUERY SELECT 'cancel'::text, evicted.task_uuid, NULL::uuid, pool.limit_name,
                                 NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
@@ -428,13 +467,16 @@ BEGIN
             EXIT;
           END IF;
         END IF;
-        IF room <= 0 THEN
-          -- Turned away: cancel_newest, or a cancel_in_progress waiter older than every holder.
+        IF doomed OR room <= 0 THEN
+          -- Turned away: cancel_newest, a cancel_in_progress waiter older than every holder,
+          -- or a task already turned away or evicted.
           PERFORM 1 FROM tasker.workflow_steps s
             WHERE s.workflow_step_uuid = w.workflow_step_uuid FOR UPDATE SKIP LOCKED;
           IF FOUND THEN
             DELETE FROM tasker.concurrency_waiters cw
              WHERE cw.workflow_step_uuid = w.workflow_step_uuid;
+            INSERT INTO tasker.concurrency_cancellations (task_uuid, limit_name)
+            VALUES (w.task_uuid, pool.limit_name) ON CONFLICT DO NOTHING;
             RETURN QUERY SELECT 'cancel'::text, w.task_uuid, NULL::uuid, pool.limit_name,
                                 NULL::timestamptz, NULL, NULL, NULL, NULL, NULL;
           END IF;

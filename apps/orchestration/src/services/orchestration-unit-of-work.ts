@@ -186,8 +186,10 @@ export class OrchestrationUnitOfWork implements OnApplicationShutdown {
   /**
    * After an admission's commit: cancels the tasks a cancel strategy turned away or evicted
    * (each in a unit of work of its own), admits for their keys again, and keeps a timer
-   * for the earliest start a rate limit held back. A crash before this leaves an evicted task
-   * running until it ends, and a held-back step to the sweep.
+   * for the earliest start a rate limit held back. Admission recorded each cancellation with
+   * its decision (tasker.concurrency_cancellations): until it is carried out the task is turned
+   * away again, and after a crash before this the sweep answers it (migration 0030), as it
+   * starts a held-back step.
    */
   private async followUp(admission: Admission): Promise<void> {
     for (const [limit, steps] of admission.startedByLimit) {

@@ -940,6 +940,85 @@ describe('admission to concurrency limits', () => {
     expect(await held('latest')).toEqual({ doc: [1, 0] });
   });
 
+  it('cancel_in_progress: an evicted task not yet cancelled is turned away again, and evicts nobody', async () => {
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_limits (name, level, max_running, strategy, declared_by)
+       VALUES ('only_latest', 'task', 1, 'cancel_in_progress', 'test/test')`,
+    );
+    // The evicted task has a second step that becomes ready once its first finishes.
+    const evicted = await insertTaskRows(db.pool, {
+      namespace: 'only_latest_a',
+      taskState: 'steps_in_process',
+      steps: [
+        { name: 'first', state: 'pending' },
+        { name: 'second', state: 'pending' },
+      ],
+    });
+    await db.pool.query(`UPDATE tasker.tasks SET slots = $2 WHERE task_uuid = $1`, [
+      evicted.taskUuid,
+      JSON.stringify({ task: ['only_latest', 'doc'] }),
+    ]);
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_waiters (workflow_step_uuid, task_uuid, limit_name, key, order_at)
+       VALUES ($1, $2, 'only_latest', 'doc', clock_timestamp())`,
+      [evicted.stepUuids.first, evicted.taskUuid],
+    );
+    expect(startedSteps(await admitWaitingSteps(db.pool, [evicted.taskUuid], processor))).toEqual([
+      evicted.stepUuids.first,
+    ]);
+    const latest = await waitingTask('only_latest_b', 'only_latest', 'doc', 1, 'task');
+    const eviction = await admitWaitingSteps(db.pool, [latest.taskUuid], processor);
+    expect(eviction.cancel).toEqual([{ taskUuid: evicted.taskUuid, limit: 'only_latest' }]);
+    expect(startedSteps(eviction)).toEqual([latest.stepUuids.s0]);
+    // Before the evicted task is cancelled (its replica is slow, or died), its first step
+    // finishes and its second waits, newer than the latest task's start.
+    await moveStep(db.pool, evicted.stepUuids.first!, 'complete');
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_waiters (workflow_step_uuid, task_uuid, limit_name, key, order_at)
+       VALUES ($1, $2, 'only_latest', 'doc', clock_timestamp())`,
+      [evicted.stepUuids.second, evicted.taskUuid],
+    );
+    const again = await admitWaitingSteps(db.pool, [evicted.taskUuid], processor);
+    expect(again.cancel).toEqual([{ taskUuid: evicted.taskUuid, limit: 'only_latest' }]);
+    expect(startedSteps(again)).toEqual([]);
+    expect(await held('only_latest')).toEqual({ doc: [1, 0] });
+  });
+
+  it('the sweep carries out a cancel strategy’s cancellation that its replica did not', async () => {
+    await db.pool.query(
+      `INSERT INTO tasker.concurrency_limits (name, level, max_running, strategy, declared_by)
+       VALUES ('first_only', 'task', 1, 'cancel_newest', 'test/test')`,
+    );
+    const first = await waitingTask('first_only_a', 'first_only', 'doc', 1, 'task');
+    expect(
+      startedSteps(await admitWaitingSteps(db.pool, [first.taskUuid], processor)),
+    ).toHaveLength(1);
+    const second = await waitingTask('first_only_b', 'first_only', 'doc', 1, 'task');
+    const turnedAway = await admitWaitingSteps(db.pool, [second.taskUuid], processor);
+    expect(turnedAway.cancel).toEqual([{ taskUuid: second.taskUuid, limit: 'first_only' }]);
+    const sweptFor = async () =>
+      (await admitWaitingSteps(db.pool, null, processor)).cancel.filter(
+        (c) => c.limit === 'first_only',
+      );
+    // Its replica died before cancelling it: the task waits with no waiter left. The sweep
+    // leaves the cancellation to that replica for 10 s, then carries it out itself.
+    expect(await sweptFor()).toEqual([]);
+    await db.pool.query(
+      `UPDATE tasker.concurrency_cancellations SET created_at = created_at - interval '11 seconds'
+        WHERE task_uuid = $1`,
+      [second.taskUuid],
+    );
+    expect(await sweptFor()).toEqual([{ taskUuid: second.taskUuid, limit: 'first_only' }]);
+    // Once the task has ended, the record goes.
+    await endTask(db.pool, second.taskUuid, 'cancelled');
+    expect(await sweptFor()).toEqual([]);
+    const { rows } = await db.pool.query(
+      `SELECT 1 FROM tasker.concurrency_cancellations WHERE task_uuid = $1`,
+      [second.taskUuid],
+    );
+    expect(rows).toEqual([]);
+  });
+
   it('refuses a shared limit declared two ways by two templates, and lets its template change it', async () => {
     const declaring = (name: string, max: number) =>
       parseTemplate(
