@@ -1,4 +1,4 @@
--- Four defects of admission found in review, each reproduced in concurrency.int-spec first.
+-- Five defects of admission found in review, each reproduced in concurrency.int-spec first.
 
 -- 1. Deadlocks over a slot being freed. An admission for given tasks deletes their freed
 -- slots' rows first and takes a key's lock later (the hand-over needs none; the key's lock
@@ -266,7 +266,7 @@ $$;
 
 -- tasker.admit_waiting as in migration 0029, but for 1. (its check of a key's slots, at the
 -- sweep and at a key whose strategy cancels, is tasker.free_given_up_slots, and
--- cancel_in_progress evicts only a slot no other transaction is freeing) and 2.
+-- cancel_in_progress evicts only a slot no other transaction is freeing), 2. and 5. (below).
 CREATE OR REPLACE FUNCTION tasker.admit_waiting(p_task_uuids uuid[], p_processor uuid,
                                      p_due_within_ms integer, p_point_ms float8)
 RETURNS TABLE (kind text, task_uuid uuid, step_uuid uuid, limit_name text, wake_at timestamptz,
@@ -304,6 +304,7 @@ DECLARE
   sibling record;
   evicted record;
   doomed boolean;
+  cut_short boolean;
 BEGIN
   -- The sweep answers the cancellations made over 10 s ago and not carried out (the replica
   -- that made one carries it out just after its commit, unless it died), and drops the rows
@@ -412,6 +413,7 @@ BEGIN
     -- a start may pass its group's turn to waiters after it (tasker.pass_turns). A waiter left
     -- in place (its step locked) is not read again.
     seen := '{}';
+    cut_short := false;
     LOOP
       EXIT WHEN wait_until IS NOT NULL;
       IF lim.strategy = 'cancel_in_progress' THEN
@@ -443,7 +445,10 @@ BEGIN
                  WHERE s.limit_name = pool.limit_name AND s.key = pool.key
                    AND s.holder_uuid = w.task_uuid);
       IF doomed OR (NOT held AND room <= 0) THEN
-        EXIT WHEN lim.strategy = 'queue';
+        IF lim.strategy = 'queue' THEN
+          cut_short := true;
+          EXIT;
+        END IF;
         IF lim.strategy = 'cancel_in_progress' AND NOT doomed THEN
           SELECT s.holder_uuid, s.task_uuid INTO evicted FROM tasker.concurrency_slots s
            WHERE s.limit_name = pool.limit_name AND s.key = pool.key
@@ -464,6 +469,7 @@ BEGIN
                            AND s.acquired_at < w.waiting_since) THEN
             -- Its older holders' slots are being freed by their units of work, which admit
             -- at the key once this commits: it waits for them, neither evicting nor turned away.
+            cut_short := true;
             EXIT;
           END IF;
         END IF;
@@ -538,6 +544,30 @@ BEGIN
         END IF;
       END IF;
     END LOOP;
+    -- 5. A waiting step whose task holds its slot here runs under it wherever it is in the
+    -- order: neither room nor a task-level rate applies to it, as it starts no task. One left
+    -- waiting when its task took the slot (its row was locked then, by the readiness sweep for
+    -- one) would otherwise wait behind tasks that need a slot while its task holds one, and at
+    -- max_running 1 for good. Read through the key's slots, when the order was cut short.
+    IF lim.level = 'task' AND (cut_short OR wait_until IS NOT NULL) THEN
+      FOR sibling IN
+        SELECT cw.workflow_step_uuid, cw.task_uuid
+          FROM tasker.concurrency_slots s
+          JOIN tasker.concurrency_waiters cw
+            ON cw.task_uuid = s.holder_uuid AND cw.limit_name = s.limit_name AND cw.key = s.key
+         WHERE s.limit_name = pool.limit_name AND s.key = pool.key
+           AND cw.workflow_step_uuid <> ALL (seen)
+      LOOP
+        outcome := tasker.move_to_own_limit(sibling.workflow_step_uuid, lim.name, p_point_ms);
+        IF outcome = 'moved' THEN
+          moved := moved || sibling.workflow_step_uuid;
+        ELSIF outcome = 'none' THEN
+          RETURN QUERY SELECT * FROM tasker.start_waiter(sibling.workflow_step_uuid,
+                                                         sibling.task_uuid, lim, pool.key, NULL,
+                                                         p_processor);
+        END IF;
+      END LOOP;
+    END IF;
     UPDATE tasker.concurrency_keys k
        SET next_start_at = wait_until,
            checked_at = CASE WHEN p_task_uuids IS NULL THEN clock_timestamp() ELSE k.checked_at END

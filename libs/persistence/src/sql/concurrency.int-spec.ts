@@ -520,6 +520,39 @@ describe('admission to concurrency limits', () => {
     ]);
   });
 
+  it('a step of a task that holds its slot starts though a task needing a slot waits ahead of it', async () => {
+    // When the task took its slot, one of its waiting steps was locked by another
+    // transaction (the readiness sweep, say) and stayed waiting. A task of higher priority
+    // then waits ahead of it at the full key: the step must not wait behind a task that needs
+    // the slot its own task holds.
+    await limit('stranded', 1, 'task');
+    const holder = await waitingTask('stranded_t', 'stranded', 'k', 2, 'task');
+    const locker = await db.pool.connect();
+    let first: string[];
+    try {
+      await locker.query('BEGIN');
+      await locker.query(
+        `SELECT 1 FROM tasker.workflow_steps WHERE workflow_step_uuid = $1 FOR UPDATE`,
+        [holder.stepUuids.s0],
+      );
+      first = startedSteps(await admitWaitingSteps(db.pool, [holder.taskUuid], processor));
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    expect(first).toEqual([holder.stepUuids.s1]);
+    const urgent = await waitingTask('stranded_p', 'stranded', 'k', 1, 'task');
+    await db.pool.query(
+      `UPDATE tasker.concurrency_waiters SET order_at = order_at - interval '100 seconds'
+        WHERE task_uuid = $1`,
+      [urgent.taskUuid],
+    );
+    expect(startedSteps(await admitWaitingSteps(db.pool, [holder.taskUuid], processor))).toEqual([
+      holder.stepUuids.s0,
+    ]);
+    expect(await held('stranded')).toEqual({ k: [1, 1] });
+  });
+
   it('hands a task-level slot to the next task, which starts all its waiting steps', async () => {
     await limit('relay_task', 1, 'task');
     const holder = await waitingTask('relay_task_a', 'relay_task', 'k', 1, 'task');
